@@ -1,0 +1,84 @@
+// GET /v1/peers: the daemon's state with the original's field names.
+#include <string>
+
+#include "daemon/daemon.hpp"
+#include "export/json.hpp"
+
+namespace pingmesh {
+
+namespace {
+
+void field(std::string& out, const char* indent, const char* name, const std::string& value,
+           bool last = false) {
+  out += indent;
+  out += '"';
+  out += name;
+  out += "\": ";
+  out += value;
+  out += last ? "\n" : ",\n";
+}
+
+std::string peer_json(const Peer& p, const Config& c) {
+  const PeerTotals& t = p.totals();
+  const char* in = "      ";
+  std::string o = "    {\n";
+  field(o, in, "Url", json_string(p.url()));
+  field(o, in, "Host", json_string(c.hostname));
+  field(o, in, "Limit", std::to_string(p.settings().limit));
+  field(o, in, "Delay", std::to_string(p.settings().delay_ms / 1000));
+  field(o, in, "Maxfail", std::to_string(p.settings().max_failures));
+  field(o, in, "Location", json_string(p.location()));
+  field(o, in, "PeerIP", json_string(p.peer_ip()));
+  field(o, in, "FirstPing", json_time(t.first_start_unix_ns / 1000000000 * 1000000000));
+  field(o, in, "LatestPing", json_time(p.latest_unix_ns() / 1000000000 * 1000000000));
+  field(o, in, "Pings", std::to_string(t.successes));
+  field(o, in, "Fails", std::to_string(t.failures));
+  const char* in2 = "        ";
+  std::string totals = "{\n";
+  field(totals, in2, "Start", json_time(t.first_start_unix_ns));
+  field(totals, in2, "DnsLk", std::to_string(t.sum.dns));
+  field(totals, in2, "TcpHs", std::to_string(t.sum.tcp));
+  field(totals, in2, "TlsHs", std::to_string(t.sum.tls));
+  field(totals, in2, "Reply", std::to_string(t.sum.first));
+  field(totals, in2, "Close", std::to_string(t.sum.lastb));
+  field(totals, in2, "Total", std::to_string(t.sum.total));
+  field(totals, in2, "DestUrl", json_string(p.url()));
+  field(totals, in2, "Location", json_string(p.location()));
+  field(totals, in2, "Remote", json_string(p.peer_ip()));
+  field(totals, in2, "RespCode", t.successes ? "200" : "0");
+  field(totals, in2, "Size", std::to_string(t.size_sum), true);
+  totals += "      }";
+  field(o, in, "PingTotals", totals, true);
+  o += "    }";
+  return o;
+}
+
+}  // namespace
+
+std::string Daemon::peers_json() const {
+  std::string active, deleted;
+  size_t num_active = 0, num_deleted = 0;
+  for (const auto& p : peers_) {
+    // A peer that ended by its limits is the original's "deleted" peer.
+    std::string& list = p->ended() ? deleted : active;
+    (p->ended() ? num_deleted : num_active)++;
+    list += list.empty() ? "\n" : ",\n";
+    list += peer_json(*p, config_);
+  }
+  auto array = [](const std::string& items) { return items.empty() ? "[]" : "[" + items + "\n  ]"; };
+  const char* in = "  ";
+  std::string o = "{\n";
+  field(o, in, "Start", json_time(start_unix_ns_));
+  field(o, in, "SrvLoc", json_string(config_.location));
+  field(o, in, "SrvHost", json_string(config_.hostname));
+  field(o, in, "SrvPort", std::to_string(config_.report_port ? config_.report_port : config_.serve_port));
+  field(o, in, "Peers", array(active));
+  field(o, in, "Requests", std::to_string(responder_ ? responder_->counters().requests : 0));
+  field(o, in, "NumActive", std::to_string(num_active));
+  field(o, in, "NumDeleted", std::to_string(num_deleted));
+  field(o, in, "DelPeers", array(deleted), true);
+  o += "}\n";
+  return o;
+}
+
+}  // namespace pingmesh

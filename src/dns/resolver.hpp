@@ -1,0 +1,73 @@
+// DNS through c-ares, driven by the loop: one Poll per c-ares socket, one Timer
+// following ares_timeout(). IP literals and "localhost" never reach c-ares
+// (c-ares 1.18 fails "localhost" on a host without /etc/hosts).
+#pragma once
+
+#include <ares.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loop/poll.hpp"
+#include "loop/timer.hpp"
+#include "pingmesh/sample.hpp"
+
+namespace pingmesh {
+
+using Addresses = std::vector<sockaddr_storage>;
+
+bool is_ip_literal(const std::string& host);
+
+// Addresses for an IP literal or a localhost name, without any lookup.
+std::optional<Addresses> resolve_locally(const std::string& host, uint16_t port);
+
+class Resolver {
+ public:
+  struct Options {
+    std::string servers;  // "127.0.0.1:5353,[::1]:53"; empty = the system's
+    int timeout_ms = 2000;  // per try
+    int tries = 2;
+  };
+  // reason is FailureReason::none on success; now is the monotonic time of the answer.
+  using Callback = std::function<void(FailureReason reason, Addresses addrs, uint64_t now)>;
+
+  // A pending lookup; destroying it cancels the callback.
+  class Ticket {
+   public:
+    Ticket() = default;
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+    ~Ticket() { cancel(); }
+    void cancel();
+    bool pending() const { return query_ != nullptr; }
+
+   private:
+    friend class Resolver;
+    struct Query* query_ = nullptr;
+  };
+
+  Resolver(Loop& loop, const Options& options);  // throws std::runtime_error
+  ~Resolver();
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  void resolve(const std::string& host, uint16_t port, Ticket& ticket, Callback cb);
+
+ private:
+  static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable);
+  static void on_answer(void* arg, int status, int timeouts, ares_addrinfo* result);
+  void process(ares_socket_t readable, ares_socket_t writable);
+  void rearm_timer();
+
+  Loop& loop_;
+  ares_channel channel_ = nullptr;
+  Timer timer_;
+  std::map<ares_socket_t, std::unique_ptr<Poll>> polls_;
+};
+
+}  // namespace pingmesh

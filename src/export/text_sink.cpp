@@ -1,0 +1,28 @@
+#include "export/text_sink.hpp"
+
+#include <ctime>
+
+#include "export/text_format.hpp"
+
+namespace pingmesh {
+
+void TextSink::print(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), out_);
+  std::fflush(out_);
+}
+
+void TextSink::print_header() {
+  if (verbosity_ > 1) print(text_header());
+}
+
+void TextSink::on_sample(const Sample& s, int successes) noexcept {
+  if (verbosity_ <= 0) return;
+  if (verbosity_ == 1 && s.ok())
+    print(text_short_line(successes, s));
+  else
+    print(std::to_string(successes) + " " + text_row(s) + "\n");
+}
+
+void TextSink::print_summary(const PeerTotals& totals) { print(text_summary(totals, time(nullptr))); }
+
+}  // namespace pingmesh

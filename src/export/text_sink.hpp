@@ -1,0 +1,25 @@
+// Samples to stdout in the original's formats, by verbosity:
+// 0 nothing per ping; 1 the short line (failures as "N row"); 2+ "N row" for every ping.
+#pragma once
+
+#include <cstdio>
+
+#include "pingmesh/sample.hpp"
+
+namespace pingmesh {
+
+class TextSink final : public SampleSink {
+ public:
+  TextSink(FILE* out, int verbosity) : out_(out), verbosity_(verbosity) {}
+
+  void print_header();
+  void on_sample(const Sample& s, int successes_so_far) noexcept override;
+  void print_summary(const PeerTotals& totals);
+  void print(const std::string& text);
+
+ private:
+  FILE* out_;
+  int verbosity_;
+};
+
+}  // namespace pingmesh

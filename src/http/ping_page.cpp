@@ -1,0 +1,32 @@
+#include "http/ping_page.hpp"
+
+namespace pingmesh {
+
+std::string ping_page(std::string_view location) {
+  std::string page;
+  page.reserve(96 + 2 * location.size());
+  page += "<html><head><title>";
+  page += location;
+  page += "</title></head><body>\n<h1> pingResponse </h1><p>Served from ";
+  page += location;
+  page += "\n\n</body></html>\n";
+  return page;
+}
+
+bool is_pingmesh_path(std::string_view path) {
+  return path.ends_with("/v1/ping") || path.ends_with("/v1/peers") ||
+         path.ends_with("/v1/addpeer");
+}
+
+std::string extract_location(std::string_view body, bool json) {
+  std::string_view prefix = json ? "\"SrvLoc\": \"" : "<p>Served from ";
+  std::string_view suffix = json ? "\"" : "\n";
+  auto start = body.find(prefix);
+  if (start == std::string_view::npos) return {};
+  start += prefix.size();
+  auto end = body.find(suffix, start);
+  if (end == std::string_view::npos) return {};
+  return std::string(body.substr(start, end - start));
+}
+
+}  // namespace pingmesh

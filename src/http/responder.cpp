@@ -1,0 +1,236 @@
+#include "http/responder.hpp"
+
+#include <llhttp.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "http/ping_page.hpp"
+
+namespace pingmesh {
+
+namespace {
+
+const char kIndexPage[] =
+    "<html><head><title>pingmesh</title></head><body>\n"
+    "<h1>pingmesh</h1>\n<ul>\n"
+    "<li><a href=\"/v1/ping\">/v1/ping</a>: the ping page</li>\n"
+    "<li><a href=\"/v1/peers\">/v1/peers</a>: peers and their statistics (JSON)</li>\n"
+    "</ul>\n</body></html>\n";
+
+std::string response(int code, const char* reason, const char* type, std::string_view body,
+                     bool keep_alive, bool head = false) {
+  std::string r;
+  r.reserve(160 + body.size());
+  r += "HTTP/1.1 " + std::to_string(code) + " " + reason + "\r\n";
+  if (type) r += std::string("Content-Type: ") + type + "\r\n";
+  if (code == 405) r += "Allow: GET, HEAD\r\n";
+  r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  r += keep_alive ? "\r\n" : "Connection: close\r\n\r\n";
+  if (!head) r += body;
+  return r;
+}
+
+}  // namespace
+
+class Responder::Connection : public TcpStream::Events {
+ public:
+  Connection(Responder& owner) : owner_(owner), stream_(owner.loop_, *this), timer_(owner.loop_, [this] { on_timeout(); }) {
+    llhttp_settings_init(&settings_);
+    settings_.on_message_begin = [](llhttp_t* p) { return self(p)->on_message_begin(); };
+    settings_.on_url = [](llhttp_t* p, const char* at, size_t n) { return self(p)->on_url(at, n); };
+    settings_.on_header_field = [](llhttp_t* p, const char*, size_t n) { return self(p)->count_header(n); };
+    settings_.on_header_value = [](llhttp_t* p, const char*, size_t n) { return self(p)->count_header(n); };
+    settings_.on_body = [](llhttp_t* p, const char*, size_t n) { return self(p)->on_body(n); };
+    settings_.on_message_complete = [](llhttp_t* p) { return self(p)->on_message_complete(); };
+    llhttp_init(&parser_, HTTP_REQUEST, &settings_);
+    parser_.data = this;
+  }
+
+  TcpStream& stream() { return stream_; }
+
+  void start() {
+    timer_.start(owner_.options_.header_timeout_ms);
+    stream_.start_reading();
+  }
+
+  void close() {
+    timer_.stop();
+    stream_.close();
+  }
+
+  void on_read(int status, const char* data, size_t len, uint64_t) noexcept override {
+    if (status != 0) {
+      owner_.retire(this);
+      return;
+    }
+    if (closing_) return;  // already answered with Connection: close
+    auto err = llhttp_execute(&parser_, data, len);
+    if (err != HPE_OK && !closing_) {
+      if (err == HPE_USER) {
+        ++owner_.counters_.oversized_requests;
+        if (owner_.oversize_logged_.first())
+          PM_LOG(warning, "responder: request over the header or body bound, answered 431/413 (logged once)");
+        send(response(oversize_code_, oversize_code_ == 431 ? "Request Header Fields Too Large" : "Content Too Large", nullptr, "", false));
+      } else {
+        ++owner_.counters_.bad_requests;
+        send(response(400, "Bad Request", nullptr, "", false));
+      }
+      closing_ = true;
+    }
+  }
+
+  void on_written(int status) noexcept override {
+    if (status != 0 || (closing_ && stream_.write_queue_size() == 0)) owner_.retire(this);
+  }
+
+ private:
+  static Connection* self(llhttp_t* p) { return static_cast<Connection*>(p->data); }
+
+  int on_message_begin() {
+    url_.clear();
+    header_bytes_ = 0;
+    body_bytes_ = 0;
+    timer_.start(owner_.options_.header_timeout_ms);
+    return 0;
+  }
+
+  int on_url(const char* at, size_t n) {
+    if (count_header(n) != 0) return -1;
+    url_.append(at, n);
+    return 0;
+  }
+
+  int count_header(size_t n) {
+    header_bytes_ += n;
+    if (header_bytes_ <= owner_.options_.max_header_bytes) return 0;
+    oversize_code_ = 431;
+    return -1;
+  }
+
+  int on_body(size_t n) {
+    body_bytes_ += n;
+    if (body_bytes_ <= owner_.options_.max_body_bytes) return 0;
+    oversize_code_ = 413;
+    return -1;
+  }
+
+  int on_message_complete() {
+    ++owner_.counters_.requests;
+    bool keep = llhttp_should_keep_alive(&parser_);
+    auto method = llhttp_method_t(parser_.method);
+    bool head = method == HTTP_HEAD;
+    std::string_view path(url_);
+    path = path.substr(0, path.find('?'));
+
+    if (path != "/v1/ping" && path != "/v1/peers" && path != "/") {
+      send(response(404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n", keep, head));
+    } else if (method != HTTP_GET && !head) {
+      send(response(405, "Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n", keep));
+    } else if (path == "/v1/ping") {
+      send(response(200, "OK", "text/html; charset=utf-8", owner_.ping_page_, keep, head));
+    } else if (path == "/v1/peers") {
+      send(response(200, "OK", "application/json", owner_.peers_json_(), keep, head));
+    } else {
+      send(response(200, "OK", "text/html; charset=utf-8", kIndexPage, keep, head));
+    }
+    if (!keep) {
+      closing_ = true;
+      return HPE_PAUSED;
+    }
+    timer_.start(owner_.options_.idle_timeout_ms);
+    return 0;
+  }
+
+  void send(const std::string& bytes) {
+    if (stream_.write(bytes) != 0) closing_ = true;
+  }
+
+  void on_timeout() {
+    ++owner_.counters_.timeouts;
+    if (owner_.timeout_logged_.first())
+      PM_LOG(notice, "responder: closed a connection idle past its header or idle timeout (logged once)");
+    owner_.retire(this);
+  }
+
+  Responder& owner_;
+  TcpStream stream_;
+  Timer timer_;
+  llhttp_settings_t settings_;
+  llhttp_t parser_;
+  std::string url_;
+  size_t header_bytes_ = 0;
+  size_t body_bytes_ = 0;
+  int oversize_code_ = 431;
+  bool closing_ = false;
+
+ public:
+  std::list<std::unique_ptr<Connection>>::iterator self_;
+  bool retired = false;
+};
+
+Responder::Responder(Loop& loop, Options options, JsonSource peers_json)
+    : loop_(loop),
+      options_(std::move(options)),
+      peers_json_(std::move(peers_json)),
+      ping_page_(ping_page(options_.location)),
+      reaper_(loop, [this] { reap(); }) {}
+
+Responder::~Responder() { stop(); }
+
+void Responder::start() {
+  port_ = options_.port;
+  for (size_t i = 0; i < options_.addresses.size(); ++i) {
+    const auto& a = options_.addresses[i];
+    sockaddr_storage ss{};
+    if (uv_ip4_addr(a.c_str(), port_, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
+        uv_ip6_addr(a.c_str(), port_, reinterpret_cast<sockaddr_in6*>(&ss)) != 0)
+      throw std::runtime_error("listen address '" + a + "' is not an IP address");
+    auto l = std::make_unique<TcpListener>(loop_, [this](TcpListener& self) { on_connection(self); });
+    int rc = l->listen(reinterpret_cast<sockaddr*>(&ss));
+    if (rc != 0) {
+      std::string why = "cannot listen on " + a + " port " + std::to_string(port_) + ": " + uv_strerror(rc);
+      if (i == 0) throw std::runtime_error(why);
+      PM_LOG(notice, "%s (serving without it)", why.c_str());
+      continue;
+    }
+    if (port_ == 0) port_ = uint16_t(l->port());
+    listeners_.push_back(std::move(l));
+  }
+}
+
+void Responder::stop() {
+  listeners_.clear();
+  for (auto& c : connections_) c->close();
+  connections_.clear();
+  retired_.clear();
+}
+
+void Responder::on_connection(TcpListener& listener) {
+  auto c = std::make_unique<Connection>(*this);
+  if (listener.accept(c->stream()) != 0) return;
+  ++counters_.connections;
+  if (connections_.size() >= options_.max_connections) {
+    ++counters_.rejected_connections;
+    if (full_logged_.first())
+      PM_LOG(warning, "responder: %zu connections open, refusing more (logged once)", connections_.size());
+    c->close();
+    return;
+  }
+  c->start();
+  connections_.push_front(std::move(c));
+  connections_.front()->self_ = connections_.begin();
+}
+
+void Responder::retire(Connection* c) {
+  if (c->retired) return;
+  c->retired = true;
+  c->close();
+  retired_.push_back(std::move(*c->self_));
+  connections_.erase(c->self_);
+  reaper_.start(0);
+}
+
+void Responder::reap() { retired_.clear(); }
+
+}  // namespace pingmesh

@@ -1,0 +1,44 @@
+// Probe side: an HTTP/1.1 response read with llhttp. It counts body bytes and keeps
+// the first few KB so the peer's location can be read.
+#pragma once
+
+#include <llhttp.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace pingmesh {
+
+class ResponseParser {
+ public:
+  static constexpr size_t kKeptBodyBytes = 4096;
+  enum class State { incomplete, complete, error };
+
+  ResponseParser();
+  ResponseParser(const ResponseParser&) = delete;
+  ResponseParser& operator=(const ResponseParser&) = delete;
+
+  State feed(const char* data, size_t len);
+  State finish();  // the server closed the connection
+
+  int status() const { return status_; }
+  uint64_t body_bytes() const { return body_bytes_; }
+  const std::string& body_start() const { return body_start_; }
+  const char* error() const { return llhttp_get_error_reason(&parser_); }
+
+ private:
+  static int on_headers_complete(llhttp_t* p);
+  static int on_body(llhttp_t* p, const char* at, size_t len);
+  static int on_message_complete(llhttp_t* p);
+  State result(llhttp_errno_t err);
+
+  llhttp_settings_t settings_;
+  llhttp_t parser_;
+  int status_ = 0;
+  uint64_t body_bytes_ = 0;
+  std::string body_start_;
+  bool complete_ = false;
+};
+
+}  // namespace pingmesh

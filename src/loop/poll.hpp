@@ -1,0 +1,33 @@
+#pragma once
+
+#include <functional>
+
+#include "loop/loop.hpp"
+
+namespace pingmesh {
+
+// Readiness of a socket someone else owns (c-ares' sockets).
+class Poll : public Handle<uv_poll_t> {
+ public:
+  using Callback = std::function<void(int status, int events)>;
+
+  Poll(Loop& loop, int fd, Callback cb) : cb_(std::move(cb)) {
+    if (uv_poll_init_socket(loop.get(), h_, fd) != 0) {
+      discard();
+      return;
+    }
+    attach(this);
+  }
+
+  int start(int events) {
+    if (!h_) return UV_EBADF;
+    return uv_poll_start(h_, events, [](uv_poll_t* p, int status, int ev) {
+      owner<Poll>(p)->cb_(status, ev);
+    });
+  }
+
+ private:
+  Callback cb_;
+};
+
+}  // namespace pingmesh

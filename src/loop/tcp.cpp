@@ -1,0 +1,128 @@
+#include "loop/tcp.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "loop/clock.hpp"
+
+namespace pingmesh {
+
+namespace {
+
+// One read buffer for every stream: the loop is single-threaded and each read is
+// consumed inside its callback, so no stream needs a buffer of its own.
+char g_read_buffer[64 * 1024];
+
+void alloc_shared(uv_handle_t*, size_t, uv_buf_t* buf) {
+  *buf = uv_buf_init(g_read_buffer, sizeof g_read_buffer);
+}
+
+// The request and its bytes in one allocation, freed in the write callback.
+struct WriteRequest {
+  uv_write_t req;
+  char* data() { return reinterpret_cast<char*>(this + 1); }
+};
+
+}  // namespace
+
+TcpStream::TcpStream(Loop& loop, Events& events) : events_(events) {
+  uv_tcp_init(loop.get(), h_);
+  attach(this);
+}
+
+int TcpStream::connect(const sockaddr* addr) {
+  auto* req = new uv_connect_t;
+  int rc = uv_tcp_connect(req, h_, addr, [](uv_connect_t* r, int status) {
+    uint64_t now = mono_ns();
+    auto* self = static_cast<TcpStream*>(r->handle->data);
+    delete r;
+    if (self) self->events_.on_connect(status, now);
+  });
+  if (rc != 0) delete req;
+  return rc;
+}
+
+int TcpStream::start_reading() {
+  return uv_read_start(reinterpret_cast<uv_stream_t*>(h_), alloc_shared,
+                       [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+                         uint64_t now = mono_ns();
+                         auto* self = static_cast<TcpStream*>(s->data);
+                         if (!self || n == 0) return;
+                         if (n > 0)
+                           self->events_.on_read(0, buf->base, size_t(n), now);
+                         else
+                           self->events_.on_read(int(n), nullptr, 0, now);
+                       });
+}
+
+void TcpStream::stop_reading() {
+  if (h_) uv_read_stop(reinterpret_cast<uv_stream_t*>(h_));
+}
+
+int TcpStream::write(std::string_view data) {
+  auto* w = static_cast<WriteRequest*>(std::malloc(sizeof(WriteRequest) + data.size()));
+  if (!w) return UV_ENOMEM;
+  std::memcpy(w->data(), data.data(), data.size());
+  uv_buf_t buf = uv_buf_init(w->data(), unsigned(data.size()));
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(h_), &buf, 1,
+                    [](uv_write_t* r, int status) {
+                      auto* self = static_cast<TcpStream*>(r->handle->data);
+                      std::free(reinterpret_cast<WriteRequest*>(r));
+                      if (self) self->events_.on_written(status);
+                    });
+  if (rc != 0) std::free(w);
+  return rc;
+}
+
+int TcpStream::fd() const {
+  uv_os_fd_t fd = -1;
+  if (h_) uv_fileno(handle(), &fd);
+  return fd;
+}
+
+void TcpStream::reset() {
+  if (!h_) return;
+  h_->data = nullptr;
+  if (uv_tcp_close_reset(h_, [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); }) != 0)
+    uv_close(handle(), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+  h_ = nullptr;
+}
+
+TcpListener::TcpListener(Loop& loop, OnConnection cb) : cb_(std::move(cb)) {
+  uv_tcp_init(loop.get(), h_);
+  attach(this);
+}
+
+int TcpListener::listen(const sockaddr* addr, int backlog) {
+  unsigned flags = addr->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0;
+  int rc = uv_tcp_bind(h_, addr, flags);
+  if (rc != 0) return rc;
+  return uv_listen(reinterpret_cast<uv_stream_t*>(h_), backlog, [](uv_stream_t* s, int status) {
+    auto* self = static_cast<TcpListener*>(s->data);
+    if (self && status == 0) self->cb_(*self);
+  });
+}
+
+int TcpListener::accept(TcpStream& into) {
+  return uv_accept(reinterpret_cast<uv_stream_t*>(h_), reinterpret_cast<uv_stream_t*>(into.get()));
+}
+
+int TcpListener::port() const {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getsockname(h_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return -1;
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+std::string format_addr(const sockaddr* sa) {
+  char ip[INET6_ADDRSTRLEN] = "";
+  if (sa->sa_family == AF_INET6) {
+    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(sa), ip, sizeof ip);
+    return std::string("[") + ip + "]";
+  }
+  uv_ip4_name(reinterpret_cast<const sockaddr_in*>(sa), ip, sizeof ip);
+  return ip;
+}
+
+}  // namespace pingmesh

@@ -1,0 +1,62 @@
+// TCP streams and listeners. Every event carries the monotonic time read on the
+// first line of libuv's callback, so timings never include our own processing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "loop/loop.hpp"
+
+namespace pingmesh {
+
+class TcpStream : public Handle<uv_tcp_t> {
+ public:
+  class Events {
+   public:
+    virtual void on_connect(int /*status*/, uint64_t /*now*/) noexcept {}
+    // status 0 with data; UV_EOF or another error code with no data.
+    virtual void on_read(int status, const char* data, size_t len, uint64_t now) noexcept = 0;
+    virtual void on_written(int /*status*/) noexcept {}
+
+   protected:
+    ~Events() = default;
+  };
+
+  TcpStream(Loop& loop, Events& events);
+
+  int connect(const sockaddr* addr);
+  int start_reading();
+  void stop_reading();
+  int write(std::string_view data);  // copies the data
+  int fd() const;
+  size_t write_queue_size() const { return h_ ? h_->write_queue_size : 0; }
+  // Closes the connection with RST instead of FIN (a peer we give up on).
+  void reset();
+
+ private:
+  friend class TcpListener;
+  Events& events_;
+};
+
+class TcpListener : public Handle<uv_tcp_t> {
+ public:
+  using OnConnection = std::function<void(TcpListener& self)>;
+
+  TcpListener(Loop& loop, OnConnection cb);
+
+  // Binds and listens; returns a libuv error code. For IPv6, binds v6-only so an
+  // IPv4 listener can share the port.
+  int listen(const sockaddr* addr, int backlog = 511);
+  int accept(TcpStream& into);
+  int port() const;
+
+ private:
+  OnConnection cb_;
+};
+
+// "[::1]" or "127.0.0.1": the original's form of a remote address.
+std::string format_addr(const sockaddr* sa);
+
+}  // namespace pingmesh

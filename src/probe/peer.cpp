@@ -1,0 +1,98 @@
+#include "probe/peer.hpp"
+
+#include "log/log.hpp"
+#include "loop/clock.hpp"
+
+namespace pingmesh {
+
+Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, ProbeLimits limits,
+           Events& events, uint64_t seed)
+    : loop_(loop),
+      resolver_(resolver),
+      target_(std::move(url), settings.address_override),
+      settings_(std::move(settings)),
+      limits_(limits),
+      events_(events),
+      schedule_(seed),
+      timer_(loop, [this] { on_tick(); }),
+      location_(settings_.location.empty() ? "unknown" : settings_.location) {
+  // The original caps the failure limit at the ping limit.
+  if (settings_.limit > 0 && settings_.max_failures > settings_.limit)
+    settings_.max_failures = settings_.limit;
+  totals_.max_failures = settings_.max_failures;
+  totals_.url = target_.display_url;
+}
+
+void Peer::start(uint64_t first_offset_ns) {
+  due_ns_ = mono_ns() + first_offset_ns;
+  timer_.start(first_offset_ns / 1000000);
+}
+
+void Peer::on_tick() {
+  uint64_t now = mono_ns();
+  if (busy()) {
+    ++skipped_ticks_;  // the previous probe is still running: keep the grid, skip this one
+  } else {
+    probe_ = std::make_unique<Probe>(loop_, resolver_, target_, limits_,
+                                     [this](const Sample& s) { on_probe_done(s); });
+    probe_->start();
+  }
+  if (stopping_ || ended_) return;
+  uint64_t delay_ns = settings_.delay_ms * 1000000;
+  due_ns_ = schedule_.next(due_ns_, delay_ns);
+  while (due_ns_ <= now) due_ns_ = schedule_.next(due_ns_, delay_ns);  // the loop was stalled
+  timer_.start((due_ns_ - now + 999999) / 1000000);
+}
+
+void Peer::on_probe_done(const Sample& s) {
+  if (s.ok()) {
+    ++totals_.successes;
+    latest_unix_ns_ = s.start_unix_ns;
+    if (peer_ip_.empty()) peer_ip_ = s.remote_addr;
+    if (totals_.successes == 1) {
+      totals_.first_start_unix_ns = s.start_unix_ns;
+      // As the original: a preset location shows what the first reply said; otherwise
+      // the peer's location is learned from it, or is its URL if it says nothing.
+      if (location_ == "unknown") location_ = s.location != "unknown" ? s.location : url();
+      totals_.location = settings_.location.empty() ? location_ : s.location;
+    }
+    totals_.sum.dns += s.t.dns;
+    totals_.sum.tcp += s.t.tcp;
+    totals_.sum.tls += s.t.tls;
+    totals_.sum.first += s.t.first;
+    totals_.sum.lastb += s.t.lastb;
+    totals_.sum.total += s.t.total;
+    totals_.size_sum += s.size;
+  } else {
+    ++totals_.failures;
+    // The original's words; from -v on, the reason too.
+    std::string why = log::enabled(log::Level::info) ? " (" + std::string(to_string(s.reason)) + ")" : "";
+    PM_LOG(warning, "HTTP error %d failure %d of %d on %s%s", s.http_code, totals_.failures,
+           settings_.max_failures, url().c_str(), why.c_str());
+  }
+  events_.on_sample(*this, s);
+
+  bool limit_reached = settings_.limit > 0 && totals_.successes >= settings_.limit;
+  if (limit_reached || totals_.failures >= settings_.max_failures || stopping_) end();
+}
+
+void Peer::stop() {
+  if (ended_ || stopping_) return;
+  stopping_ = true;
+  timer_.stop();
+  if (!busy()) end();
+}
+
+void Peer::cancel() {
+  if (probe_) probe_->cancel();
+  if (stopping_ && !ended_) end();
+}
+
+void Peer::end() {
+  if (ended_) return;
+  ended_ = true;
+  timer_.stop();
+  events_.on_peer_ended(*this);
+}
+
+}  // namespace pingmesh

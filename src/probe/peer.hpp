@@ -1,0 +1,78 @@
+// One peer: its schedule, its probes one at a time, and its running totals.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "probe/probe.hpp"
+#include "probe/schedule.hpp"
+
+namespace pingmesh {
+
+struct PeerSettings {
+  std::string location;  // preset with URL#Location; empty = learn it from the replies
+  std::string address_override;
+  uint64_t delay_ms = 10000;
+  int limit = 0;  // successful pings before the peer ends; 0 = forever
+  int max_failures = 100;
+};
+
+class Peer {
+ public:
+  class Events {
+   public:
+    virtual void on_sample(Peer& peer, const Sample& s) noexcept = 0;
+    // The peer has stopped for good (limit or failures reached) or, after stop(),
+    // has no probe in flight any more.
+    virtual void on_peer_ended(Peer& peer) noexcept = 0;
+
+   protected:
+    ~Events() = default;
+  };
+
+  Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, ProbeLimits limits,
+       Events& events, uint64_t seed);
+
+  void start(uint64_t first_offset_ns);
+  // No new probes; one in flight may finish. on_peer_ended follows once idle.
+  void stop();
+  // Drops a probe in flight, with no sample.
+  void cancel();
+
+  bool ended() const { return ended_; }
+  bool busy() const { return probe_ && probe_->running(); }
+  const PeerTotals& totals() const { return totals_; }
+  const PeerSettings& settings() const { return settings_; }
+  const std::string& location() const { return location_; }
+  const std::string& url() const { return target_.display_url; }
+  const std::string& peer_ip() const { return peer_ip_; }
+  int64_t latest_unix_ns() const { return latest_unix_ns_; }
+  uint64_t skipped_ticks() const { return skipped_ticks_; }
+
+ private:
+  void on_tick();
+  void on_probe_done(const Sample& s);
+  void end();
+
+  Loop& loop_;
+  Resolver& resolver_;
+  ProbeTarget target_;
+  PeerSettings settings_;
+  ProbeLimits limits_;
+  Events& events_;
+  Schedule schedule_;
+  Timer timer_;
+  std::unique_ptr<Probe> probe_;  // kept after it ends; replaced by the next one
+  uint64_t due_ns_ = 0;
+  bool stopping_ = false;
+  bool ended_ = false;
+  uint64_t skipped_ticks_ = 0;
+  std::string location_;  // learned or preset; "unknown" until known
+  std::string peer_ip_;
+  int64_t latest_unix_ns_ = 0;
+  PeerTotals totals_;
+};
+
+}  // namespace pingmesh

@@ -1,0 +1,215 @@
+#include "probe/probe.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "http/ping_page.hpp"
+#include "loop/clock.hpp"
+
+namespace pingmesh {
+
+namespace {
+
+uint32_t kernel_rtt_us(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return 0;
+  return info.tcpi_rtt;
+}
+
+FailureReason connect_reason(int status) {
+  switch (status) {
+    case UV_ECONNREFUSED: return FailureReason::connect_refused;
+    case UV_ETIMEDOUT: return FailureReason::connect_timeout;
+    default: return FailureReason::connect_error;
+  }
+}
+
+}  // namespace
+
+ProbeTarget::ProbeTarget(Url u, std::string override_ip)
+    : url(std::move(u)), address_override(std::move(override_ip)), display_url(url.display()) {
+  request = "GET " + url.target() + " HTTP/1.1\r\nHost: " + url.authority +
+            "\r\nUser-Agent: pingmesh/" PINGMESH_VERSION
+            "\r\nAccept: */*\r\nConnection: close\r\n\r\n";
+}
+
+Probe::Probe(Loop& loop, Resolver& resolver, const ProbeTarget& target,
+             const ProbeLimits& limits, Done done)
+    : loop_(loop),
+      resolver_(resolver),
+      target_(target),
+      limits_(limits),
+      done_(std::move(done)),
+      timer_(loop, [this] { on_timeout(); }) {}
+
+Probe::~Probe() { cancel(); }
+
+void Probe::start() {
+  t_start_ = mono_ns();
+  sample_ = Sample{};
+  sample_.start_unix_ns = wall_unix_ns();
+  sample_.url = target_.display_url;
+  phase_ = Phase::dns;
+  arm_timer(t_start_, limits_.timeout_ms);
+
+  const std::string& host =
+      target_.address_override.empty() ? target_.url.host : target_.address_override;
+  if (auto local = resolve_locally(host, target_.url.port)) {
+    // An IP literal takes no time to resolve: DNS is exactly 0, as in the original.
+    uint64_t now = is_ip_literal(host) ? t_start_ : mono_ns();
+    on_resolved(FailureReason::none, std::move(*local), now);
+    return;
+  }
+  resolver_.resolve(host, target_.url.port, ticket_,
+                    [this](FailureReason reason, Addresses addrs, uint64_t now) {
+                      on_resolved(reason, std::move(addrs), now);
+                    });
+}
+
+void Probe::on_resolved(FailureReason reason, Addresses addrs, uint64_t now) {
+  if (reason != FailureReason::none) {
+    finish(reason, now);
+    return;
+  }
+  t_dns_ = now;
+  addrs_ = std::move(addrs);
+  next_addr_ = 0;
+  phase_ = Phase::connect;
+  arm_timer(now, limits_.connect_timeout_ms);
+  connect_next(now);
+}
+
+// Tries the addresses in order: an address that fails at once (no IPv6 route, a
+// refused port) hands over to the next, as a dual-stack dialer does.
+void Probe::connect_next(uint64_t now) {
+  while (next_addr_ < addrs_.size()) {
+    const auto* addr = reinterpret_cast<const sockaddr*>(&addrs_[next_addr_++]);
+    stream_ = std::make_unique<TcpStream>(loop_, *this);
+    int rc = stream_->connect(addr);
+    if (rc == 0) return;
+    connect_failure_ = connect_reason(rc);
+    stream_.reset();
+  }
+  finish(connect_failure_, now);
+}
+
+void Probe::on_connect(int status, uint64_t now) noexcept {
+  if (phase_ != Phase::connect) return;
+  if (status != 0) {
+    connect_failure_ = connect_reason(status);
+    stream_.reset();
+    connect_next(now);
+    return;
+  }
+  t_tcp_ = now;
+  t_ready_ = now;  // the TLS layer will move this to the end of its handshake
+  sample_.kernel_rtt_us = kernel_rtt_us(stream_->fd());
+  sockaddr_storage peer{};
+  int len = sizeof peer;
+  if (uv_tcp_getpeername(stream_->get(), reinterpret_cast<sockaddr*>(&peer), &len) == 0)
+    sample_.remote_addr = format_addr(reinterpret_cast<sockaddr*>(&peer));
+
+  phase_ = Phase::request;
+  arm_timer(now, limits_.timeout_ms);
+  parser_ = std::make_unique<ResponseParser>();
+  if (stream_->start_reading() != 0 || stream_->write(target_.request) != 0)
+    finish(FailureReason::reset, now);
+}
+
+void Probe::on_written(int status) noexcept {
+  if (status != 0 && phase_ == Phase::request) finish(FailureReason::reset, mono_ns());
+}
+
+void Probe::on_read(int status, const char* data, size_t len, uint64_t now) noexcept {
+  if (phase_ != Phase::request) return;
+  ResponseParser::State state;
+  if (status == 0) {
+    if (!t_first_) t_first_ = now;
+    state = parser_->feed(data, len);
+  } else if (status == UV_EOF) {
+    state = parser_->finish();
+    if (state == ResponseParser::State::error) {
+      finish(FailureReason::closed_early, now);
+      return;
+    }
+  } else {
+    finish(FailureReason::reset, now);
+    return;
+  }
+  if (state == ResponseParser::State::error) {
+    finish(FailureReason::http_parse, now);
+  } else if (state == ResponseParser::State::complete) {
+    int code = parser_->status();
+    finish(code > 304 ? FailureReason::http_status : FailureReason::none, now);
+  }
+}
+
+void Probe::on_timeout() {
+  uint64_t now = mono_ns();
+  switch (phase_) {
+    case Phase::dns: finish(FailureReason::dns_timeout, now); break;
+    case Phase::connect: finish(FailureReason::connect_timeout, now); break;
+    case Phase::request: finish(FailureReason::read_timeout, now); break;
+    default: break;
+  }
+}
+
+// The timer fires at the phase's own limit or at the probe's deadline, whichever is first.
+void Probe::arm_timer(uint64_t now, uint64_t phase_limit_ms) {
+  uint64_t deadline = t_start_ + limits_.timeout_ms * 1000000;
+  uint64_t left_ms = deadline > now ? (deadline - now + 999999) / 1000000 : 0;
+  timer_.start(std::min(left_ms, phase_limit_ms));
+}
+
+void Probe::finish(FailureReason reason, uint64_t now) {
+  Phase reached = phase_;
+  phase_ = Phase::done;
+  ticket_.cancel();
+  timer_.stop();
+  if (stream_) {
+    // A probe that gives up resets; one that completed closes politely.
+    if (reason == FailureReason::none || reason == FailureReason::http_status)
+      stream_->close();
+    else
+      stream_->reset();
+  }
+
+  Timings& t = sample_.t;
+  if (reached == Phase::dns) {
+    t.dns = now - t_start_;
+  } else {
+    t.dns = t_dns_ - t_start_;
+    t.tcp = (t_tcp_ ? t_tcp_ : now) - t_dns_;
+    if (t_first_) {
+      t.first = t_first_ - t_ready_;
+      t.lastb = now - t_first_;
+    }
+    t.total = now - t_dns_;
+  }
+
+  sample_.reason = reason;
+  if (parser_ && parser_->status() && (reason == FailureReason::none || reason == FailureReason::http_status)) {
+    sample_.http_code = parser_->status();
+    sample_.size = parser_->body_bytes();
+  } else {
+    sample_.http_code = 502;  // the original's code for any transport failure
+  }
+  sample_.location = "unknown";
+  if (sample_.http_code == 200 && is_pingmesh_path(target_.url.path)) {
+    auto loc = extract_location(parser_->body_start(), target_.url.path.ends_with("/v1/peers"));
+    if (!loc.empty()) sample_.location = std::move(loc);
+  }
+  if (done_) done_(sample_);
+}
+
+void Probe::cancel() {
+  if (!running()) return;
+  phase_ = Phase::done;
+  ticket_.cancel();
+  timer_.stop();
+  if (stream_) stream_->reset();
+}
+
+}  // namespace pingmesh

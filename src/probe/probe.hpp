@@ -1,0 +1,80 @@
+// One probe of one peer: DNS -> TCP connect -> (TLS, next issue) -> request ->
+// first byte -> last byte, each stamped with the time read first in its callback.
+// It ends with exactly one Sample, unless cancelled.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "dns/resolver.hpp"
+#include "http/response_parser.hpp"
+#include "http/url.hpp"
+#include "loop/tcp.hpp"
+#include "loop/timer.hpp"
+#include "pingmesh/sample.hpp"
+
+namespace pingmesh {
+
+struct ProbeLimits {
+  uint64_t connect_timeout_ms = 3000;
+  uint64_t timeout_ms = 10000;  // the whole probe, DNS included
+};
+
+// What stays the same from one probe of a peer to the next, computed once.
+struct ProbeTarget {
+  Url url;
+  std::string address_override;  // -I: connect here instead of resolving url.host
+  std::string request;  // the GET request, ready to write
+  std::string display_url;
+
+  ProbeTarget(Url u, std::string override_ip);
+};
+
+class Probe final : public TcpStream::Events {
+ public:
+  using Done = std::function<void(const Sample&)>;
+
+  Probe(Loop& loop, Resolver& resolver, const ProbeTarget& target, const ProbeLimits& limits,
+        Done done);
+  ~Probe();
+  Probe(const Probe&) = delete;
+  Probe& operator=(const Probe&) = delete;
+
+  // May call done before returning (a refused connect to a literal address, say).
+  void start();
+  // Ends the probe with no sample.
+  void cancel();
+  bool running() const { return phase_ != Phase::idle && phase_ != Phase::done; }
+
+ private:
+  enum class Phase { idle, dns, connect, request, done };
+
+  void on_resolved(FailureReason reason, Addresses addrs, uint64_t now);
+  void connect_next(uint64_t now);
+  void on_connect(int status, uint64_t now) noexcept override;
+  void on_read(int status, const char* data, size_t len, uint64_t now) noexcept override;
+  void on_written(int status) noexcept override;
+  void on_timeout();
+  void finish(FailureReason reason, uint64_t now);
+  void arm_timer(uint64_t now, uint64_t phase_limit_ms);
+
+  Loop& loop_;
+  Resolver& resolver_;
+  const ProbeTarget& target_;
+  ProbeLimits limits_;
+  Done done_;
+  Phase phase_ = Phase::idle;
+  Resolver::Ticket ticket_;
+  Timer timer_;
+  std::unique_ptr<TcpStream> stream_;
+  std::unique_ptr<ResponseParser> parser_;
+  Addresses addrs_;
+  size_t next_addr_ = 0;
+  FailureReason connect_failure_ = FailureReason::connect_error;
+
+  uint64_t t_start_ = 0, t_dns_ = 0, t_tcp_ = 0, t_ready_ = 0, t_first_ = 0;
+  Sample sample_;
+};
+
+}  // namespace pingmesh
