@@ -1,0 +1,216 @@
+// The prober against real sockets on loopback: our responder, a closed port, a
+// server that stalls, one that closes mid-body, several peers at once.
+#include "harness.hpp"
+
+#include "dns/resolver.hpp"
+#include "http/responder.hpp"
+
+using namespace pingmesh;
+using namespace pingmesh::testing;
+
+namespace {
+
+Responder::Options local_responder(const std::string& location) {
+  Responder::Options o;
+  o.addresses = {"127.0.0.1", "::1"};
+  o.location = location;
+  return o;
+}
+
+PeerSettings every(uint64_t delay_ms, int limit = 0, int max_failures = 100) {
+  PeerSettings s;
+  s.delay_ms = delay_ms;
+  s.limit = limit;
+  s.max_failures = max_failures;
+  return s;
+}
+
+uint64_t start_now = 0;  // peers in these tests start at once, not after the usual 1 s
+
+}  // namespace
+
+class ProbeTest : public ::testing::Test {
+ protected:
+  void TearDown() override { EXPECT_EQ(loop.close(), 0) << "a uv handle leaked"; }
+
+  Loop loop;
+};
+
+TEST_F(ProbeTest, ProbesOurResponder) {
+  {
+    Responder responder(loop, local_responder("Chicago,US"), [] { return "{}"; });
+    responder.start();
+    Resolver resolver(loop, {});
+    Recorder rec;
+    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping"),
+              every(20, 3), {}, rec, 1);
+    peer.start(start_now);
+    ASSERT_TRUE(run_until(loop, [&] { return !rec.ended.empty(); }, 5000));
+
+    ASSERT_EQ(rec.samples.size(), 3u);
+    for (const auto& e : rec.samples) {
+      const Sample& s = e.sample;
+      EXPECT_TRUE(s.ok()) << to_string(s.reason);
+      EXPECT_EQ(s.http_code, 200);
+      EXPECT_EQ(s.size, 116u);
+      EXPECT_EQ(s.location, "Chicago,US");
+      EXPECT_EQ(s.remote_addr, "127.0.0.1");
+      EXPECT_EQ(s.t.dns, 0u) << "an IP literal takes no DNS time";
+      EXPECT_GT(s.t.tcp, 0u);
+      EXPECT_EQ(s.t.tls, 0u);
+      EXPECT_GT(s.t.first, 0u);
+      EXPECT_GE(s.t.total, s.t.tcp + s.t.first + s.t.lastb);
+      EXPECT_LT(s.t.total, 1000000000u);
+      EXPECT_GT(s.kernel_rtt_us, 0u);
+    }
+    EXPECT_EQ(peer.totals().successes, 3);
+    EXPECT_EQ(peer.location(), "Chicago,US");
+    EXPECT_EQ(responder.counters().requests, 3u);
+  }
+}
+
+TEST_F(ProbeTest, LocalhostTriesIPv6ThenIPv4) {
+  {
+    // Listen on 127.0.0.1 only: ::1 is refused and the probe moves on to IPv4.
+    Responder::Options o = local_responder("Here");
+    o.addresses = {"127.0.0.1"};
+    Responder responder(loop, o, [] { return "{}"; });
+    responder.start();
+    Resolver resolver(loop, {});
+    Recorder rec;
+    Peer peer(loop, resolver, url("http://localhost:" + std::to_string(responder.port()) + "/v1/ping"),
+              every(20, 1), {}, rec, 1);
+    peer.start(start_now);
+    ASSERT_TRUE(run_until(loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_EQ(rec.samples.size(), 1u);
+    EXPECT_TRUE(rec.samples[0].sample.ok()) << to_string(rec.samples[0].sample.reason);
+    EXPECT_EQ(rec.samples[0].sample.remote_addr, "127.0.0.1");
+  }
+}
+
+TEST_F(ProbeTest, ClosedPortIsConnectRefused) {
+  {
+    uint16_t port;
+    {
+      // Find a port nobody listens on: bind, read the port, close.
+      TcpListener l(loop, [](TcpListener&) {});
+      auto a = loopback4();
+      ASSERT_EQ(l.listen(reinterpret_cast<sockaddr*>(&a)), 0);
+      port = uint16_t(l.port());
+    }
+    Resolver resolver(loop, {});
+    Recorder rec;
+    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(port) + "/v1/ping"),
+              every(20, 0, 2), {}, rec, 1);
+    peer.start(start_now);
+    ASSERT_TRUE(run_until(loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_EQ(rec.samples.size(), 2u) << "the peer ends at its failure limit";
+    const Sample& s = rec.samples[0].sample;
+    EXPECT_EQ(s.reason, FailureReason::connect_refused);
+    EXPECT_EQ(s.http_code, 502);
+    EXPECT_EQ(s.location, "unknown");
+    EXPECT_EQ(s.t.first, 0u);
+    EXPECT_EQ(s.t.lastb, 0u);
+    EXPECT_LT(s.t.tcp, 100000000u);
+    EXPECT_EQ(peer.totals().failures, 2);
+  }
+}
+
+TEST_F(ProbeTest, StallIsReadTimeoutAndOtherPeersKeepTheirSchedule) {
+  {
+    ScriptedServer stall(loop, ScriptedServer::Mode::stall);
+    Responder responder(loop, local_responder("Fast"), [] { return "{}"; });
+    responder.start();
+    Resolver resolver(loop, {});
+    Recorder rec;
+    ProbeLimits limits;
+    limits.timeout_ms = 400;
+    Peer slow(loop, resolver, url("http://127.0.0.1:" + std::to_string(stall.port()) + "/x"),
+              every(100), limits, rec, 1);
+    Peer fast(loop, resolver, url("http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping"),
+              every(50), limits, rec, 2);
+    slow.start(start_now);
+    fast.start(start_now);
+    run_for(loop, 1000);
+
+    auto slow_samples = rec.of(slow);
+    ASSERT_GE(slow_samples.size(), 1u);
+    for (const auto& e : slow_samples) {
+      EXPECT_EQ(e.sample.reason, FailureReason::read_timeout);
+      EXPECT_GE(e.sample.t.total, 390000000u);
+      EXPECT_LT(e.sample.t.total, 600000000u) << "the timeout bounds the probe";
+    }
+    EXPECT_GT(slow.skipped_ticks(), 0u) << "ticks due while a probe runs are skipped, not queued";
+
+    auto fast_samples = rec.of(fast);
+    ASSERT_GE(fast_samples.size(), 15u);
+    for (size_t i = 1; i < fast_samples.size(); ++i) {
+      uint64_t gap = fast_samples[i].at_ns - fast_samples[i - 1].at_ns;
+      EXPECT_LT(gap, 100000000u) << "a stalled peer must not delay another";
+      EXPECT_TRUE(fast_samples[i].sample.ok());
+    }
+    slow.cancel();
+  }
+}
+
+TEST_F(ProbeTest, CloseMidBody) {
+  {
+    ScriptedServer server(loop, ScriptedServer::Mode::close_mid_body);
+    Resolver resolver(loop, {});
+    Recorder rec;
+    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(server.port()) + "/"),
+              every(20, 0, 1), {}, rec, 1);
+    peer.start(start_now);
+    ASSERT_TRUE(run_until(loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_EQ(rec.samples.size(), 1u);
+    const Sample& s = rec.samples[0].sample;
+    EXPECT_EQ(s.reason, FailureReason::closed_early);
+    EXPECT_EQ(s.http_code, 502);
+    EXPECT_GT(s.t.first, 0u) << "the first byte did arrive";
+  }
+}
+
+TEST_F(ProbeTest, GarbageIsHttpParseAndErrorStatusIsHttpStatus) {
+  {
+    ScriptedServer garbage(loop, ScriptedServer::Mode::answer_raw, "SSH-2.0-OpenSSH\r\n");
+    ScriptedServer missing(loop, ScriptedServer::Mode::answer_raw,
+                           "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nno\n");
+    ScriptedServer eof_body(loop, ScriptedServer::Mode::answer_raw,
+                            "HTTP/1.0 200 OK\r\n\r\nbody until close");
+    Resolver resolver(loop, {});
+    Recorder rec;
+    Peer a(loop, resolver, url("http://127.0.0.1:" + std::to_string(garbage.port()) + "/"), every(20, 0, 1), {}, rec, 1);
+    Peer b(loop, resolver, url("http://127.0.0.1:" + std::to_string(missing.port()) + "/"), every(20, 0, 1), {}, rec, 2);
+    Peer c(loop, resolver, url("http://127.0.0.1:" + std::to_string(eof_body.port()) + "/"), every(20, 1), {}, rec, 3);
+    a.start(start_now);
+    b.start(start_now);
+    c.start(start_now);
+    ASSERT_TRUE(run_until(loop, [&] { return rec.ended.size() == 3; }, 5000));
+    EXPECT_EQ(rec.of(a).at(0).sample.reason, FailureReason::http_parse);
+    EXPECT_EQ(rec.of(b).at(0).sample.reason, FailureReason::http_status);
+    EXPECT_EQ(rec.of(b).at(0).sample.http_code, 404);
+    EXPECT_EQ(rec.of(b).at(0).sample.size, 3u);
+    EXPECT_TRUE(rec.of(c).at(0).sample.ok());
+    EXPECT_EQ(rec.of(c).at(0).sample.size, 16u) << "a body delimited by close is complete";
+  }
+}
+
+TEST_F(ProbeTest, ManyPeersAtOnce) {
+  {
+    Responder responder(loop, local_responder("Mesh"), [] { return "{}"; });
+    responder.start();
+    Resolver resolver(loop, {});
+    Recorder rec;
+    std::vector<std::unique_ptr<Peer>> peers;
+    const int n = 50;
+    for (int i = 0; i < n; ++i) {
+      peers.push_back(std::make_unique<Peer>(
+          loop, resolver, url("http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping"),
+          every(30, 4), ProbeLimits{}, rec, uint64_t(i)));
+      peers.back()->start(uint64_t(i) * 100000);  // spread by 0.1 ms
+    }
+    ASSERT_TRUE(run_until(loop, [&] { return rec.ended.size() == size_t(n); }, 10000));
+    EXPECT_EQ(rec.samples.size(), size_t(4 * n));
+    for (const auto& e : rec.samples) EXPECT_TRUE(e.sample.ok()) << to_string(e.sample.reason);
+  }
+}

@@ -1,0 +1,125 @@
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+
+using namespace pingmesh;
+
+namespace {
+
+struct Env {
+  std::map<std::string, std::string> vars;
+  GetEnv get() const {
+    return [this](const char* name) -> const char* {
+      auto it = vars.find(name);
+      return it == vars.end() ? nullptr : it->second.c_str();
+    };
+  }
+};
+
+CommandLine parse(std::vector<const char*> args, const Env& env = {}) {
+  args.insert(args.begin(), "pingmesh");
+  return parse_command_line(int(args.size()), args.data(), env.get());
+}
+
+std::string usage_error(std::vector<const char*> args, const Env& env = {}) {
+  try {
+    parse(args, env);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(CommandLine, SeedCommand) {
+  auto cl = parse({"-s", "8080", "-d", "5", "http://localhost:8080/v1/ping"});
+  const Config& c = cl.config;
+  EXPECT_EQ(c.serve_port, 8080);
+  EXPECT_EQ(c.delay_s, 5);
+  EXPECT_EQ(c.verbosity, 1);
+  ASSERT_EQ(c.peers.size(), 1u);
+  EXPECT_EQ(c.peers[0].url.display(), "http://localhost:8080/v1/ping");
+}
+
+TEST(CommandLine, Defaults) {
+  auto c = parse({"http://h/"}).config;
+  EXPECT_EQ(c.delay_s, 10);
+  EXPECT_EQ(c.max_failures, 100);
+  EXPECT_EQ(c.limit, 0);
+  EXPECT_EQ(c.serve_port, 0);
+  EXPECT_FALSE(c.cloudwatch);
+}
+
+TEST(CommandLine, GoFlagSyntax) {
+  auto c = parse({"--d=3", "-n=2", "-f", "7", "-L", "Here", "-H=host", "-I", "::1", "-c",
+                  "http://h/#There"})
+               .config;
+  EXPECT_EQ(c.delay_s, 3);
+  EXPECT_EQ(c.limit, 2);
+  EXPECT_EQ(c.max_failures, 7);
+  EXPECT_EQ(c.location, "Here");
+  EXPECT_EQ(c.hostname, "host");
+  EXPECT_EQ(c.ip_override, "::1");
+  EXPECT_TRUE(c.cloudwatch);
+  EXPECT_EQ(c.peers.at(0).location, "There");
+}
+
+TEST(CommandLine, Verbosity) {
+  EXPECT_EQ(parse({"-v", "http://h/"}).config.verbosity, 2);
+  EXPECT_EQ(parse({"-V", "http://h/"}).config.verbosity, 3);
+  EXPECT_EQ(parse({"-v", "-V", "http://h/"}).config.verbosity, 4);
+  EXPECT_EQ(parse({"-v", "-q", "http://h/"}).config.verbosity, 0);  // -q wins
+}
+
+TEST(CommandLine, EnvironmentOverridesFlagsAsTheOriginal) {
+  Env env;
+  env.vars = {{"PINGMESH_DELAY", "7"}, {"PINGMESH_LIMIT", "3"}, {"PINGMESH_MAXFAIL", "bad"},
+              {"PINGMESH_URL", "http://extra/#X"}, {"PINGMESH_HOSTNAME", "envhost"}};
+  auto cl = parse({"-d", "5", "http://h/"}, env);
+  EXPECT_EQ(cl.config.delay_s, 7);
+  EXPECT_EQ(cl.config.limit, 3);
+  EXPECT_EQ(cl.config.max_failures, 100);  // a bad value warns and is ignored
+  EXPECT_EQ(cl.config.hostname, "envhost");
+  ASSERT_EQ(cl.config.peers.size(), 2u);
+  EXPECT_EQ(cl.config.peers[1].location, "X");
+  ASSERT_EQ(cl.notices.size(), 2u);
+  EXPECT_EQ(cl.notices[0], "Note: PINGMESH_DELAY from environment, 7 overrides -d 5");
+  EXPECT_NE(cl.notices[1].find("Warning: PINGMESH_MAXFAIL environment is bad"), std::string::npos);
+}
+
+TEST(CommandLine, LocationFromEnvironment) {
+  Env env;
+  env.vars = {{"REP_CITY", "Chicago"}, {"REP_COUNTRY", "US"}};
+  EXPECT_EQ(parse({"http://h/"}, env).config.location, "Chicago,US");
+  env.vars["REP_LOCATION"] = "Lab";
+  EXPECT_EQ(parse({"http://h/"}, env).config.location, "Lab");
+  EXPECT_EQ(parse({"-L", "Flag", "http://h/"}, env).config.location, "Flag");
+}
+
+TEST(CommandLine, BadUsageNamesTheCulprit) {
+  EXPECT_EQ(usage_error({"-x", "http://h/"}), "unknown flag '-x'");
+  EXPECT_NE(usage_error({"-d", "0", "http://h/"}).find("flag -d: '0'"), std::string::npos);
+  EXPECT_NE(usage_error({"-d", "abc", "http://h/"}).find("flag -d: 'abc'"), std::string::npos);
+  EXPECT_NE(usage_error({"-s", "70000"}).find("flag -s"), std::string::npos);
+  EXPECT_NE(usage_error({"http://h/", "-d"}).find("-d needs a value"), std::string::npos);
+  EXPECT_NE(usage_error({"ftp://h/"}).find("bad URL 'ftp://h/'"), std::string::npos);
+  EXPECT_NE(usage_error({"-I", "not-an-ip", "http://h/"}).find("flag -I"), std::string::npos);
+  EXPECT_NE(usage_error({"--timeout", "0", "http://h/"}).find("--timeout"), std::string::npos);
+  EXPECT_NE(usage_error({}).find("nothing to do"), std::string::npos);
+}
+
+TEST(CommandLine, HelpAndVersion) {
+  EXPECT_EQ(parse({"--help"}).action, CommandLine::Action::help);
+  EXPECT_EQ(parse({"-h"}).action, CommandLine::Action::help);
+  EXPECT_EQ(parse({"--version"}).action, CommandLine::Action::version);
+}
+
+TEST(CommandLine, ServeOnlyIsEnough) {
+  auto c = parse({"-s", "8080"}).config;
+  EXPECT_TRUE(c.peers.empty());
+}
