@@ -1,0 +1,125 @@
+"""Helpers for running the built pingmesh daemon on loopback."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+BIN = os.environ.get("PINGMESH_BIN", "build/pingmesh")
+
+
+def free_port():
+    """A port that was free a moment ago on both 127.0.0.1 and ::1."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s4:
+            s4.bind(("127.0.0.1", 0))
+            port = s4.getsockname()[1]
+            try:
+                with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s6:
+                    s6.bind(("::1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
+
+
+class Daemon:
+    """A running pingmesh with its stdout and stderr collected line by line."""
+
+    def __init__(self, args, env=None):
+        full_env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("PINGMESH_", "REP_"))}
+        full_env.update(env or {})
+        self.proc = subprocess.Popen([BIN, *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=full_env)
+        self.out, self.err = [], []
+        self._threads = [threading.Thread(target=self._pump, args=(self.proc.stdout, self.out)),
+                         threading.Thread(target=self._pump, args=(self.proc.stderr, self.err))]
+        for t in self._threads:
+            t.daemon = True
+            t.start()
+
+    @staticmethod
+    def _pump(stream, into):
+        for line in stream:
+            into.append(line)
+
+    def wait_for(self, predicate, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            if self.proc.poll() is not None:
+                time.sleep(0.1)
+                return predicate()
+            time.sleep(0.02)
+        return False
+
+    def lines_matching(self, pattern):
+        rx = re.compile(pattern)
+        return [l for l in self.out if rx.match(l)]
+
+    def signal(self, sig=signal.SIGINT):
+        self.proc.send_signal(sig)
+
+    def finish(self, timeout=15):
+        rc = self.proc.wait(timeout=timeout)
+        for t in self._threads:
+            t.join(timeout=5)
+        return rc
+
+    def stdout(self):
+        return "".join(self.out)
+
+    def stderr(self):
+        return "".join(self.err)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def daemons():
+    started = []
+
+    def start(args, env=None):
+        d = Daemon(args, env)
+        started.append(d)
+        return d
+
+    yield start
+    for d in started:
+        d.kill()
+
+
+@pytest.fixture
+def stall_server():
+    """Accepts connections on 127.0.0.1 and never answers."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        srv.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                pass
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield srv.getsockname()[1]
+    stop.set()
+    t.join(timeout=2)
+    for c in held:
+        c.close()
+    srv.close()
