@@ -26,18 +26,30 @@ enum class FailureReason : uint8_t {
 
 constexpr std::string_view to_string(FailureReason r) {
   switch (r) {
-    case FailureReason::none: return "none";
-    case FailureReason::dns_nxdomain: return "dns_nxdomain";
-    case FailureReason::dns_timeout: return "dns_timeout";
-    case FailureReason::dns_error: return "dns_error";
-    case FailureReason::connect_refused: return "connect_refused";
-    case FailureReason::connect_timeout: return "connect_timeout";
-    case FailureReason::connect_error: return "connect_error";
-    case FailureReason::reset: return "reset";
-    case FailureReason::http_parse: return "http_parse";
-    case FailureReason::http_status: return "http_status";
-    case FailureReason::read_timeout: return "read_timeout";
-    case FailureReason::closed_early: return "closed_early";
+    case FailureReason::none:
+      return "none";
+    case FailureReason::dns_nxdomain:
+      return "dns_nxdomain";
+    case FailureReason::dns_timeout:
+      return "dns_timeout";
+    case FailureReason::dns_error:
+      return "dns_error";
+    case FailureReason::connect_refused:
+      return "connect_refused";
+    case FailureReason::connect_timeout:
+      return "connect_timeout";
+    case FailureReason::connect_error:
+      return "connect_error";
+    case FailureReason::reset:
+      return "reset";
+    case FailureReason::http_parse:
+      return "http_parse";
+    case FailureReason::http_status:
+      return "http_status";
+    case FailureReason::read_timeout:
+      return "read_timeout";
+    case FailureReason::closed_early:
+      return "closed_early";
   }
   return "unknown";
 }
@@ -58,11 +70,11 @@ struct Timings {
 struct Sample {
   int64_t start_unix_ns = 0;  // wall clock at probe start, for timestamps only
   Timings t;
-  int http_code = 0;  // 502 for any transport failure, as the original
-  uint64_t size = 0;  // decoded body bytes
-  std::string location;  // the peer's location read from its reply, "unknown" if none
+  int http_code = 0;        // 502 for any transport failure, as the original
+  uint64_t size = 0;        // decoded body bytes
+  std::string location;     // the peer's location read from its reply, "unknown" if none
   std::string remote_addr;  // "192.0.2.1" or "[2001:db8::1]", the original's form
-  std::string url;  // scheme://host[:port]/path
+  std::string url;          // scheme://host[:port]/path
   FailureReason reason = FailureReason::none;
   uint32_t kernel_rtt_us = 0;  // tcpi_rtt right after connect: a cross-check of tcp
 
@@ -77,8 +89,8 @@ struct PeerTotals {
   Timings sum;  // over successes only
   uint64_t size_sum = 0;
   int64_t first_start_unix_ns = 0;  // start of the first successful probe
-  std::string location;  // shown in the summary
-  std::string url;  // scheme://host[:port]/path
+  std::string location;             // shown in the summary
+  std::string url;                  // scheme://host[:port]/path
 };
 
 // A consumer of samples (text, json, prometheus, cloudwatch). Sinks never call back

@@ -44,10 +44,15 @@ struct Flag {
 };
 
 constexpr Flag kFlags[] = {
-    {"d", true}, {"n", true}, {"f", true}, {"s", true}, {"r", true}, {"c", false},
-    {"v", false}, {"V", false}, {"q", false}, {"L", true}, {"H", true}, {"I", true},
-    {"timeout", true}, {"connect-timeout", true}, {"dns-server", true},
-    {"help", false}, {"h", false}, {"version", false},
+    {"d", true},          {"n", true},
+    {"f", true},          {"s", true},
+    {"r", true},          {"c", false},
+    {"v", false},         {"V", false},
+    {"q", false},         {"L", true},
+    {"H", true},          {"I", true},
+    {"timeout", true},    {"connect-timeout", true},
+    {"dns-server", true}, {"help", false},
+    {"h", false},         {"version", false},
 };
 
 std::optional<long> to_long(std::string_view s) {
@@ -111,7 +116,9 @@ void add_peer(Config& c, std::string_view arg) {
 
 }  // namespace
 
-const char* usage_text() { return kUsage; }
+const char* usage_text() {
+  return kUsage;
+}
 
 CommandLine parse_command_line(int argc, const char* const* argv, const GetEnv& getenv) {
   CommandLine cl;
@@ -148,23 +155,40 @@ CommandLine parse_command_line(int argc, const char* const* argv, const GetEnv& 
     }
     std::string_view v = value.value_or("");
     const std::string_view n = flag->name;
-    if (n == "d") c.delay_s = int_flag(n, v, 1, 86400), given_d = true;
-    else if (n == "n") c.limit = int_flag(n, v, 0, 1000000000), given_n = true;
-    else if (n == "f") c.max_failures = int_flag(n, v, 1, 1000000000), given_f = true;
-    else if (n == "s") c.serve_port = int_flag(n, v, 0, 65535);
-    else if (n == "r") c.report_port = int_flag(n, v, 0, 65535);
-    else if (n == "c") c.cloudwatch = bool_value(n, value);
-    else if (n == "v") verbose = bool_value(n, value);
-    else if (n == "V") very_verbose = bool_value(n, value);
-    else if (n == "q") quiet = bool_value(n, value);
-    else if (n == "L") c.location = v;
-    else if (n == "H") c.hostname = v;
-    else if (n == "I") c.ip_override = v;
-    else if (n == "timeout") c.timeout_s = seconds_flag(n, v, 0.1, 300);
-    else if (n == "connect-timeout") c.connect_timeout_s = seconds_flag(n, v, 0.1, 300);
-    else if (n == "dns-server") c.dns_servers = v;
-    else if (n == "help" || n == "h") cl.action = CommandLine::Action::help;
-    else if (n == "version") cl.action = CommandLine::Action::version;
+    if (n == "d")
+      c.delay_s = int_flag(n, v, 1, 86400), given_d = true;
+    else if (n == "n")
+      c.limit = int_flag(n, v, 0, 1000000000), given_n = true;
+    else if (n == "f")
+      c.max_failures = int_flag(n, v, 1, 1000000000), given_f = true;
+    else if (n == "s")
+      c.serve_port = int_flag(n, v, 0, 65535);
+    else if (n == "r")
+      c.report_port = int_flag(n, v, 0, 65535);
+    else if (n == "c")
+      c.cloudwatch = bool_value(n, value);
+    else if (n == "v")
+      verbose = bool_value(n, value);
+    else if (n == "V")
+      very_verbose = bool_value(n, value);
+    else if (n == "q")
+      quiet = bool_value(n, value);
+    else if (n == "L")
+      c.location = v;
+    else if (n == "H")
+      c.hostname = v;
+    else if (n == "I")
+      c.ip_override = v;
+    else if (n == "timeout")
+      c.timeout_s = seconds_flag(n, v, 0.1, 300);
+    else if (n == "connect-timeout")
+      c.connect_timeout_s = seconds_flag(n, v, 0.1, 300);
+    else if (n == "dns-server")
+      c.dns_servers = v;
+    else if (n == "help" || n == "h")
+      cl.action = CommandLine::Action::help;
+    else if (n == "version")
+      cl.action = CommandLine::Action::version;
   }
   if (cl.action != CommandLine::Action::run) return cl;
 

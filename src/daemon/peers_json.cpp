@@ -65,13 +65,16 @@ std::string Daemon::peers_json() const {
     list += list.empty() ? "\n" : ",\n";
     list += peer_json(*p, config_);
   }
-  auto array = [](const std::string& items) { return items.empty() ? "[]" : "[" + items + "\n  ]"; };
+  auto array = [](const std::string& items) {
+    return items.empty() ? "[]" : "[" + items + "\n  ]";
+  };
   const char* in = "  ";
   std::string o = "{\n";
   field(o, in, "Start", json_time(start_unix_ns_));
   field(o, in, "SrvLoc", json_string(config_.location));
   field(o, in, "SrvHost", json_string(config_.hostname));
-  field(o, in, "SrvPort", std::to_string(config_.report_port ? config_.report_port : config_.serve_port));
+  field(o, in, "SrvPort",
+        std::to_string(config_.report_port ? config_.report_port : config_.serve_port));
   field(o, in, "Peers", array(active));
   field(o, in, "Requests", std::to_string(responder_ ? responder_->counters().requests : 0));
   field(o, in, "NumActive", std::to_string(num_active));

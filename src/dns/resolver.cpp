@@ -8,6 +8,7 @@
 namespace pingmesh {
 
 struct Query {
+  Resolver* resolver;
   Resolver::Callback cb;
   Resolver::Ticket* ticket;
   uint16_t port;
@@ -25,18 +26,21 @@ bool parse_ip(const std::string& host, uint16_t port, sockaddr_storage& out) {
 
 bool is_localhost(const std::string& host) {
   const std::string suffix = ".localhost";
-  return host == "localhost" ||
-         (host.size() > suffix.size() && host.ends_with(suffix));
+  return host == "localhost" || (host.size() > suffix.size() && host.ends_with(suffix));
 }
 
 FailureReason reason_of(int status) {
   switch (status) {
-    case ARES_SUCCESS: return FailureReason::none;
+    case ARES_SUCCESS:
+      return FailureReason::none;
     case ARES_ENOTFOUND:
     case ARES_ENODATA:
-    case ARES_ENONAME: return FailureReason::dns_nxdomain;
-    case ARES_ETIMEOUT: return FailureReason::dns_timeout;
-    default: return FailureReason::dns_error;
+    case ARES_ENONAME:
+      return FailureReason::dns_nxdomain;
+    case ARES_ETIMEOUT:
+      return FailureReason::dns_timeout;
+    default:
+      return FailureReason::dns_error;
   }
 }
 
@@ -67,7 +71,7 @@ void Resolver::Ticket::cancel() {
 }
 
 Resolver::Resolver(Loop& loop, const Options& options)
-    : loop_(loop), timer_(loop, [this] { process(ARES_SOCKET_BAD, ARES_SOCKET_BAD); }) {
+    : loop_(loop), timer_(loop, [this] { process(ARES_SOCKET_BAD, ARES_SOCKET_BAD, mono_ns()); }) {
   static const int lib = ares_library_init(ARES_LIB_INIT_ALL);
   if (lib != ARES_SUCCESS) throw std::runtime_error("c-ares: " + std::string(ares_strerror(lib)));
 
@@ -96,18 +100,19 @@ Resolver::~Resolver() {
 
 void Resolver::resolve(const std::string& host, uint16_t port, Ticket& ticket, Callback cb) {
   ticket.cancel();
-  auto* q = new Query{std::move(cb), &ticket, port};
+  auto* q = new Query{this, std::move(cb), &ticket, port};
   ticket.query_ = q;
   ares_addrinfo_hints hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
+  woke_ns_ = mono_ns();  // c-ares may answer at once (from /etc/hosts, say)
   ares_getaddrinfo(channel_, host.c_str(), nullptr, &hints, &Resolver::on_answer, q);
   rearm_timer();
 }
 
 void Resolver::on_answer(void* arg, int status, int, ares_addrinfo* result) {
-  uint64_t now = mono_ns();
   auto* q = static_cast<Query*>(arg);
+  uint64_t now = q->resolver->woke_ns_;
   Addresses addrs;
   if (status == ARES_SUCCESS && result) {
     for (auto* n = result->nodes; n; n = n->ai_next) {
@@ -140,15 +145,17 @@ void Resolver::on_sock_state(void* data, ares_socket_t fd, int readable, int wri
   auto& poll = self->polls_[fd];
   if (!poll) {
     poll = std::make_unique<Poll>(self->loop_, fd, [self, fd](int status, int events) {
+      uint64_t now = mono_ns();
       bool fail = status < 0;  // let c-ares see the error on its socket
       self->process((fail || (events & UV_READABLE)) ? fd : ARES_SOCKET_BAD,
-                    (fail || (events & UV_WRITABLE)) ? fd : ARES_SOCKET_BAD);
+                    (fail || (events & UV_WRITABLE)) ? fd : ARES_SOCKET_BAD, now);
     });
   }
   poll->start((readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0));
 }
 
-void Resolver::process(ares_socket_t readable, ares_socket_t writable) {
+void Resolver::process(ares_socket_t readable, ares_socket_t writable, uint64_t now) {
+  woke_ns_ = now;
   ares_process_fd(channel_, readable, writable);
   rearm_timer();
 }

@@ -29,7 +29,7 @@ std::optional<Addresses> resolve_locally(const std::string& host, uint16_t port)
 class Resolver {
  public:
   struct Options {
-    std::string servers;  // "127.0.0.1:5353,[::1]:53"; empty = the system's
+    std::string servers;    // "127.0.0.1:5353,[::1]:53"; empty = the system's
     int timeout_ms = 2000;  // per try
     int tries = 2;
   };
@@ -61,13 +61,14 @@ class Resolver {
  private:
   static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable);
   static void on_answer(void* arg, int status, int timeouts, ares_addrinfo* result);
-  void process(ares_socket_t readable, ares_socket_t writable);
+  void process(ares_socket_t readable, ares_socket_t writable, uint64_t now);
   void rearm_timer();
 
   Loop& loop_;
   ares_channel channel_ = nullptr;
   Timer timer_;
   std::map<ares_socket_t, std::unique_ptr<Poll>> polls_;
+  uint64_t woke_ns_ = 0;  // when the loop woke us: the answer's arrival time
 };
 
 }  // namespace pingmesh

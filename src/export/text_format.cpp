@@ -24,7 +24,9 @@ std::string printf_string(const char* fmt, ...) {
   return big;
 }
 
-double msec(uint64_t ns) { return double(ns) / 1e6; }
+double msec(uint64_t ns) {
+  return double(ns) / 1e6;
+}
 
 }  // namespace
 
@@ -50,7 +52,9 @@ std::string text_short_line(int successes, const Sample& s) {
 
 std::string format_elapsed(int64_t secs) {
   int64_t d = secs / 86400, h = secs % 86400 / 3600, m = secs % 3600 / 60, s = secs % 60;
-  if (d > 0) return printf_string("%lldd%lldh%02lldm%02llds", (long long)d, (long long)h, (long long)m, (long long)s);
+  if (d > 0)
+    return printf_string("%lldd%lldh%02lldm%02llds", (long long)d, (long long)h, (long long)m,
+                         (long long)s);
   if (h > 0) return printf_string("%lldh%02lldm%02llds", (long long)h, (long long)m, (long long)s);
   if (m > 0) return printf_string("%lldm%02llds", (long long)m, (long long)s);
   return printf_string("%llds", (long long)s);

@@ -23,6 +23,8 @@ void TextSink::on_sample(const Sample& s, int successes) noexcept {
     print(std::to_string(successes) + " " + text_row(s) + "\n");
 }
 
-void TextSink::print_summary(const PeerTotals& totals) { print(text_summary(totals, time(nullptr))); }
+void TextSink::print_summary(const PeerTotals& totals) {
+  print(text_summary(totals, time(nullptr)));
+}
 
 }  // namespace pingmesh

@@ -14,8 +14,7 @@ std::string ping_page(std::string_view location) {
 }
 
 bool is_pingmesh_path(std::string_view path) {
-  return path.ends_with("/v1/ping") || path.ends_with("/v1/peers") ||
-         path.ends_with("/v1/addpeer");
+  return path.ends_with("/v1/ping") || path.ends_with("/v1/peers") || path.ends_with("/v1/addpeer");
 }
 
 std::string extract_location(std::string_view body, bool json) {

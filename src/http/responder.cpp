@@ -35,12 +35,17 @@ std::string response(int code, const char* reason, const char* type, std::string
 
 class Responder::Connection : public TcpStream::Events {
  public:
-  Connection(Responder& owner) : owner_(owner), stream_(owner.loop_, *this), timer_(owner.loop_, [this] { on_timeout(); }) {
+  Connection(Responder& owner)
+      : owner_(owner), stream_(owner.loop_, *this), timer_(owner.loop_, [this] { on_timeout(); }) {
     llhttp_settings_init(&settings_);
     settings_.on_message_begin = [](llhttp_t* p) { return self(p)->on_message_begin(); };
     settings_.on_url = [](llhttp_t* p, const char* at, size_t n) { return self(p)->on_url(at, n); };
-    settings_.on_header_field = [](llhttp_t* p, const char*, size_t n) { return self(p)->count_header(n); };
-    settings_.on_header_value = [](llhttp_t* p, const char*, size_t n) { return self(p)->count_header(n); };
+    settings_.on_header_field = [](llhttp_t* p, const char*, size_t n) {
+      return self(p)->count_header(n);
+    };
+    settings_.on_header_value = [](llhttp_t* p, const char*, size_t n) {
+      return self(p)->count_header(n);
+    };
     settings_.on_body = [](llhttp_t* p, const char*, size_t n) { return self(p)->on_body(n); };
     settings_.on_message_complete = [](llhttp_t* p) { return self(p)->on_message_complete(); };
     llhttp_init(&parser_, HTTP_REQUEST, &settings_);
@@ -70,8 +75,13 @@ class Responder::Connection : public TcpStream::Events {
       if (err == HPE_USER) {
         ++owner_.counters_.oversized_requests;
         if (owner_.oversize_logged_.first())
-          PM_LOG(warning, "responder: request over the header or body bound, answered 431/413 (logged once)");
-        send(response(oversize_code_, oversize_code_ == 431 ? "Request Header Fields Too Large" : "Content Too Large", nullptr, "", false));
+          PM_LOG(
+              warning,
+              "responder: request over the header or body bound, answered 431/413 (logged once)");
+        send(response(
+            oversize_code_,
+            oversize_code_ == 431 ? "Request Header Fields Too Large" : "Content Too Large",
+            nullptr, "", false));
       } else {
         ++owner_.counters_.bad_requests;
         send(response(400, "Bad Request", nullptr, "", false));
@@ -124,9 +134,11 @@ class Responder::Connection : public TcpStream::Events {
     path = path.substr(0, path.find('?'));
 
     if (path != "/v1/ping" && path != "/v1/peers" && path != "/") {
-      send(response(404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n", keep, head));
+      send(response(404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n", keep,
+                    head));
     } else if (method != HTTP_GET && !head) {
-      send(response(405, "Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n", keep));
+      send(response(405, "Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n",
+                    keep));
     } else if (path == "/v1/ping") {
       send(response(200, "OK", "text/html; charset=utf-8", owner_.ping_page_, keep, head));
     } else if (path == "/v1/peers") {
@@ -149,7 +161,8 @@ class Responder::Connection : public TcpStream::Events {
   void on_timeout() {
     ++owner_.counters_.timeouts;
     if (owner_.timeout_logged_.first())
-      PM_LOG(notice, "responder: closed a connection idle past its header or idle timeout (logged once)");
+      PM_LOG(notice,
+             "responder: closed a connection idle past its header or idle timeout (logged once)");
     owner_.retire(this);
   }
 
@@ -176,7 +189,9 @@ Responder::Responder(Loop& loop, Options options, JsonSource peers_json)
       ping_page_(ping_page(options_.location)),
       reaper_(loop, [this] { reap(); }) {}
 
-Responder::~Responder() { stop(); }
+Responder::~Responder() {
+  stop();
+}
 
 void Responder::start() {
   port_ = options_.port;
@@ -186,10 +201,12 @@ void Responder::start() {
     if (uv_ip4_addr(a.c_str(), port_, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
         uv_ip6_addr(a.c_str(), port_, reinterpret_cast<sockaddr_in6*>(&ss)) != 0)
       throw std::runtime_error("listen address '" + a + "' is not an IP address");
-    auto l = std::make_unique<TcpListener>(loop_, [this](TcpListener& self) { on_connection(self); });
+    auto l =
+        std::make_unique<TcpListener>(loop_, [this](TcpListener& self) { on_connection(self); });
     int rc = l->listen(reinterpret_cast<sockaddr*>(&ss));
     if (rc != 0) {
-      std::string why = "cannot listen on " + a + " port " + std::to_string(port_) + ": " + uv_strerror(rc);
+      std::string why =
+          "cannot listen on " + a + " port " + std::to_string(port_) + ": " + uv_strerror(rc);
       if (i == 0) throw std::runtime_error(why);
       PM_LOG(notice, "%s (serving without it)", why.c_str());
       continue;
@@ -213,7 +230,8 @@ void Responder::on_connection(TcpListener& listener) {
   if (connections_.size() >= options_.max_connections) {
     ++counters_.rejected_connections;
     if (full_logged_.first())
-      PM_LOG(warning, "responder: %zu connections open, refusing more (logged once)", connections_.size());
+      PM_LOG(warning, "responder: %zu connections open, refusing more (logged once)",
+             connections_.size());
     c->close();
     return;
   }
@@ -231,6 +249,8 @@ void Responder::retire(Connection* c) {
   reaper_.start(0);
 }
 
-void Responder::reap() { retired_.clear(); }
+void Responder::reap() {
+  retired_.clear();
+}
 
 }  // namespace pingmesh

@@ -31,8 +31,8 @@ class Responder {
     uint64_t requests = 0;
     uint64_t connections = 0;
     uint64_t rejected_connections = 0;  // over max_connections
-    uint64_t oversized_requests = 0;  // header or body over its bound
-    uint64_t timeouts = 0;  // header or idle timeout
+    uint64_t oversized_requests = 0;    // header or body over its bound
+    uint64_t timeouts = 0;              // header or idle timeout
     uint64_t bad_requests = 0;
   };
   using JsonSource = std::function<std::string()>;

@@ -10,11 +10,11 @@
 namespace pingmesh {
 
 struct Url {
-  std::string scheme;  // "http" or "https"
-  std::string host;  // without IPv6 brackets
+  std::string scheme;     // "http" or "https"
+  std::string host;       // without IPv6 brackets
   std::string authority;  // host[:port] as written, for Host: and display
   uint16_t port = 0;
-  std::string path;  // "/" at least
+  std::string path;   // "/" at least
   std::string query;  // without '?'
 
   bool tls() const { return scheme == "https"; }

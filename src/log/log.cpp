@@ -10,9 +10,13 @@ namespace {
 Level g_max = Level::notice;
 }
 
-void set_level(Level max_shown) { g_max = max_shown; }
+void set_level(Level max_shown) {
+  g_max = max_shown;
+}
 
-bool enabled(Level l) { return l <= g_max; }
+bool enabled(Level l) {
+  return l <= g_max;
+}
 
 void write(Level, const char* fmt, ...) {
   char stamp[32];

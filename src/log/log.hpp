@@ -22,8 +22,8 @@ class Once {
 
 }  // namespace pingmesh::log
 
-#define PM_LOG(level, ...)                                                             \
-  do {                                                                                 \
-    if (::pingmesh::log::enabled(::pingmesh::log::Level::level))                       \
-      ::pingmesh::log::write(::pingmesh::log::Level::level, __VA_ARGS__);              \
+#define PM_LOG(level, ...)                                                \
+  do {                                                                    \
+    if (::pingmesh::log::enabled(::pingmesh::log::Level::level))          \
+      ::pingmesh::log::write(::pingmesh::log::Level::level, __VA_ARGS__); \
   } while (0)

@@ -9,7 +9,9 @@
 
 namespace pingmesh {
 
-inline uint64_t mono_ns() { return uv_hrtime(); }
+inline uint64_t mono_ns() {
+  return uv_hrtime();
+}
 
 inline int64_t wall_unix_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(

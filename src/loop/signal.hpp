@@ -13,7 +13,8 @@ class Signal : public Handle<uv_signal_t> {
   Signal(Loop& loop, int signum, Callback cb) : cb_(std::move(cb)) {
     uv_signal_init(loop.get(), h_);
     attach(this);
-    uv_signal_start(h_, [](uv_signal_t* s, int n) { owner<Signal>(s)->cb_(n); }, signum);
+    uv_signal_start(
+        h_, [](uv_signal_t* s, int n) { owner<Signal>(s)->cb_(n); }, signum);
   }
 
   // A stand-by signal handler must not keep the loop alive.

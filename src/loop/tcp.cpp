@@ -64,12 +64,12 @@ int TcpStream::write(std::string_view data) {
   if (!w) return UV_ENOMEM;
   std::memcpy(w->data(), data.data(), data.size());
   uv_buf_t buf = uv_buf_init(w->data(), unsigned(data.size()));
-  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(h_), &buf, 1,
-                    [](uv_write_t* r, int status) {
-                      auto* self = static_cast<TcpStream*>(r->handle->data);
-                      std::free(reinterpret_cast<WriteRequest*>(r));
-                      if (self) self->events_.on_written(status);
-                    });
+  int rc =
+      uv_write(&w->req, reinterpret_cast<uv_stream_t*>(h_), &buf, 1, [](uv_write_t* r, int status) {
+        auto* self = static_cast<TcpStream*>(r->handle->data);
+        std::free(reinterpret_cast<WriteRequest*>(r));
+        if (self) self->events_.on_written(status);
+      });
   if (rc != 0) std::free(w);
   return rc;
 }

@@ -66,7 +66,8 @@ void Peer::on_probe_done(const Sample& s) {
   } else {
     ++totals_.failures;
     // The original's words; from -v on, the reason too.
-    std::string why = log::enabled(log::Level::info) ? " (" + std::string(to_string(s.reason)) + ")" : "";
+    std::string why =
+        log::enabled(log::Level::info) ? " (" + std::string(to_string(s.reason)) + ")" : "";
     PM_LOG(warning, "HTTP error %d failure %d of %d on %s%s", s.http_code, totals_.failures,
            settings_.max_failures, url().c_str(), why.c_str());
   }

@@ -20,9 +20,12 @@ uint32_t kernel_rtt_us(int fd) {
 
 FailureReason connect_reason(int status) {
   switch (status) {
-    case UV_ECONNREFUSED: return FailureReason::connect_refused;
-    case UV_ETIMEDOUT: return FailureReason::connect_timeout;
-    default: return FailureReason::connect_error;
+    case UV_ECONNREFUSED:
+      return FailureReason::connect_refused;
+    case UV_ETIMEDOUT:
+      return FailureReason::connect_timeout;
+    default:
+      return FailureReason::connect_error;
   }
 }
 
@@ -35,8 +38,8 @@ ProbeTarget::ProbeTarget(Url u, std::string override_ip)
             "\r\nAccept: */*\r\nConnection: close\r\n\r\n";
 }
 
-Probe::Probe(Loop& loop, Resolver& resolver, const ProbeTarget& target,
-             const ProbeLimits& limits, Done done)
+Probe::Probe(Loop& loop, Resolver& resolver, const ProbeTarget& target, const ProbeLimits& limits,
+             Done done)
     : loop_(loop),
       resolver_(resolver),
       target_(target),
@@ -44,7 +47,9 @@ Probe::Probe(Loop& loop, Resolver& resolver, const ProbeTarget& target,
       done_(std::move(done)),
       timer_(loop, [this] { on_timeout(); }) {}
 
-Probe::~Probe() { cancel(); }
+Probe::~Probe() {
+  cancel();
+}
 
 void Probe::start() {
   t_start_ = mono_ns();
@@ -149,10 +154,17 @@ void Probe::on_read(int status, const char* data, size_t len, uint64_t now) noex
 void Probe::on_timeout() {
   uint64_t now = mono_ns();
   switch (phase_) {
-    case Phase::dns: finish(FailureReason::dns_timeout, now); break;
-    case Phase::connect: finish(FailureReason::connect_timeout, now); break;
-    case Phase::request: finish(FailureReason::read_timeout, now); break;
-    default: break;
+    case Phase::dns:
+      finish(FailureReason::dns_timeout, now);
+      break;
+    case Phase::connect:
+      finish(FailureReason::connect_timeout, now);
+      break;
+    case Phase::request:
+      finish(FailureReason::read_timeout, now);
+      break;
+    default:
+      break;
   }
 }
 
@@ -190,7 +202,8 @@ void Probe::finish(FailureReason reason, uint64_t now) {
   }
 
   sample_.reason = reason;
-  if (parser_ && parser_->status() && (reason == FailureReason::none || reason == FailureReason::http_status)) {
+  if (parser_ && parser_->status() &&
+      (reason == FailureReason::none || reason == FailureReason::http_status)) {
     sample_.http_code = parser_->status();
     sample_.size = parser_->body_bytes();
   } else {

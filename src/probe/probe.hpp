@@ -25,7 +25,7 @@ struct ProbeLimits {
 struct ProbeTarget {
   Url url;
   std::string address_override;  // -I: connect here instead of resolving url.host
-  std::string request;  // the GET request, ready to write
+  std::string request;           // the GET request, ready to write
   std::string display_url;
 
   ProbeTarget(Url u, std::string override_ip);

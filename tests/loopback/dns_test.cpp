@@ -19,7 +19,8 @@ class TinyDnsServer {
     udp_->data = this;
     auto addr = loopback4();
     EXPECT_EQ(uv_udp_bind(udp_, reinterpret_cast<sockaddr*>(&addr), 0), 0);
-    uv_udp_recv_start(udp_,
+    uv_udp_recv_start(
+        udp_,
         [](uv_handle_t*, size_t, uv_buf_t* b) {
           static char buf[1500];
           *b = uv_buf_init(buf, sizeof buf);
@@ -29,7 +30,8 @@ class TinyDnsServer {
         });
   }
   ~TinyDnsServer() {
-    uv_close(reinterpret_cast<uv_handle_t*>(udp_), [](uv_handle_t* h) { delete reinterpret_cast<uv_udp_t*>(h); });
+    uv_close(reinterpret_cast<uv_handle_t*>(udp_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_udp_t*>(h); });
   }
   std::string address() const {
     sockaddr_storage ss{};
@@ -58,9 +60,9 @@ class TinyDnsServer {
     bool a = known && qtype == 1;
 
     std::string r(q, qend);
-    r[2] = char(0x81);  // response, recursion desired
+    r[2] = char(0x81);                 // response, recursion desired
     r[3] = char(known ? 0x80 : 0x83);  // recursion available; NXDOMAIN if unknown
-    r[6] = 0, r[7] = a ? 1 : 0;  // answers
+    r[6] = 0, r[7] = a ? 1 : 0;        // answers
     r[8] = r[9] = r[10] = r[11] = 0;
     if (a) r += std::string("\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x7f\x00\x00\x01", 16);
     auto* req = new uv_udp_send_t;
@@ -103,10 +105,12 @@ TEST_F(DnsTest, ResolvesThroughOurServerAndTimesIt) {
     responder.start();
     Resolver resolver(loop, {dns.address(), 500, 1});
     Recorder rec;
-    Peer peer(loop, resolver, url("http://peer.test:" + std::to_string(responder.port()) + "/v1/ping"),
-              once(), {}, rec, 1);
+    Peer peer(loop, resolver,
+              url("http://peer.test:" + std::to_string(responder.port()) + "/v1/ping"), once(), {},
+              rec, 1);
     peer.start(0);
-    ASSERT_TRUE(run_until(loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
     ASSERT_EQ(rec.samples.size(), 1u);
     const Sample& s = rec.samples[0].sample;
     EXPECT_TRUE(s.ok()) << to_string(s.reason);
@@ -124,7 +128,8 @@ TEST_F(DnsTest, UnknownNameIsNxdomain) {
     Recorder rec;
     Peer peer(loop, resolver, url("http://nosuch.example:80/"), once(), {}, rec, 1);
     peer.start(0);
-    ASSERT_TRUE(run_until(loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
     const Sample& s = rec.samples.at(0).sample;
     EXPECT_EQ(s.reason, FailureReason::dns_nxdomain);
     EXPECT_EQ(s.http_code, 502);
@@ -142,7 +147,8 @@ TEST_F(DnsTest, SilentServerIsDnsTimeout) {
     limits.timeout_ms = 2000;
     Peer peer(loop, resolver, url("http://peer.test:80/"), once(), limits, rec, 1);
     peer.start(0);
-    ASSERT_TRUE(run_until(loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
     const Sample& s = rec.samples.at(0).sample;
     EXPECT_EQ(s.reason, FailureReason::dns_timeout);
     EXPECT_GE(s.t.dns, 150000000u);
@@ -159,7 +165,8 @@ TEST_F(DnsTest, ProbeTimeoutCutsASlowLookup) {
     limits.timeout_ms = 300;
     Peer peer(loop, resolver, url("http://peer.test:80/"), once(), limits, rec, 1);
     peer.start(0);
-    ASSERT_TRUE(run_until(loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
     const Sample& s = rec.samples.at(0).sample;
     EXPECT_EQ(s.reason, FailureReason::dns_timeout);
     EXPECT_LT(s.t.dns, 500000000u);

@@ -38,7 +38,8 @@ inline bool run_until(Loop& loop, const std::function<bool()>& done, uint64_t ma
 }
 
 inline void run_for(Loop& loop, uint64_t ms) {
-  run_until(loop, [] { return false; }, ms);
+  run_until(
+      loop, [] { return false; }, ms);
 }
 
 inline Url url(const std::string& text) {
@@ -61,7 +62,9 @@ class ScriptedServer {
   enum class Mode { stall, close_mid_body, answer_raw };
 
   ScriptedServer(Loop& loop, Mode mode, std::string raw = {})
-      : loop_(loop), mode_(mode), raw_(std::move(raw)),
+      : loop_(loop),
+        mode_(mode),
+        raw_(std::move(raw)),
         listener_(loop, [this](TcpListener& l) { accept(l); }) {
     auto addr = loopback4();
     EXPECT_EQ(listener_.listen(reinterpret_cast<sockaddr*>(&addr)), 0);

@@ -42,10 +42,12 @@ TEST_F(ProbeTest, ProbesOurResponder) {
     responder.start();
     Resolver resolver(loop, {});
     Recorder rec;
-    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping"),
+    Peer peer(loop, resolver,
+              url("http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping"),
               every(20, 3), {}, rec, 1);
     peer.start(start_now);
-    ASSERT_TRUE(run_until(loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
 
     ASSERT_EQ(rec.samples.size(), 3u);
     for (const auto& e : rec.samples) {
@@ -78,10 +80,12 @@ TEST_F(ProbeTest, LocalhostTriesIPv6ThenIPv4) {
     responder.start();
     Resolver resolver(loop, {});
     Recorder rec;
-    Peer peer(loop, resolver, url("http://localhost:" + std::to_string(responder.port()) + "/v1/ping"),
+    Peer peer(loop, resolver,
+              url("http://localhost:" + std::to_string(responder.port()) + "/v1/ping"),
               every(20, 1), {}, rec, 1);
     peer.start(start_now);
-    ASSERT_TRUE(run_until(loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
     ASSERT_EQ(rec.samples.size(), 1u);
     EXPECT_TRUE(rec.samples[0].sample.ok()) << to_string(rec.samples[0].sample.reason);
     EXPECT_EQ(rec.samples[0].sample.remote_addr, "127.0.0.1");
@@ -103,7 +107,8 @@ TEST_F(ProbeTest, ClosedPortIsConnectRefused) {
     Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(port) + "/v1/ping"),
               every(20, 0, 2), {}, rec, 1);
     peer.start(start_now);
-    ASSERT_TRUE(run_until(loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
     ASSERT_EQ(rec.samples.size(), 2u) << "the peer ends at its failure limit";
     const Sample& s = rec.samples[0].sample;
     EXPECT_EQ(s.reason, FailureReason::connect_refused);
@@ -127,8 +132,9 @@ TEST_F(ProbeTest, StallIsReadTimeoutAndOtherPeersKeepTheirSchedule) {
     limits.timeout_ms = 400;
     Peer slow(loop, resolver, url("http://127.0.0.1:" + std::to_string(stall.port()) + "/x"),
               every(100), limits, rec, 1);
-    Peer fast(loop, resolver, url("http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping"),
-              every(50), limits, rec, 2);
+    Peer fast(loop, resolver,
+              url("http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping"), every(50),
+              limits, rec, 2);
     slow.start(start_now);
     fast.start(start_now);
     run_for(loop, 1000);
@@ -161,7 +167,8 @@ TEST_F(ProbeTest, CloseMidBody) {
     Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(server.port()) + "/"),
               every(20, 0, 1), {}, rec, 1);
     peer.start(start_now);
-    ASSERT_TRUE(run_until(loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
     ASSERT_EQ(rec.samples.size(), 1u);
     const Sample& s = rec.samples[0].sample;
     EXPECT_EQ(s.reason, FailureReason::closed_early);
@@ -179,13 +186,17 @@ TEST_F(ProbeTest, GarbageIsHttpParseAndErrorStatusIsHttpStatus) {
                             "HTTP/1.0 200 OK\r\n\r\nbody until close");
     Resolver resolver(loop, {});
     Recorder rec;
-    Peer a(loop, resolver, url("http://127.0.0.1:" + std::to_string(garbage.port()) + "/"), every(20, 0, 1), {}, rec, 1);
-    Peer b(loop, resolver, url("http://127.0.0.1:" + std::to_string(missing.port()) + "/"), every(20, 0, 1), {}, rec, 2);
-    Peer c(loop, resolver, url("http://127.0.0.1:" + std::to_string(eof_body.port()) + "/"), every(20, 1), {}, rec, 3);
+    Peer a(loop, resolver, url("http://127.0.0.1:" + std::to_string(garbage.port()) + "/"),
+           every(20, 0, 1), {}, rec, 1);
+    Peer b(loop, resolver, url("http://127.0.0.1:" + std::to_string(missing.port()) + "/"),
+           every(20, 0, 1), {}, rec, 2);
+    Peer c(loop, resolver, url("http://127.0.0.1:" + std::to_string(eof_body.port()) + "/"),
+           every(20, 1), {}, rec, 3);
     a.start(start_now);
     b.start(start_now);
     c.start(start_now);
-    ASSERT_TRUE(run_until(loop, [&] { return rec.ended.size() == 3; }, 5000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return rec.ended.size() == 3; }, 5000));
     EXPECT_EQ(rec.of(a).at(0).sample.reason, FailureReason::http_parse);
     EXPECT_EQ(rec.of(b).at(0).sample.reason, FailureReason::http_status);
     EXPECT_EQ(rec.of(b).at(0).sample.http_code, 404);
@@ -209,7 +220,8 @@ TEST_F(ProbeTest, ManyPeersAtOnce) {
           every(30, 4), ProbeLimits{}, rec, uint64_t(i)));
       peers.back()->start(uint64_t(i) * 100000);  // spread by 0.1 ms
     }
-    ASSERT_TRUE(run_until(loop, [&] { return rec.ended.size() == size_t(n); }, 10000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return rec.ended.size() == size_t(n); }, 10000));
     EXPECT_EQ(rec.samples.size(), size_t(4 * n));
     for (const auto& e : rec.samples) EXPECT_TRUE(e.sample.ok()) << to_string(e.sample.reason);
   }

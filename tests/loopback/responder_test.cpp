@@ -69,7 +69,8 @@ TEST_F(ResponderTest, PingPageOverIPv4AndIPv6) {
     r.start();
     RawClient v4(loop, r.port(), "GET /v1/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     RawClient v6(loop, r.port(), "GET /v1/peers HTTP/1.0\r\n\r\n", true);
-    ASSERT_TRUE(run_until(loop, [&] { return v4.closed && v6.closed; }, 3000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return v4.closed && v6.closed; }, 3000));
     std::string page = ping_page("Chicago,US");
     EXPECT_EQ(v4.received.substr(0, 17), "HTTP/1.1 200 OK\r\n");
     EXPECT_NE(v4.received.find("Content-Length: 116\r\n"), std::string::npos);
@@ -84,14 +85,19 @@ TEST_F(ResponderTest, RoutesAndMethods) {
     Responder r(loop, options(), [] { return "{}"; });
     r.start();
     RawClient missing(loop, r.port(), "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n");
-    RawClient post(loop, r.port(), "POST /v1/ping HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    RawClient post(loop, r.port(),
+                   "POST /v1/ping HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     RawClient quit(loop, r.port(), "GET /v1/quit HTTP/1.1\r\nConnection: close\r\n\r\n");
     RawClient env(loop, r.port(), "GET /v1/env HTTP/1.1\r\nConnection: close\r\n\r\n");
     RawClient head(loop, r.port(), "HEAD /v1/ping HTTP/1.1\r\nConnection: close\r\n\r\n");
     RawClient junk(loop, r.port(), "\x01\x02 nonsense\r\n\r\n");
-    ASSERT_TRUE(run_until(loop, [&] {
-      return missing.closed && post.closed && quit.closed && env.closed && head.closed && junk.closed;
-    }, 3000));
+    ASSERT_TRUE(run_until(
+        loop,
+        [&] {
+          return missing.closed && post.closed && quit.closed && env.closed && head.closed &&
+                 junk.closed;
+        },
+        3000));
     EXPECT_EQ(missing.received.substr(0, 12), "HTTP/1.1 404");
     EXPECT_EQ(post.received.substr(0, 12), "HTTP/1.1 405");
     EXPECT_NE(post.received.find("Allow: GET, HEAD"), std::string::npos);
@@ -109,13 +115,16 @@ TEST_F(ResponderTest, KeepAliveAndPipelining) {
     r.start();
     RawClient c(loop, r.port(),
                 "GET /v1/ping HTTP/1.1\r\nHost: a\r\n\r\nGET /v1/ping HTTP/1.1\r\nHost: a\r\n\r\n");
-    ASSERT_TRUE(run_until(loop, [&] { return r.counters().requests == 2; }, 3000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return r.counters().requests == 2; }, 3000));
     run_for(loop, 20);
     EXPECT_FALSE(c.closed) << "keep-alive keeps the connection open";
     c.send("GET /v1/ping HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
-    ASSERT_TRUE(run_until(loop, [&] { return c.closed; }, 3000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return c.closed; }, 3000));
     size_t count = 0;
-    for (size_t at = 0; (at = c.received.find("HTTP/1.1 200 OK", at)) != std::string::npos; ++at) ++count;
+    for (size_t at = 0; (at = c.received.find("HTTP/1.1 200 OK", at)) != std::string::npos; ++at)
+      ++count;
     EXPECT_EQ(count, 3u);
     EXPECT_EQ(r.counters().connections, 1u);
   }
@@ -127,8 +136,10 @@ TEST_F(ResponderTest, HeaderBoundGives431) {
     o.max_header_bytes = 1024;
     Responder r(loop, o, [] { return "{}"; });
     r.start();
-    RawClient c(loop, r.port(), "GET /v1/ping HTTP/1.1\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
-    ASSERT_TRUE(run_until(loop, [&] { return c.closed; }, 3000));
+    RawClient c(loop, r.port(),
+                "GET /v1/ping HTTP/1.1\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
+    ASSERT_TRUE(run_until(
+        loop, [&] { return c.closed; }, 3000));
     EXPECT_EQ(c.received.substr(0, 12), "HTTP/1.1 431");
     EXPECT_EQ(r.counters().oversized_requests, 1u);
   }
@@ -141,7 +152,8 @@ TEST_F(ResponderTest, HeaderTimeoutClosesSlowClients) {
     Responder r(loop, o, [] { return "{}"; });
     r.start();
     RawClient c(loop, r.port(), "GET /v1/ping HTTP/1.1\r\nHost:");  // never finishes
-    ASSERT_TRUE(run_until(loop, [&] { return c.closed; }, 3000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return c.closed; }, 3000));
     EXPECT_EQ(r.counters().timeouts, 1u);
     EXPECT_EQ(r.open_connections(), 0u);
   }
@@ -155,7 +167,8 @@ TEST_F(ResponderTest, ConnectionBoundRefusesTheExcess) {
     r.start();
     std::vector<std::unique_ptr<RawClient>> idle;
     for (int i = 0; i < 5; ++i) idle.push_back(std::make_unique<RawClient>(loop, r.port(), ""));
-    ASSERT_TRUE(run_until(loop, [&] { return r.counters().connections == 5; }, 3000));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return r.counters().connections == 5; }, 3000));
     run_for(loop, 20);
     EXPECT_EQ(r.open_connections(), 3u);
     EXPECT_EQ(r.counters().rejected_connections, 2u);
@@ -164,7 +177,8 @@ TEST_F(ResponderTest, ConnectionBoundRefusesTheExcess) {
     EXPECT_EQ(closed, 2);
     // Still serving the ones it kept.
     RawClient later(loop, r.port(), "GET /v1/ping HTTP/1.1\r\nConnection: close\r\n\r\n");
-    run_until(loop, [&] { return later.closed; }, 1000);
+    run_until(
+        loop, [&] { return later.closed; }, 1000);
     EXPECT_EQ(later.received, "") << "over the bound, even a good request is refused";
   }
 }

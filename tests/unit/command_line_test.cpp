@@ -78,8 +78,11 @@ TEST(CommandLine, Verbosity) {
 
 TEST(CommandLine, EnvironmentOverridesFlagsAsTheOriginal) {
   Env env;
-  env.vars = {{"PINGMESH_DELAY", "7"}, {"PINGMESH_LIMIT", "3"}, {"PINGMESH_MAXFAIL", "bad"},
-              {"PINGMESH_URL", "http://extra/#X"}, {"PINGMESH_HOSTNAME", "envhost"}};
+  env.vars = {{"PINGMESH_DELAY", "7"},
+              {"PINGMESH_LIMIT", "3"},
+              {"PINGMESH_MAXFAIL", "bad"},
+              {"PINGMESH_URL", "http://extra/#X"},
+              {"PINGMESH_HOSTNAME", "envhost"}};
   auto cl = parse({"-d", "5", "http://h/"}, env);
   EXPECT_EQ(cl.config.delay_s, 7);
   EXPECT_EQ(cl.config.limit, 3);

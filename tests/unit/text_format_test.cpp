@@ -7,7 +7,9 @@ using namespace pingmesh;
 
 namespace {
 
-uint64_t ms(double v) { return uint64_t(v * 1e6 + 0.5); }
+uint64_t ms(double v) {
+  return uint64_t(v * 1e6 + 0.5);
+}
 
 Sample seed_sample() {
   Sample s;
@@ -50,8 +52,7 @@ TEST(TextFormat, FailureRowShowsZeroesNot502Garbage) {
 }
 
 TEST(TextFormat, ShortLine) {
-  EXPECT_EQ(text_short_line(1, seed_sample()),
-            "  1    1.608 msec         192.168.1.10 [::1]\n");
+  EXPECT_EQ(text_short_line(1, seed_sample()), "  1    1.608 msec         192.168.1.10 [::1]\n");
   EXPECT_EQ(text_short_line(1234, seed_sample()).substr(0, 14), "1234    1.608 ");
 }
 
