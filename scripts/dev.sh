@@ -24,8 +24,9 @@ install_missing() {
 build() {
   dir=$1
   shift
-  [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@"
-  meson compile -C "$dir"
+  # Build chatter goes to stderr: stdout is the daemon's data.
+  [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >&2
+  meson compile -C "$dir" >&2
 }
 
 case "${1:-}" in

@@ -2,6 +2,9 @@
 // server that stalls, one that closes mid-body, several peers at once.
 #include "harness.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "dns/resolver.hpp"
 #include "http/responder.hpp"
 
@@ -225,4 +228,40 @@ TEST_F(ProbeTest, ManyPeersAtOnce) {
     EXPECT_EQ(rec.samples.size(), size_t(4 * n));
     for (const auto& e : rec.samples) EXPECT_TRUE(e.sample.ok()) << to_string(e.sample.reason);
   }
+}
+
+// A listener whose accept queue is full drops new SYNs: a black hole on loopback.
+TEST_F(ProbeTest, BlackHoleIsConnectTimeoutInBoundedTime) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  auto addr = loopback4();
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(sockaddr_in)), 0);
+  ASSERT_EQ(listen(listener, 0), 0);
+  socklen_t len = sizeof addr;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  uint16_t port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(sockaddr_in));
+    fillers.push_back(s);
+  }
+  {
+    Resolver resolver(loop, {});
+    Recorder rec;
+    ProbeLimits limits;
+    limits.connect_timeout_ms = 300;
+    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(port) + "/"),
+              every(50, 0, 1), limits, rec, 1);
+    peer.start(start_now);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
+    const Sample& s = rec.samples.at(0).sample;
+    EXPECT_EQ(s.reason, FailureReason::connect_timeout);
+    EXPECT_GE(s.t.tcp, 290000000u);
+    EXPECT_LT(s.t.tcp, 600000000u);
+    EXPECT_EQ(s.t.first, 0u);
+  }
+  for (int s : fillers) close(s);
+  close(listener);
 }

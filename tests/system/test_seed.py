@@ -152,3 +152,25 @@ def test_in_flight_probes_end_in_bounded_time(daemons, stall_server):
     assert d.finish(timeout=10) == 0
     assert time.monotonic() - t0 < 5
     assert "\nRecorded 0 valid samples, 0 of 100 failures\n" in d.stdout()
+
+
+def test_localhost_resolves_without_etc_hosts(daemons):
+    """c-ares 1.18 cannot resolve localhost without /etc/hosts; pingmesh must."""
+    import subprocess
+    from conftest import BIN
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount --bind /dev/null /etc/hosts"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        import pytest
+        pytest.skip("needs root for a private mount namespace")
+    port = free_port()
+    server = daemons(["-s", str(port), "-L", "Local"])
+    assert server.wait_for(lambda: "just serving" in server.stdout())
+    url = f"http://localhost:{port}/v1/ping"
+    r = subprocess.run(["unshare", "-m", "sh", "-c",
+                        'mount --bind /dev/null /etc/hosts && exec "$0" -d 1 -n 1 "$1"', BIN, url],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert "Recorded 1 samples" in r.stdout, r.stdout + r.stderr
+    server.signal()
+    assert server.finish() == 0
