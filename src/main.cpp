@@ -1,4 +1,5 @@
 // pingmesh: parse the command line, build the daemon, run it; errors become exit codes.
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -9,6 +10,8 @@
 
 int main(int argc, char** argv) {
   using namespace pingmesh;
+  // A peer that resets mid-write must give an error code, not kill the daemon.
+  std::signal(SIGPIPE, SIG_IGN);
   CommandLine cl;
   try {
     cl = parse_command_line(argc, argv, [](const char* name) { return std::getenv(name); });

@@ -35,6 +35,8 @@ std::string response(int code, const char* reason, const char* type, std::string
 
 class Responder::Connection : public TcpStream::Events {
  public:
+  static constexpr uint64_t kLingerMs = 1000;
+
   Connection(Responder& owner)
       : owner_(owner), stream_(owner.loop_, *this), timer_(owner.loop_, [this] { on_timeout(); }) {
     llhttp_settings_init(&settings_);
@@ -69,7 +71,7 @@ class Responder::Connection : public TcpStream::Events {
       owner_.retire(this);
       return;
     }
-    if (closing_) return;  // already answered with Connection: close
+    if (closing_) return;  // answered with Connection: close; discard until the peer's FIN
     auto err = llhttp_execute(&parser_, data, len);
     if (err != HPE_OK && !closing_) {
       if (err == HPE_USER) {
@@ -88,10 +90,20 @@ class Responder::Connection : public TcpStream::Events {
       }
       closing_ = true;
     }
+    if (closing_ && pending_writes_ == 0) owner_.retire(this);  // nothing left to send
   }
 
   void on_written(int status) noexcept override {
-    if (status != 0 || (closing_ && stream_.write_queue_size() == 0)) owner_.retire(this);
+    --pending_writes_;
+    if (status != 0) {
+      owner_.retire(this);
+    } else if (closing_ && pending_writes_ == 0 && !lingering_) {
+      // Half-close and read until the client's FIN: closing with unread input would
+      // send a reset that can destroy the answer in flight.
+      lingering_ = true;
+      stream_.shutdown();
+      timer_.start(kLingerMs);
+    }
   }
 
  private:
@@ -155,10 +167,17 @@ class Responder::Connection : public TcpStream::Events {
   }
 
   void send(const std::string& bytes) {
-    if (stream_.write(bytes) != 0) closing_ = true;
+    if (stream_.write(bytes) == 0)
+      ++pending_writes_;
+    else
+      closing_ = true;
   }
 
   void on_timeout() {
+    if (lingering_) {
+      owner_.retire(this);
+      return;
+    }
     ++owner_.counters_.timeouts;
     if (owner_.timeout_logged_.first())
       PM_LOG(notice,
@@ -175,7 +194,9 @@ class Responder::Connection : public TcpStream::Events {
   size_t header_bytes_ = 0;
   size_t body_bytes_ = 0;
   int oversize_code_ = 431;
-  bool closing_ = false;
+  int pending_writes_ = 0;
+  bool closing_ = false;    // the last answer is queued; no more requests
+  bool lingering_ = false;  // the answer is out, FIN sent, waiting for the client's
 
  public:
   std::list<std::unique_ptr<Connection>>::iterator self_;

@@ -31,6 +31,7 @@ TcpStream::TcpStream(Loop& loop, Events& events) : events_(events) {
 }
 
 int TcpStream::connect(const sockaddr* addr) {
+  if (!h_) return UV_EBADF;
   auto* req = new uv_connect_t;
   int rc = uv_tcp_connect(req, h_, addr, [](uv_connect_t* r, int status) {
     uint64_t now = mono_ns();
@@ -43,6 +44,7 @@ int TcpStream::connect(const sockaddr* addr) {
 }
 
 int TcpStream::start_reading() {
+  if (!h_) return UV_EBADF;
   return uv_read_start(reinterpret_cast<uv_stream_t*>(h_), alloc_shared,
                        [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
                          uint64_t now = mono_ns();
@@ -60,6 +62,7 @@ void TcpStream::stop_reading() {
 }
 
 int TcpStream::write(std::string_view data) {
+  if (!h_) return UV_EBADF;
   auto* w = static_cast<WriteRequest*>(std::malloc(sizeof(WriteRequest) + data.size()));
   if (!w) return UV_ENOMEM;
   std::memcpy(w->data(), data.data(), data.size());
@@ -71,6 +74,15 @@ int TcpStream::write(std::string_view data) {
         if (self) self->events_.on_written(status);
       });
   if (rc != 0) std::free(w);
+  return rc;
+}
+
+int TcpStream::shutdown() {
+  if (!h_) return UV_EBADF;
+  auto* req = new uv_shutdown_t;
+  int rc =
+      uv_shutdown(req, reinterpret_cast<uv_stream_t*>(h_), [](uv_shutdown_t* r, int) { delete r; });
+  if (rc != 0) delete req;
   return rc;
 }
 

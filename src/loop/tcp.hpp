@@ -30,6 +30,8 @@ class TcpStream : public Handle<uv_tcp_t> {
   int start_reading();
   void stop_reading();
   int write(std::string_view data);  // copies the data
+  // Sends FIN once queued writes are out; reading goes on until the peer closes.
+  int shutdown();
   int fd() const;
   size_t write_queue_size() const { return h_ ? h_->write_queue_size : 0; }
   // Closes the connection with RST instead of FIN (a peer we give up on).
