@@ -1,8 +1,10 @@
 // The types every layer shares: one probe's result and the interface of its consumers.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -22,37 +24,24 @@ enum class FailureReason : uint8_t {
   http_status,
   read_timeout,
   closed_early,
+  tls_handshake,
+  tls_verify,
+  tls_timeout,
+};
+
+// The labels, in the enum's order.
+inline constexpr std::string_view kFailureReasonNames[] = {
+    "none",          "dns_nxdomain",    "dns_timeout",
+    "dns_error",     "connect_refused", "connect_timeout",
+    "connect_error", "reset",           "http_parse",
+    "http_status",   "read_timeout",    "closed_early",
+    "tls_handshake", "tls_verify",      "tls_timeout",
 };
 
 constexpr std::string_view to_string(FailureReason r) {
-  switch (r) {
-    case FailureReason::none:
-      return "none";
-    case FailureReason::dns_nxdomain:
-      return "dns_nxdomain";
-    case FailureReason::dns_timeout:
-      return "dns_timeout";
-    case FailureReason::dns_error:
-      return "dns_error";
-    case FailureReason::connect_refused:
-      return "connect_refused";
-    case FailureReason::connect_timeout:
-      return "connect_timeout";
-    case FailureReason::connect_error:
-      return "connect_error";
-    case FailureReason::reset:
-      return "reset";
-    case FailureReason::http_parse:
-      return "http_parse";
-    case FailureReason::http_status:
-      return "http_status";
-    case FailureReason::read_timeout:
-      return "read_timeout";
-    case FailureReason::closed_early:
-      return "closed_early";
-  }
-  return "unknown";
+  return kFailureReasonNames[static_cast<size_t>(r)];
 }
+static_assert(std::size(kFailureReasonNames) == size_t(FailureReason::tls_timeout) + 1);
 
 // Phase durations in nanoseconds, with the original pingmesh's definitions:
 // dns = resolved - start; tcp = connected - resolved; tls = handshake alone;
@@ -76,7 +65,11 @@ struct Sample {
   std::string remote_addr;  // "192.0.2.1" or "[2001:db8::1]", the original's form
   std::string url;          // scheme://host[:port]/path
   FailureReason reason = FailureReason::none;
-  uint32_t kernel_rtt_us = 0;  // tcpi_rtt right after connect: a cross-check of tcp
+  uint32_t kernel_rtt_us = 0;         // tcpi_rtt right after connect: a cross-check of tcp
+  const char* tls_version = nullptr;  // "TLSv1.2"; null for plain http
+  const char* tls_cipher = nullptr;
+  int cert_days_left = 0;  // days until the peer certificate expires, when tls_version is set
+  std::string detail;      // a failure in words, when there is more to say than the reason
 
   bool ok() const { return reason == FailureReason::none; }
 };
@@ -99,6 +92,8 @@ class SampleSink {
  public:
   virtual ~SampleSink() = default;
   virtual void on_sample(const Sample& s, int successes_so_far) noexcept = 0;
+  // A peer has ended (its limits, or shutdown): its totals.
+  virtual void on_peer_summary(const PeerTotals& totals) noexcept = 0;
 };
 
 }  // namespace pingmesh

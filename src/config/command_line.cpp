@@ -32,28 +32,20 @@ const char kUsage[] =
     "  --timeout S          seconds a whole probe may take (default 10)\n"
     "  --connect-timeout S  seconds a TCP connect may take (default 3)\n"
     "  --dns-server LIST    DNS servers to ask, e.g. 127.0.0.1:5353 (default: the system's)\n"
+    "  -j, --format F       per-probe output: text (default) or json (one object per line)\n"
+    "TLS, probing https:// peers:\n"
+    "  -k                   do not verify certificates (self-signed meshes)\n"
+    "  --ca-file FILE       trusted CAs (default /etc/ssl/certs/ca-certificates.crt)\n"
+    "  --pin-sha256 B64     require this public key: base64 SHA-256 of its SubjectPublicKeyInfo\n"
+    "  --tls-resume         allow session resumption (default: a full handshake every probe)\n"
+    "  --tls-timeout S      seconds a TLS handshake may take (default 5)\n"
+    "TLS, answering:\n"
+    "  --tls-port PORT      also serve https on PORT, with --cert FILE and --key FILE (PEM)\n"
     "  --help, --version\n"
     "\n"
     "Environment: PINGMESH_DELAY, PINGMESH_LIMIT, PINGMESH_MAXFAIL override -d, -n, -f;\n"
     "PINGMESH_URL adds a peer; PINGMESH_HOSTNAME sets -H when it is not given.\n"
     "Exit codes: 0 success, 1 runtime failure, 64 bad usage.\n";
-
-struct Flag {
-  std::string_view name;
-  bool takes_value;
-};
-
-constexpr Flag kFlags[] = {
-    {"d", true},          {"n", true},
-    {"f", true},          {"s", true},
-    {"r", true},          {"c", false},
-    {"v", false},         {"V", false},
-    {"q", false},         {"L", true},
-    {"H", true},          {"I", true},
-    {"timeout", true},    {"connect-timeout", true},
-    {"dns-server", true}, {"help", false},
-    {"h", false},         {"version", false},
-};
 
 std::optional<long> to_long(std::string_view s) {
   long v = 0;
@@ -106,6 +98,23 @@ void env_override(const GetEnv& getenv, const char* name, const char* flag, bool
   target = int(*v);
 }
 
+Config::Format format_flag(std::string_view v) {
+  if (v == "text") return Config::Format::text;
+  if (v == "json") return Config::Format::json;
+  throw UsageError("flag --format: '" + std::string(v) + "' is not text or json");
+}
+
+// A base64 SHA-256 (44 characters ending in '='); curl's "sha256//" prefix is accepted.
+std::string pin_flag(std::string_view v) {
+  if (v.starts_with("sha256//")) v.remove_prefix(8);
+  bool ok = v.size() == 44 && v.back() == '=' &&
+            v.substr(0, 43).find_first_not_of(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") ==
+                std::string_view::npos;
+  if (!ok) throw UsageError("flag --pin-sha256: '" + std::string(v) + "' is not a base64 SHA-256");
+  return std::string(v);
+}
+
 void add_peer(Config& c, std::string_view arg) {
   PeerArg pa = split_peer_arg(arg);
   std::string error;
@@ -116,15 +125,90 @@ void add_peer(Config& c, std::string_view arg) {
 
 }  // namespace
 
+namespace {
+
+// What the flags set besides Config itself.
+struct ParseState {
+  CommandLine& cl;
+  bool verbose = false, very_verbose = false, quiet = false;
+  bool given_d = false, given_n = false, given_f = false;
+};
+
+struct FlagValue {
+  std::string_view flag;
+  std::optional<std::string_view> raw;
+  std::string_view text() const { return raw.value_or(""); }
+  int integer(long min, long max) const { return int_flag(flag, text(), min, max); }
+  double seconds() const { return seconds_flag(flag, text(), 0.1, 300); }
+  bool boolean() const { return bool_value(flag, raw); }
+};
+
+struct Flag {
+  std::string_view name;
+  bool takes_value;
+  void (*apply)(ParseState& s, const FlagValue& v);
+};
+
+using S = ParseState;
+using V = FlagValue;
+
+// Go's flag syntax, as the original: -name, --name, -name=value, -name value.
+constexpr Flag kFlags[] = {
+    {"d", true,
+     [](S& s, const V& v) { s.cl.config.delay_s = v.integer(1, 86400), s.given_d = true; }},
+    {"n", true,
+     [](S& s, const V& v) { s.cl.config.limit = v.integer(0, 1000000000), s.given_n = true; }},
+    {"f", true,
+     [](S& s, const V& v) {
+       s.cl.config.max_failures = v.integer(1, 1000000000), s.given_f = true;
+     }},
+    {"s", true, [](S& s, const V& v) { s.cl.config.serve_port = v.integer(0, 65535); }},
+    {"r", true, [](S& s, const V& v) { s.cl.config.report_port = v.integer(0, 65535); }},
+    {"c", false, [](S& s, const V& v) { s.cl.config.cloudwatch = v.boolean(); }},
+    {"v", false, [](S& s, const V& v) { s.verbose = v.boolean(); }},
+    {"V", false, [](S& s, const V& v) { s.very_verbose = v.boolean(); }},
+    {"q", false, [](S& s, const V& v) { s.quiet = v.boolean(); }},
+    {"L", true, [](S& s, const V& v) { s.cl.config.location = v.text(); }},
+    {"H", true, [](S& s, const V& v) { s.cl.config.hostname = v.text(); }},
+    {"I", true, [](S& s, const V& v) { s.cl.config.ip_override = v.text(); }},
+    {"timeout", true, [](S& s, const V& v) { s.cl.config.timeout_s = v.seconds(); }},
+    {"connect-timeout", true,
+     [](S& s, const V& v) { s.cl.config.connect_timeout_s = v.seconds(); }},
+    {"dns-server", true, [](S& s, const V& v) { s.cl.config.dns_servers = v.text(); }},
+    {"j", false,
+     [](S& s, const V& v) {
+       if (v.boolean()) s.cl.config.format = Config::Format::json;
+     }},
+    {"format", true, [](S& s, const V& v) { s.cl.config.format = format_flag(v.text()); }},
+    {"k", false, [](S& s, const V& v) { s.cl.config.tls_verify = !v.boolean(); }},
+    {"ca-file", true, [](S& s, const V& v) { s.cl.config.ca_file = v.text(); }},
+    {"pin-sha256", true, [](S& s, const V& v) { s.cl.config.pin_sha256 = pin_flag(v.text()); }},
+    {"tls-resume", false, [](S& s, const V& v) { s.cl.config.tls_resume = v.boolean(); }},
+    {"tls-timeout", true, [](S& s, const V& v) { s.cl.config.tls_timeout_s = v.seconds(); }},
+    {"tls-port", true, [](S& s, const V& v) { s.cl.config.tls_port = v.integer(1, 65535); }},
+    {"cert", true, [](S& s, const V& v) { s.cl.config.cert_file = v.text(); }},
+    {"key", true, [](S& s, const V& v) { s.cl.config.key_file = v.text(); }},
+    {"help", false, [](S& s, const V&) { s.cl.action = CommandLine::Action::help; }},
+    {"h", false, [](S& s, const V&) { s.cl.action = CommandLine::Action::help; }},
+    {"version", false, [](S& s, const V&) { s.cl.action = CommandLine::Action::version; }},
+};
+
+}  // namespace
+
 const char* usage_text() {
   return kUsage;
+}
+
+bool Config::any_https_peer() const {
+  for (const auto& p : peers)
+    if (p.url.tls()) return true;
+  return false;
 }
 
 CommandLine parse_command_line(int argc, const char* const* argv, const GetEnv& getenv) {
   CommandLine cl;
   Config& c = cl.config;
-  bool verbose = false, very_verbose = false, quiet = false;
-  bool given_d = false, given_n = false, given_f = false;
+  ParseState state{cl};
   std::vector<std::string_view> endpoints;
   bool flags_done = false;
 
@@ -138,7 +222,6 @@ CommandLine parse_command_line(int argc, const char* const* argv, const GetEnv& 
       flags_done = true;
       continue;
     }
-    // Go's flag syntax: -name, --name, -name=value, -name value.
     std::string_view body = arg.substr(arg[1] == '-' ? 2 : 1);
     std::optional<std::string_view> value;
     if (auto eq = body.find('='); eq != std::string_view::npos) {
@@ -153,47 +236,12 @@ CommandLine parse_command_line(int argc, const char* const* argv, const GetEnv& 
       if (i + 1 >= argc) throw UsageError("flag -" + std::string(body) + " needs a value");
       value = argv[++i];
     }
-    std::string_view v = value.value_or("");
-    const std::string_view n = flag->name;
-    if (n == "d")
-      c.delay_s = int_flag(n, v, 1, 86400), given_d = true;
-    else if (n == "n")
-      c.limit = int_flag(n, v, 0, 1000000000), given_n = true;
-    else if (n == "f")
-      c.max_failures = int_flag(n, v, 1, 1000000000), given_f = true;
-    else if (n == "s")
-      c.serve_port = int_flag(n, v, 0, 65535);
-    else if (n == "r")
-      c.report_port = int_flag(n, v, 0, 65535);
-    else if (n == "c")
-      c.cloudwatch = bool_value(n, value);
-    else if (n == "v")
-      verbose = bool_value(n, value);
-    else if (n == "V")
-      very_verbose = bool_value(n, value);
-    else if (n == "q")
-      quiet = bool_value(n, value);
-    else if (n == "L")
-      c.location = v;
-    else if (n == "H")
-      c.hostname = v;
-    else if (n == "I")
-      c.ip_override = v;
-    else if (n == "timeout")
-      c.timeout_s = seconds_flag(n, v, 0.1, 300);
-    else if (n == "connect-timeout")
-      c.connect_timeout_s = seconds_flag(n, v, 0.1, 300);
-    else if (n == "dns-server")
-      c.dns_servers = v;
-    else if (n == "help" || n == "h")
-      cl.action = CommandLine::Action::help;
-    else if (n == "version")
-      cl.action = CommandLine::Action::version;
+    flag->apply(state, FlagValue{flag->name, value});
   }
   if (cl.action != CommandLine::Action::run) return cl;
 
-  c.verbosity = 1 + (verbose ? 1 : 0) + (very_verbose ? 2 : 0);
-  if (quiet) c.verbosity = 0;
+  c.verbosity = 1 + (state.verbose ? 1 : 0) + (state.very_verbose ? 2 : 0);
+  if (state.quiet) c.verbosity = 0;
   if (!c.ip_override.empty()) {
     unsigned char addr[16];
     if (uv_inet_pton(AF_INET, c.ip_override.c_str(), addr) != 0 &&
@@ -215,14 +263,16 @@ CommandLine parse_command_line(int argc, const char* const* argv, const GetEnv& 
   if (c.hostname.empty())
     if (const char* h = getenv("PINGMESH_HOSTNAME")) c.hostname = h;
 
-  env_override(getenv, "PINGMESH_DELAY", "d", given_d, c.delay_s, cl.notices);
-  env_override(getenv, "PINGMESH_LIMIT", "n", given_n, c.limit, cl.notices);
-  env_override(getenv, "PINGMESH_MAXFAIL", "f", given_f, c.max_failures, cl.notices);
+  env_override(getenv, "PINGMESH_DELAY", "d", state.given_d, c.delay_s, cl.notices);
+  env_override(getenv, "PINGMESH_LIMIT", "n", state.given_n, c.limit, cl.notices);
+  env_override(getenv, "PINGMESH_MAXFAIL", "f", state.given_f, c.max_failures, cl.notices);
 
   for (auto e : endpoints) add_peer(c, e);
   if (const char* u = getenv("PINGMESH_URL")) add_peer(c, u);
-  if (c.peers.empty() && c.serve_port == 0)
+  if (c.peers.empty() && c.serve_port == 0 && c.tls_port == 0)
     throw UsageError("nothing to do: give peer URLs to probe, or -s PORT to serve");
+  if (c.tls_port && (c.cert_file.empty() || c.key_file.empty()))
+    throw UsageError("flag --tls-port needs --cert FILE and --key FILE");
   if (c.connect_timeout_s > c.timeout_s) c.connect_timeout_s = c.timeout_s;
   return cl;
 }

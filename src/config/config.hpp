@@ -35,6 +35,19 @@ struct Config {
   double timeout_s = 10;
   double connect_timeout_s = 3;
   std::string dns_servers;  // empty: the system's resolvers
+  enum class Format { text, json } format = Format::text;
+
+  // TLS, probe side.
+  bool tls_verify = true;
+  std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  std::string pin_sha256;  // base64 SPKI pin for the command-line peers
+  bool tls_resume = false;
+  double tls_timeout_s = 5;
+  // TLS, responder side.
+  int tls_port = 0;
+  std::string cert_file, key_file;
+
+  bool any_https_peer() const;
 };
 
 class UsageError : public std::runtime_error {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "export/json_sink.hpp"
 #include "log/log.hpp"
 #include "loop/clock.hpp"
 #include "probe/schedule.hpp"
@@ -56,7 +57,8 @@ std::string local_ip_address() {
 Daemon::Daemon(Config config)
     : config_(std::move(config)),
       start_unix_ns_(wall_unix_ns()),
-      text_(stdout, config_.verbosity),
+      text_(stdout, config_.format == Config::Format::text ? config_.verbosity : 0),
+      samples_(&text_),
       resolver_(loop_, resolver_options(config_)),
       sigint_(loop_, SIGINT, [this](int n) { on_signal(n); }),
       sigterm_(loop_, SIGTERM, [this](int n) { on_signal(n); }),
@@ -68,19 +70,42 @@ Daemon::Daemon(Config config)
   if (config_.location.empty()) config_.location = local_ip_address();
   sigint_.unref();
   sigterm_.unref();
+  if (config_.format == Config::Format::json) {
+    json_ = std::make_unique<JsonSink>(stdout, config_.location);
+    samples_ = json_.get();
+  }
 
-  if (config_.serve_port > 0) {
+  // TLS state is made once, here, and only when something speaks TLS.
+  bool https_peers = config_.any_https_peer();
+  if (https_peers || config_.tls_port) tls_random_ = std::make_unique<TlsRandom>();
+  if (https_peers) {
+    TlsClientOptions o;
+    o.verify = config_.tls_verify;
+    o.ca_file = config_.ca_file;
+    o.allow_resumption = config_.tls_resume;
+    tls_client_ = std::make_unique<TlsClientConfig>(*tls_random_, o);
+  }
+  if (config_.tls_port)
+    tls_server_ =
+        std::make_unique<TlsServerConfig>(*tls_random_, config_.cert_file, config_.key_file);
+
+  if (config_.serve_port > 0 || tls_server_) {
     Responder::Options ro;
+    ro.plain = config_.serve_port > 0;
     ro.port = uint16_t(config_.serve_port);
+    ro.tls = tls_server_ ? tls_server_->get() : nullptr;
+    ro.tls_port = uint16_t(config_.tls_port);
     ro.location = config_.location;
     responder_ = std::make_unique<Responder>(loop_, ro, [this] { return peers_json(); });
     responder_->start();
-    PM_LOG(notice, "starting server on port %d", config_.serve_port);
+    if (ro.plain) PM_LOG(notice, "starting server on port %d", config_.serve_port);
+    if (ro.tls) PM_LOG(notice, "starting TLS server on port %d", config_.tls_port);
   }
 
   ProbeLimits limits;
   limits.timeout_ms = uint64_t(config_.timeout_s * 1000);
   limits.connect_timeout_ms = uint64_t(config_.connect_timeout_s * 1000);
+  limits.tls_timeout_ms = uint64_t(config_.tls_timeout_s * 1000);
   uint64_t seed = mono_ns();
   for (const auto& spec : config_.peers) {
     PeerSettings s;
@@ -89,6 +114,12 @@ Daemon::Daemon(Config config)
     s.delay_ms = uint64_t(config_.delay_s) * 1000;
     s.limit = config_.limit;
     s.max_failures = config_.max_failures;
+    if (spec.url.tls()) {
+      s.tls.conf = tls_client_->get();
+      s.tls.verify = config_.tls_verify;
+      s.tls.pin_sha256 = config_.pin_sha256;
+      s.tls.resume = config_.tls_resume;
+    }
     peers_.push_back(std::make_unique<Peer>(loop_, resolver_, spec.url, s, limits, *this, ++seed));
   }
 }
@@ -116,12 +147,12 @@ int Daemon::run() {
 }
 
 void Daemon::on_sample(Peer& peer, const Sample& s) noexcept {
-  text_.on_sample(s, peer.totals().successes);
+  samples_->on_sample(s, peer.totals().successes);
 }
 
 void Daemon::on_peer_ended(Peer& peer) noexcept {
   ++ended_peers_;
-  text_.print_summary(peer.totals());
+  samples_->on_peer_summary(peer.totals());
   finish_if_idle();
 }
 
@@ -132,8 +163,11 @@ void Daemon::on_signal(int signum) {
   }
   shutting_down_ = true;
   // The words of Go's signal names, as the original prints them.
-  text_.print(std::string("\nreceived ") + (signum == SIGINT ? "interrupt" : "terminated") +
-              " signal, terminating\n");
+  const char* name = signum == SIGINT ? "interrupt" : "terminated";
+  if (json_)
+    PM_LOG(notice, "received %s signal, terminating", name);
+  else
+    text_.print(std::string("\nreceived ") + name + " signal, terminating\n");
   if (responder_) responder_->stop();
   for (auto& p : peers_) p->stop();
   grace_timer_.start(kShutdownGraceMs);

@@ -8,6 +8,7 @@
 #include "config/config.hpp"
 #include "dns/resolver.hpp"
 #include "export/text_sink.hpp"
+#include "tls/tls_config.hpp"
 #include "http/responder.hpp"
 #include "loop/loop.hpp"
 #include "loop/signal.hpp"
@@ -34,7 +35,12 @@ class Daemon final : public Peer::Events {
   Loop loop_;  // first member: destroyed last, after every handle is closed
   Config config_;
   int64_t start_unix_ns_;
-  TextSink text_;
+  TextSink text_;  // the original's stdout: samples in text mode, and its messages
+  std::unique_ptr<SampleSink> json_;  // samples in json mode
+  SampleSink* samples_;  // where samples go: text_ or json_
+  std::unique_ptr<TlsRandom> tls_random_;
+  std::unique_ptr<TlsClientConfig> tls_client_;
+  std::unique_ptr<TlsServerConfig> tls_server_;
   Resolver resolver_;
   std::unique_ptr<Responder> responder_;
   std::vector<std::unique_ptr<Peer>> peers_;

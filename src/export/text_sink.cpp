@@ -23,7 +23,7 @@ void TextSink::on_sample(const Sample& s, int successes) noexcept {
     print(std::to_string(successes) + " " + text_row(s) + "\n");
 }
 
-void TextSink::print_summary(const PeerTotals& totals) {
+void TextSink::on_peer_summary(const PeerTotals& totals) noexcept {
   print(text_summary(totals, time(nullptr)));
 }
 

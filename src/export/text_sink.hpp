@@ -14,7 +14,7 @@ class TextSink final : public SampleSink {
 
   void print_header();
   void on_sample(const Sample& s, int successes_so_far) noexcept override;
-  void print_summary(const PeerTotals& totals);
+  void on_peer_summary(const PeerTotals& totals) noexcept override;
   void print(const std::string& text);
 
  private:

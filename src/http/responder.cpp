@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "http/ping_page.hpp"
+#include "tls/tls_channel.hpp"
 
 namespace pingmesh {
 
@@ -33,12 +34,21 @@ std::string response(int code, const char* reason, const char* type, std::string
 
 }  // namespace
 
-class Responder::Connection : public TcpStream::Events {
+class Responder::Connection : public TcpStream::Events,
+                              public Channel::Wire,
+                              public Channel::Reader {
  public:
   static constexpr uint64_t kLingerMs = 1000;
 
-  Connection(Responder& owner)
-      : owner_(owner), stream_(owner.loop_, *this), timer_(owner.loop_, [this] { on_timeout(); }) {
+  Connection(Responder& owner, bool tls)
+      : owner_(owner),
+        stream_(owner.loop_, *this),
+        timer_(owner.loop_, [this] { on_timeout(); }),
+        handshaking_(tls) {
+    if (tls)
+      channel_ = std::make_unique<TlsChannel>(owner.options_.tls, *this);
+    else
+      channel_ = std::make_unique<PlainChannel>(*this);
     llhttp_settings_init(&settings_);
     settings_.on_message_begin = [](llhttp_t* p) { return self(p)->on_message_begin(); };
     settings_.on_url = [](llhttp_t* p, const char* at, size_t n) { return self(p)->on_url(at, n); };
@@ -56,9 +66,17 @@ class Responder::Connection : public TcpStream::Events {
 
   TcpStream& stream() { return stream_; }
 
+  bool handshaking() const { return handshaking_; }
+
   void start() {
-    timer_.start(owner_.options_.header_timeout_ms);
+    timer_.start(handshaking_ ? owner_.options_.handshake_timeout_ms
+                              : owner_.options_.header_timeout_ms);
     stream_.start_reading();
+    channel_->start();
+  }
+
+  ~Connection() {
+    if (handshaking_) --owner_.handshakes_;
   }
 
   void close() {
@@ -72,25 +90,51 @@ class Responder::Connection : public TcpStream::Events {
       return;
     }
     if (closing_) return;  // answered with Connection: close; discard until the peer's FIN
-    auto err = llhttp_execute(&parser_, data, len);
-    if (err != HPE_OK && !closing_) {
-      if (err == HPE_USER) {
-        ++owner_.counters_.oversized_requests;
-        if (owner_.oversize_logged_.first())
-          PM_LOG(
-              warning,
-              "responder: request over the header or body bound, answered 431/413 (logged once)");
-        send(response(
-            oversize_code_,
-            oversize_code_ == 431 ? "Request Header Fields Too Large" : "Content Too Large",
-            nullptr, "", false));
-      } else {
-        ++owner_.counters_.bad_requests;
-        send(response(400, "Bad Request", nullptr, "", false));
-      }
-      closing_ = true;
+    Channel::Progress p = channel_->receive(data, len, *this);
+    if (p.error != FailureReason::none) {
+      ++owner_.counters_.tls_failures;
+      if (owner_.tls_logged_.first())
+        PM_LOG(notice, "responder: a TLS handshake failed: %s (logged once)",
+               static_cast<TlsChannel*>(channel_.get())->failure_text().c_str());
+      owner_.retire(this);
+      return;
+    }
+    if (p.became_ready) {
+      handshaking_ = false;
+      --owner_.handshakes_;
+      timer_.start(owner_.options_.header_timeout_ms);
+    }
+    if (p.closed && !closing_) {
+      owner_.retire(this);
+      return;
     }
     if (closing_ && pending_writes_ == 0) owner_.retire(this);  // nothing left to send
+  }
+
+  // Request bytes, decrypted when the connection is TLS.
+  void on_plain(const char* data, size_t len) override {
+    if (closing_) return;
+    auto err = llhttp_execute(&parser_, data, len);
+    if (err == HPE_OK || closing_) return;
+    if (err == HPE_USER) {
+      ++owner_.counters_.oversized_requests;
+      if (owner_.oversize_logged_.first())
+        PM_LOG(warning,
+               "responder: request over the header or body bound, answered 431/413 (logged once)");
+      send(response(oversize_code_,
+                    oversize_code_ == 431 ? "Request Header Fields Too Large" : "Content Too Large",
+                    nullptr, "", false));
+    } else {
+      ++owner_.counters_.bad_requests;
+      send(response(400, "Bad Request", nullptr, "", false));
+    }
+    closing_ = true;
+  }
+
+  int send_raw(std::string_view bytes) override {
+    int rc = stream_.write(bytes);
+    if (rc == 0) ++pending_writes_;
+    return rc;
   }
 
   void on_written(int status) noexcept override {
@@ -167,10 +211,7 @@ class Responder::Connection : public TcpStream::Events {
   }
 
   void send(const std::string& bytes) {
-    if (stream_.write(bytes) == 0)
-      ++pending_writes_;
-    else
-      closing_ = true;
+    if (channel_->send(bytes) != 0) closing_ = true;
   }
 
   void on_timeout() {
@@ -188,6 +229,8 @@ class Responder::Connection : public TcpStream::Events {
   Responder& owner_;
   TcpStream stream_;
   Timer timer_;
+  std::unique_ptr<Channel> channel_;
+  bool handshaking_;
   llhttp_settings_t settings_;
   llhttp_t parser_;
   std::string url_;
@@ -215,26 +258,32 @@ Responder::~Responder() {
 }
 
 void Responder::start() {
-  port_ = options_.port;
+  if (options_.plain) port_ = listen_all(options_.port, false);
+  if (options_.tls) tls_port_ = listen_all(options_.tls_port, true);
+}
+
+// Listens on every address at one port; returns the port (chosen by the first bind when 0).
+uint16_t Responder::listen_all(uint16_t port, bool tls) {
   for (size_t i = 0; i < options_.addresses.size(); ++i) {
     const auto& a = options_.addresses[i];
     sockaddr_storage ss{};
-    if (uv_ip4_addr(a.c_str(), port_, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
-        uv_ip6_addr(a.c_str(), port_, reinterpret_cast<sockaddr_in6*>(&ss)) != 0)
+    if (uv_ip4_addr(a.c_str(), port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
+        uv_ip6_addr(a.c_str(), port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0)
       throw std::runtime_error("listen address '" + a + "' is not an IP address");
-    auto l =
-        std::make_unique<TcpListener>(loop_, [this](TcpListener& self) { on_connection(self); });
+    auto l = std::make_unique<TcpListener>(
+        loop_, [this, tls](TcpListener& self) { on_connection(self, tls); });
     int rc = l->listen(reinterpret_cast<sockaddr*>(&ss));
     if (rc != 0) {
       std::string why =
-          "cannot listen on " + a + " port " + std::to_string(port_) + ": " + uv_strerror(rc);
+          "cannot listen on " + a + " port " + std::to_string(port) + ": " + uv_strerror(rc);
       if (i == 0) throw std::runtime_error(why);
       PM_LOG(notice, "%s (serving without it)", why.c_str());
       continue;
     }
-    if (port_ == 0) port_ = uint16_t(l->port());
+    if (port == 0) port = uint16_t(l->port());
     listeners_.push_back(std::move(l));
   }
+  return port;
 }
 
 void Responder::stop() {
@@ -244,10 +293,19 @@ void Responder::stop() {
   retired_.clear();
 }
 
-void Responder::on_connection(TcpListener& listener) {
-  auto c = std::make_unique<Connection>(*this);
+void Responder::on_connection(TcpListener& listener, bool tls) {
+  auto c = std::make_unique<Connection>(*this, tls);
+  if (tls) ++handshakes_;  // counted from here; close() gives it back
   if (listener.accept(c->stream()) != 0) return;
   ++counters_.connections;
+  if (tls && handshakes_ > options_.max_handshakes) {
+    ++counters_.rejected_handshakes;
+    if (handshakes_logged_.first())
+      PM_LOG(warning, "responder: %zu TLS handshakes in progress, refusing more (logged once)",
+             handshakes_ - 1);
+    c->close();
+    return;
+  }
   if (connections_.size() >= options_.max_connections) {
     ++counters_.rejected_connections;
     if (full_logged_.first())

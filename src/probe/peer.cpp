@@ -9,7 +9,7 @@ Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, Probe
            Events& events, uint64_t seed)
     : loop_(loop),
       resolver_(resolver),
-      target_(std::move(url), settings.address_override),
+      target_(std::move(url), settings.address_override, settings.tls),
       settings_(std::move(settings)),
       limits_(limits),
       events_(events),
@@ -66,8 +66,9 @@ void Peer::on_probe_done(const Sample& s) {
   } else {
     ++totals_.failures;
     // The original's words; from -v on, the reason too.
-    std::string why =
-        log::enabled(log::Level::info) ? " (" + std::string(to_string(s.reason)) + ")" : "";
+    std::string why = log::enabled(log::Level::info) ? std::string(to_string(s.reason)) : "";
+    if (!s.detail.empty()) why += (why.empty() ? "" : ": ") + s.detail;
+    if (!why.empty()) why = " (" + why + ")";
     PM_LOG(warning, "HTTP error %d failure %d of %d on %s%s", s.http_code, totals_.failures,
            settings_.max_failures, url().c_str(), why.c_str());
   }

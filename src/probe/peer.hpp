@@ -17,6 +17,7 @@ struct PeerSettings {
   uint64_t delay_ms = 10000;
   int limit = 0;  // successful pings before the peer ends; 0 = forever
   int max_failures = 100;
+  TlsTarget tls;  // for https peers
 };
 
 class Peer {

@@ -31,14 +31,18 @@ FailureReason connect_reason(int status) {
 
 }  // namespace
 
-ProbeTarget::ProbeTarget(Url u, std::string override_ip)
-    : url(std::move(u)), address_override(std::move(override_ip)), display_url(url.display()) {
+ProbeTarget::ProbeTarget(Url u, std::string override_ip, TlsTarget tls_target)
+    : url(std::move(u)),
+      address_override(std::move(override_ip)),
+      display_url(url.display()),
+      tls(std::move(tls_target)) {
+  if (tls.conf && tls.resume) session = std::make_unique<TlsSessionSlot>();
   request = "GET " + url.target() + " HTTP/1.1\r\nHost: " + url.authority +
             "\r\nUser-Agent: pingmesh/" PINGMESH_VERSION
             "\r\nAccept: */*\r\nConnection: close\r\n\r\n";
 }
 
-Probe::Probe(Loop& loop, Resolver& resolver, const ProbeTarget& target, const ProbeLimits& limits,
+Probe::Probe(Loop& loop, Resolver& resolver, ProbeTarget& target, const ProbeLimits& limits,
              Done done)
     : loop_(loop),
       resolver_(resolver),
@@ -109,45 +113,102 @@ void Probe::on_connect(int status, uint64_t now) noexcept {
     return;
   }
   t_tcp_ = now;
-  t_ready_ = now;  // the TLS layer will move this to the end of its handshake
   sample_.kernel_rtt_us = kernel_rtt_us(stream_->fd());
   sockaddr_storage peer{};
   int len = sizeof peer;
   if (uv_tcp_getpeername(stream_->get(), reinterpret_cast<sockaddr*>(&peer), &len) == 0)
     sample_.remote_addr = format_addr(reinterpret_cast<sockaddr*>(&peer));
+  if (stream_->start_reading() != 0) {
+    finish(FailureReason::reset, now);
+    return;
+  }
 
+  if (target_.tls.conf) {
+    TlsPeerCheck check;
+    // SNI and the verified name come from the URL, also when -I picks the address.
+    (is_ip_literal(target_.url.host) ? check.ip_name : check.server_name) = target_.url.host;
+    check.pin_sha256 = target_.tls.pin_sha256;
+    check.verify = target_.tls.verify;
+    check.resume = target_.session ? target_.session->get() : nullptr;
+    auto tls = std::make_unique<TlsChannel>(target_.tls.conf, *this, std::move(check));
+    tls_ = tls.get();
+    channel_ = std::move(tls);
+  } else {
+    channel_ = std::make_unique<PlainChannel>(*this);
+  }
+  phase_ = Phase::handshake;
+  arm_timer(now, limits_.tls_timeout_ms);
+  if (channel_->start()) {
+    on_ready(now);
+  } else if (tls_ && !tls_->failure_text().empty()) {
+    sample_.detail = tls_->failure_text();
+    finish(FailureReason::tls_handshake, now);
+  }
+}
+
+// The connection is ready for HTTP: TCP is up and the handshake, if any, is done.
+void Probe::on_ready(uint64_t now) {
+  t_ready_ = now;
+  if (tls_) {
+    sample_.t.tls = now - t_tcp_;
+    sample_.tls_version = tls_->facts().version;
+    sample_.tls_cipher = tls_->facts().cipher;
+    sample_.cert_days_left = tls_->facts().cert_days_left;
+  }
   phase_ = Phase::request;
   arm_timer(now, limits_.timeout_ms);
   parser_ = std::make_unique<ResponseParser>();
-  if (stream_->start_reading() != 0 || stream_->write(target_.request) != 0)
-    finish(FailureReason::reset, now);
+  if (channel_->send(target_.request) != 0) finish(FailureReason::reset, now);
+}
+
+int Probe::send_raw(std::string_view bytes) { return stream_->write(bytes); }
+
+void Probe::on_plain(const char* data, size_t len) {
+  if (!parser_ || parse_state_ != ResponseParser::State::incomplete) return;
+  if (!t_first_) t_first_ = read_now_;
+  parse_state_ = parser_->feed(data, len);
 }
 
 void Probe::on_written(int status) noexcept {
-  if (status != 0 && phase_ == Phase::request) finish(FailureReason::reset, mono_ns());
+  if (status != 0 && running()) finish(FailureReason::reset, mono_ns());
 }
 
 void Probe::on_read(int status, const char* data, size_t len, uint64_t now) noexcept {
-  if (phase_ != Phase::request) return;
-  ResponseParser::State state;
+  if (phase_ != Phase::handshake && phase_ != Phase::request) return;
+  read_now_ = now;
+  bool ended = false;
   if (status == 0) {
-    if (!t_first_) t_first_ = now;
-    state = parser_->feed(data, len);
-  } else if (status == UV_EOF) {
-    state = parser_->finish();
-    if (state == ResponseParser::State::error) {
-      finish(FailureReason::closed_early, now);
+    Channel::Progress p = channel_->receive(data, len, *this);
+    if (p.error != FailureReason::none) {
+      if (tls_) sample_.detail = tls_->failure_text();
+      finish(p.error, now);
       return;
     }
+    if (p.became_ready) on_ready(now);
+    ended = p.closed;
+  } else if (status == UV_EOF) {
+    ended = true;
   } else {
     finish(FailureReason::reset, now);
     return;
   }
-  if (state == ResponseParser::State::error) {
+  if (phase_ == Phase::done) return;
+  if (ended) {
+    if (phase_ == Phase::handshake) {
+      sample_.detail = "the server closed the connection during the handshake";
+      finish(FailureReason::tls_handshake, now);
+      return;
+    }
+    if (parse_state_ == ResponseParser::State::incomplete) parse_state_ = parser_->finish();
+    if (parse_state_ == ResponseParser::State::error) {
+      finish(FailureReason::closed_early, now);
+      return;
+    }
+  }
+  if (parse_state_ == ResponseParser::State::error) {
     finish(FailureReason::http_parse, now);
-  } else if (state == ResponseParser::State::complete) {
-    int code = parser_->status();
-    finish(code > 304 ? FailureReason::http_status : FailureReason::none, now);
+  } else if (parse_state_ == ResponseParser::State::complete) {
+    finish(parser_->status() > 304 ? FailureReason::http_status : FailureReason::none, now);
   }
 }
 
@@ -159,6 +220,9 @@ void Probe::on_timeout() {
       break;
     case Phase::connect:
       finish(FailureReason::connect_timeout, now);
+      break;
+    case Phase::handshake:
+      finish(FailureReason::tls_timeout, now);
       break;
     case Phase::request:
       finish(FailureReason::read_timeout, now);
@@ -194,6 +258,7 @@ void Probe::finish(FailureReason reason, uint64_t now) {
   } else {
     t.dns = t_dns_ - t_start_;
     t.tcp = (t_tcp_ ? t_tcp_ : now) - t_dns_;
+    if (reached == Phase::handshake) t.tls = now - t_tcp_;  // the time spent failing
     if (t_first_) {
       t.first = t_first_ - t_ready_;
       t.lastb = now - t_first_;

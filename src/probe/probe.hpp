@@ -1,6 +1,6 @@
-// One probe of one peer: DNS -> TCP connect -> (TLS, next issue) -> request ->
-// first byte -> last byte, each stamped with the time read first in its callback.
-// It ends with exactly one Sample, unless cancelled.
+// One probe of one peer: DNS -> TCP connect -> channel (TLS handshake, or nothing for
+// http) -> request -> first byte -> last byte, each stamped with the time read first
+// in its callback. It ends with exactly one Sample, unless cancelled.
 #pragma once
 
 #include <functional>
@@ -13,29 +13,43 @@
 #include "loop/tcp.hpp"
 #include "loop/timer.hpp"
 #include "pingmesh/sample.hpp"
+#include "tls/channel.hpp"
+#include "tls/session_slot.hpp"
+#include "tls/tls_channel.hpp"
 
 namespace pingmesh {
 
 struct ProbeLimits {
   uint64_t connect_timeout_ms = 3000;
+  uint64_t tls_timeout_ms = 5000;  // the handshake alone
   uint64_t timeout_ms = 10000;  // the whole probe, DNS included
+};
+
+// How an https peer is checked; conf is null for http.
+struct TlsTarget {
+  const mbedtls_ssl_config* conf = nullptr;
+  bool verify = true;
+  std::string pin_sha256;
+  bool resume = false;
 };
 
 // What stays the same from one probe of a peer to the next, computed once.
 struct ProbeTarget {
   Url url;
   std::string address_override;  // -I: connect here instead of resolving url.host
-  std::string request;           // the GET request, ready to write
+  std::string request;  // the GET request, ready to write
   std::string display_url;
+  TlsTarget tls;
+  std::unique_ptr<TlsSessionSlot> session;  // when resumption is allowed
 
-  ProbeTarget(Url u, std::string override_ip);
+  ProbeTarget(Url u, std::string override_ip, TlsTarget tls_target = {});
 };
 
-class Probe final : public TcpStream::Events {
+class Probe final : public TcpStream::Events, public Channel::Wire, public Channel::Reader {
  public:
   using Done = std::function<void(const Sample&)>;
 
-  Probe(Loop& loop, Resolver& resolver, const ProbeTarget& target, const ProbeLimits& limits,
+  Probe(Loop& loop, Resolver& resolver, ProbeTarget& target, const ProbeLimits& limits,
         Done done);
   ~Probe();
   Probe(const Probe&) = delete;
@@ -48,31 +62,38 @@ class Probe final : public TcpStream::Events {
   bool running() const { return phase_ != Phase::idle && phase_ != Phase::done; }
 
  private:
-  enum class Phase { idle, dns, connect, request, done };
+  enum class Phase { idle, dns, connect, handshake, request, done };
 
   void on_resolved(FailureReason reason, Addresses addrs, uint64_t now);
   void connect_next(uint64_t now);
   void on_connect(int status, uint64_t now) noexcept override;
   void on_read(int status, const char* data, size_t len, uint64_t now) noexcept override;
   void on_written(int status) noexcept override;
+  int send_raw(std::string_view bytes) override;
+  void on_plain(const char* data, size_t len) override;
+  void on_ready(uint64_t now);
   void on_timeout();
   void finish(FailureReason reason, uint64_t now);
   void arm_timer(uint64_t now, uint64_t phase_limit_ms);
 
   Loop& loop_;
   Resolver& resolver_;
-  const ProbeTarget& target_;
+  ProbeTarget& target_;
   ProbeLimits limits_;
   Done done_;
   Phase phase_ = Phase::idle;
   Resolver::Ticket ticket_;
   Timer timer_;
   std::unique_ptr<TcpStream> stream_;
+  std::unique_ptr<Channel> channel_;
+  TlsChannel* tls_ = nullptr;  // channel_, when it is TLS
   std::unique_ptr<ResponseParser> parser_;
+  ResponseParser::State parse_state_ = ResponseParser::State::incomplete;
   Addresses addrs_;
   size_t next_addr_ = 0;
   FailureReason connect_failure_ = FailureReason::connect_error;
 
+  uint64_t read_now_ = 0;  // the time of the read being handled
   uint64_t t_start_ = 0, t_dns_ = 0, t_tcp_ = 0, t_ready_ = 0, t_first_ = 0;
   Sample sample_;
 };

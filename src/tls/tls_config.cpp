@@ -1,0 +1,122 @@
+#include "tls/tls_config.hpp"
+
+#include <mbedtls/error.h>
+
+#include <stdexcept>
+
+#include "tls/mbedtls_compat.hpp"
+
+namespace pingmesh {
+
+namespace {
+
+const char* kAlpn[] = {"http/1.1", nullptr};
+
+void check(int rc, const std::string& what) {
+  if (rc != 0) throw std::runtime_error(what + ": " + mbedtls_error_text(rc));
+}
+
+}  // namespace
+
+std::string mbedtls_error_text(int code) {
+  char buf[160];
+  mbedtls_strerror(code, buf, sizeof buf);
+  return buf;
+}
+
+TlsRandom::TlsRandom() {
+  mbed::init_crypto();
+  mbedtls_entropy_init(&entropy_);
+  mbedtls_ctr_drbg_init(&drbg_);
+  const unsigned char personal[] = "pingmesh";
+  int rc =
+      mbedtls_ctr_drbg_seed(&drbg_, mbedtls_entropy_func, &entropy_, personal, sizeof personal - 1);
+  if (rc != 0) {
+    mbedtls_ctr_drbg_free(&drbg_);
+    mbedtls_entropy_free(&entropy_);
+    throw std::runtime_error("TLS random generator: " + mbedtls_error_text(rc));
+  }
+}
+
+TlsRandom::~TlsRandom() {
+  mbedtls_ctr_drbg_free(&drbg_);
+  mbedtls_entropy_free(&entropy_);
+}
+
+int TlsRandom::generate(void* self, unsigned char* out, size_t len) {
+  return mbedtls_ctr_drbg_random(&static_cast<TlsRandom*>(self)->drbg_, out, len);
+}
+
+TlsClientConfig::TlsClientConfig(TlsRandom& random, const TlsClientOptions& options)
+    : options_(options) {
+  mbedtls_ssl_config_init(&conf_);
+  mbedtls_x509_crt_init(&ca_);
+  try {
+    check(mbedtls_ssl_config_defaults(&conf_, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                      MBEDTLS_SSL_PRESET_DEFAULT),
+          "TLS client configuration");
+    mbedtls_ssl_conf_rng(&conf_, &TlsRandom::generate, &random);
+    mbed::min_tls12(&conf_);
+    check(mbedtls_ssl_conf_alpn_protocols(&conf_, kAlpn), "TLS ALPN");
+#if defined(MBEDTLS_SSL_SESSION_TICKETS)
+    mbedtls_ssl_conf_session_tickets(&conf_, options.allow_resumption
+                                                 ? MBEDTLS_SSL_SESSION_TICKETS_ENABLED
+                                                 : MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+#endif
+    if (options.verify) {
+      int rc = mbedtls_x509_crt_parse_file(&ca_, options.ca_file.c_str());
+      // A bundle may hold a few certificates mbedTLS cannot read (rc > 0); none is fatal.
+      if (rc < 0 || ca_.version == 0)
+        throw std::runtime_error("cannot read CA certificates from " + options.ca_file + ": " +
+                                 (rc < 0 ? mbedtls_error_text(rc) : "none parsed"));
+      mbedtls_ssl_conf_ca_chain(&conf_, &ca_, nullptr);
+      mbedtls_ssl_conf_authmode(&conf_, MBEDTLS_SSL_VERIFY_REQUIRED);
+    } else {
+      mbedtls_ssl_conf_authmode(&conf_, MBEDTLS_SSL_VERIFY_NONE);
+    }
+  } catch (...) {
+    mbedtls_x509_crt_free(&ca_);
+    mbedtls_ssl_config_free(&conf_);
+    throw;
+  }
+}
+
+TlsClientConfig::~TlsClientConfig() {
+  mbedtls_x509_crt_free(&ca_);
+  mbedtls_ssl_config_free(&conf_);
+}
+
+TlsServerConfig::TlsServerConfig(TlsRandom& random, const std::string& cert_file,
+                                 const std::string& key_file) {
+  mbedtls_ssl_config_init(&conf_);
+  mbedtls_x509_crt_init(&cert_);
+  mbedtls_pk_init(&key_);
+  try {
+    check(mbedtls_x509_crt_parse_file(&cert_, cert_file.c_str()),
+          "cannot read TLS certificate " + cert_file);
+    check(mbed::parse_keyfile(&key_, key_file.c_str(), &TlsRandom::generate, &random),
+          "cannot read TLS key " + key_file);
+    check(mbedtls_ssl_config_defaults(&conf_, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                      MBEDTLS_SSL_PRESET_DEFAULT),
+          "TLS server configuration");
+    mbedtls_ssl_conf_rng(&conf_, &TlsRandom::generate, &random);
+    mbed::min_tls12(&conf_);
+    check(mbedtls_ssl_conf_alpn_protocols(&conf_, kAlpn), "TLS ALPN");
+    check(mbed::check_pair(&cert_.pk, &key_, &TlsRandom::generate, &random),
+          "TLS certificate " + cert_file + " and key " + key_file + " do not match");
+    check(mbedtls_ssl_conf_own_cert(&conf_, &cert_, &key_), "TLS certificate " + cert_file);
+  } catch (...) {
+    mbedtls_pk_free(&key_);
+    mbedtls_x509_crt_free(&cert_);
+    mbedtls_ssl_config_free(&conf_);
+    throw;
+  }
+}
+
+TlsServerConfig::~TlsServerConfig() {
+  mbedtls_pk_free(&key_);
+  mbedtls_x509_crt_free(&cert_);
+  mbedtls_ssl_config_free(&conf_);
+}
+
+}  // namespace pingmesh
