@@ -69,6 +69,7 @@ class Responder::Connection : public TcpStream::Events,
   bool handshaking() const { return handshaking_; }
 
   void start() {
+    stream_.no_delay();
     timer_.start(handshaking_ ? owner_.options_.handshake_timeout_ms
                               : owner_.options_.header_timeout_ms);
     stream_.start_reading();

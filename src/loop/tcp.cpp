@@ -30,6 +30,10 @@ TcpStream::TcpStream(Loop& loop, Events& events) : events_(events) {
   attach(this);
 }
 
+void TcpStream::no_delay() {
+  if (h_) uv_tcp_nodelay(h_, 1);
+}
+
 int TcpStream::connect(const sockaddr* addr) {
   if (!h_) return UV_EBADF;
   auto* req = new uv_connect_t;

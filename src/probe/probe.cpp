@@ -113,6 +113,7 @@ void Probe::on_connect(int status, uint64_t now) noexcept {
     return;
   }
   t_tcp_ = now;
+  stream_->no_delay();
   sample_.kernel_rtt_us = kernel_rtt_us(stream_->fd());
   sockaddr_storage peer{};
   int len = sizeof peer;
@@ -161,7 +162,9 @@ void Probe::on_ready(uint64_t now) {
   if (channel_->send(target_.request) != 0) finish(FailureReason::reset, now);
 }
 
-int Probe::send_raw(std::string_view bytes) { return stream_->write(bytes); }
+int Probe::send_raw(std::string_view bytes) {
+  return stream_->write(bytes);
+}
 
 void Probe::on_plain(const char* data, size_t len) {
   if (!parser_ || parse_state_ != ResponseParser::State::incomplete) return;

@@ -30,10 +30,15 @@ TlsChannel::~TlsChannel() {
 }
 
 int TlsChannel::bio_send(void* self, const unsigned char* buf, size_t len) {
-  auto* c = static_cast<TlsChannel*>(self);
-  if (c->wire_.send_raw({reinterpret_cast<const char*>(buf), len}) != 0)
-    return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
-  return int(len);  // the loop queues it; nothing is ever partial
+  static_cast<TlsChannel*>(self)->out_.append(reinterpret_cast<const char*>(buf), len);
+  return int(len);  // sent by flush(); nothing is ever partial
+}
+
+int TlsChannel::flush() {
+  if (out_.empty()) return 0;
+  int rc = wire_.send_raw(out_);
+  out_.clear();
+  return rc;
 }
 
 int TlsChannel::bio_recv(void* self, unsigned char* buf, size_t len) {
@@ -56,6 +61,7 @@ bool TlsChannel::start() {
     return false;
   }
   handshake();  // a client writes its hello now; a server waits for one
+  flush();
   return false;
 }
 
@@ -102,10 +108,13 @@ Channel::Progress TlsChannel::receive(const char* data, size_t len, Reader& read
   in_.append(data, len);
   if (!ready_) {
     p.error = handshake();
+    if (flush() != 0 && p.error == FailureReason::none) p.error = FailureReason::reset;
     if (p.error != FailureReason::none || !ready_) return p;
     p.became_ready = true;
   }
-  return read_plain(reader, p);
+  p = read_plain(reader, p);
+  flush();  // alerts, or a renegotiation refusal
+  return p;
 }
 
 Channel::Progress TlsChannel::read_plain(Reader& reader, Progress p) {
@@ -137,7 +146,7 @@ int TlsChannel::send(std::string_view plain) {
     if (n <= 0) return n == 0 ? -1 : n;
     plain.remove_prefix(size_t(n));
   }
-  return 0;
+  return flush();
 }
 
 }  // namespace pingmesh

@@ -50,7 +50,11 @@ class TlsChannel final : public Channel {
   FailureReason handshake();
   FailureReason check_peer();
   Progress read_plain(Reader& reader, Progress p);
+  int flush();
 
+  // Records mbedTLS writes during one call are sent as one write: a handshake flight
+  // leaves in one segment instead of waiting on Nagle and delayed ACKs.
+  std::string out_;
   mbedtls_ssl_context ssl_;
   Wire& wire_;
   TlsPeerCheck check_;

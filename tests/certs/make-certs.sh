@@ -1,0 +1,48 @@
+#!/bin/sh
+# Makes the test certificates with the openssl CLI, into the directory given (default:
+# a new temporary one, printed on stdout). ECDSA P-256 keeps handshakes cheap.
+#   ca.pem ca.key            a test CA
+#   server.pem server.key    signed by the CA, for localhost, 127.0.0.1 and ::1
+#   expired.pem              the same key, signed by the CA, expired in 2020
+#   wrongname.pem            the same key, signed by the CA, for wrong.example only
+#   selfsigned.pem           the same key, self-signed, for localhost
+set -eu
+dir=${1:-$(mktemp -d)}
+mkdir -p "$dir"
+cd "$dir"
+
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+key ca.key
+openssl req -x509 -new -key ca.key -subj "/CN=pingmesh test CA" -days 3650 -out ca.pem \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+key server.key
+openssl req -new -key server.key -subj "/CN=localhost" -out server.csr 2>/dev/null
+
+sign() {  # out, san, extra openssl-ca arguments...
+  out=$1 san=$2
+  shift 2
+  printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" > ext.cnf
+  mkdir -p db && : > db/index && echo 01 > db/serial
+  cat > ca.cnf <<CNF
+[ca]
+default_ca = test
+[test]
+database = db/index
+serial = db/serial
+new_certs_dir = db
+default_md = sha256
+policy = any
+copy_extensions = none
+[any]
+commonName = supplied
+CNF
+  openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in server.csr -out "$out" \
+    -extfile ext.cnf -notext "$@" 2>/dev/null
+}
+sign server.pem "DNS:localhost,IP:127.0.0.1,IP:::1" -days 825
+sign expired.pem "DNS:localhost,IP:127.0.0.1,IP:::1" -startdate 20200101000000Z -enddate 20200201000000Z
+sign wrongname.pem "DNS:wrong.example" -days 825
+openssl req -x509 -new -key server.key -subj "/CN=localhost" -days 825 -out selfsigned.pem \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" 2>/dev/null
+rm -rf db ca.cnf ext.cnf server.csr
+echo "$dir"
