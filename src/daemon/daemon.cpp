@@ -168,7 +168,9 @@ void Daemon::on_signal(int signum) {
     PM_LOG(notice, "received %s signal, terminating", name);
   else
     text_.print(std::string("\nreceived ") + name + " signal, terminating\n");
-  if (responder_) responder_->stop();
+  // Probes in flight, our own self-probe among them, may finish: stop accepting, but
+  // keep answering open connections until the peers are done.
+  if (responder_) responder_->stop_listening();
   for (auto& p : peers_) p->stop();
   grace_timer_.start(kShutdownGraceMs);
   finish_if_idle();
@@ -179,6 +181,7 @@ void Daemon::finish_if_idle() {
   if (ended_peers_ < peers_.size()) return;
   if (responder_ && !shutting_down_) return;
   grace_timer_.stop();
+  if (responder_) responder_->stop();
   loop_.stop();
 }
 

@@ -105,14 +105,16 @@ void Resolver::resolve(const std::string& host, uint16_t port, Ticket& ticket, C
   ares_addrinfo_hints hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  woke_ns_ = mono_ns();  // c-ares may answer at once (from /etc/hosts, say)
+  // c-ares may answer at once, from /etc/hosts say: on_answer then reads the clock itself.
+  bool nested = std::exchange(answering_now_, true);
   ares_getaddrinfo(channel_, host.c_str(), nullptr, &hints, &Resolver::on_answer, q);
+  answering_now_ = nested;
   rearm_timer();
 }
 
-void Resolver::on_answer(void* arg, int status, int, ares_addrinfo* result) {
+void Resolver::on_answer(void* arg, int status, int, ares_addrinfo* result) noexcept {
   auto* q = static_cast<Query*>(arg);
-  uint64_t now = q->resolver->woke_ns_;
+  uint64_t now = q->resolver->answering_now_ ? mono_ns() : q->resolver->woke_ns_;
   Addresses addrs;
   if (status == ARES_SUCCESS && result) {
     for (auto* n = result->nodes; n; n = n->ai_next) {
@@ -136,7 +138,7 @@ void Resolver::on_answer(void* arg, int status, int, ares_addrinfo* result) {
     cb(reason_of(status), std::move(addrs), now);
 }
 
-void Resolver::on_sock_state(void* data, ares_socket_t fd, int readable, int writable) {
+void Resolver::on_sock_state(void* data, ares_socket_t fd, int readable, int writable) noexcept {
   auto* self = static_cast<Resolver*>(data);
   if (!readable && !writable) {
     self->polls_.erase(fd);
@@ -151,7 +153,9 @@ void Resolver::on_sock_state(void* data, ares_socket_t fd, int readable, int wri
                     (fail || (events & UV_WRITABLE)) ? fd : ARES_SOCKET_BAD, now);
     });
   }
-  poll->start((readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0));
+  if (poll->start((readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0)) != 0 &&
+      self->poll_failure_logged_.first())
+    PM_LOG(error, "DNS: cannot watch a c-ares socket; its lookups will time out (logged once)");
 }
 
 void Resolver::process(ares_socket_t readable, ares_socket_t writable, uint64_t now) {

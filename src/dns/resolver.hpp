@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "log/log.hpp"
 #include "loop/poll.hpp"
 #include "loop/timer.hpp"
 #include "pingmesh/sample.hpp"
@@ -59,8 +60,8 @@ class Resolver {
   void resolve(const std::string& host, uint16_t port, Ticket& ticket, Callback cb);
 
  private:
-  static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable);
-  static void on_answer(void* arg, int status, int timeouts, ares_addrinfo* result);
+  static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable) noexcept;
+  static void on_answer(void* arg, int status, int timeouts, ares_addrinfo* result) noexcept;
   void process(ares_socket_t readable, ares_socket_t writable, uint64_t now);
   void rearm_timer();
 
@@ -68,7 +69,9 @@ class Resolver {
   ares_channel channel_ = nullptr;
   Timer timer_;
   std::map<ares_socket_t, std::unique_ptr<Poll>> polls_;
-  uint64_t woke_ns_ = 0;  // when the loop woke us: the answer's arrival time
+  uint64_t woke_ns_ = 0;
+  bool answering_now_ = false;  // inside resolve(): an answer now is a synchronous one
+  log::Once poll_failure_logged_;  // when the loop woke us: the answer's arrival time
 };
 
 }  // namespace pingmesh

@@ -39,6 +39,7 @@ class Responder::Connection : public TcpStream::Events,
                               public Channel::Reader {
  public:
   static constexpr uint64_t kLingerMs = 1000;
+  static constexpr size_t kMaxBacklog = 128 * 1024;
 
   Connection(Responder& owner, bool tls)
       : owner_(owner),
@@ -115,8 +116,34 @@ class Responder::Connection : public TcpStream::Events,
   // Request bytes, decrypted when the connection is TLS.
   void on_plain(const char* data, size_t len) override {
     if (closing_) return;
+    if (!waiting_) {
+      parse(data, len);
+    } else if (backlog_.size() + len <= kMaxBacklog) {
+      backlog_.append(data, len);
+    } else {
+      ++owner_.counters_.oversized_requests;
+      closing_ = true;  // pipelining far ahead of our answers: drop it
+      backlog_.clear();
+    }
+  }
+
+  // Parses until the end of one request. Requests are answered one at a time: the next
+  // one waits in backlog_, and the socket is not read, until the answer is out. So a
+  // client that pipelines without reading cannot make us queue answers without bound.
+  void parse(const char* data, size_t len) {
     auto err = llhttp_execute(&parser_, data, len);
     if (err == HPE_OK || closing_) return;
+    if (err == HPE_PAUSED) {
+      const char* rest = llhttp_get_error_pos(&parser_);
+      backlog_.assign(rest, size_t(data + len - rest));
+      waiting_ = true;
+      stream_.stop_reading();
+      return;
+    }
+    if (err == HPE_PAUSED_UPGRADE) {  // CONNECT or Upgrade: answered, then closed
+      closing_ = true;
+      return;
+    }
     if (err == HPE_USER) {
       ++owner_.counters_.oversized_requests;
       if (owner_.oversize_logged_.first())
@@ -142,12 +169,22 @@ class Responder::Connection : public TcpStream::Events,
     --pending_writes_;
     if (status != 0) {
       owner_.retire(this);
-    } else if (closing_ && pending_writes_ == 0 && !lingering_) {
+    } else if (pending_writes_ > 0) {
+      return;
+    } else if (closing_ && !lingering_) {
       // Half-close and read until the client's FIN: closing with unread input would
       // send a reset that can destroy the answer in flight.
       lingering_ = true;
       stream_.shutdown();
       timer_.start(kLingerMs);
+    } else if (waiting_) {
+      waiting_ = false;
+      llhttp_resume(&parser_);
+      stream_.start_reading();
+      std::string rest;
+      rest.swap(backlog_);
+      if (!rest.empty()) parse(rest.data(), rest.size());
+      if (closing_ && pending_writes_ == 0) owner_.retire(this);
     }
   }
 
@@ -208,7 +245,7 @@ class Responder::Connection : public TcpStream::Events,
       return HPE_PAUSED;
     }
     timer_.start(owner_.options_.idle_timeout_ms);
-    return 0;
+    return HPE_PAUSED;  // one request at a time
   }
 
   void send(const std::string& bytes) {
@@ -239,6 +276,8 @@ class Responder::Connection : public TcpStream::Events,
   size_t body_bytes_ = 0;
   int oversize_code_ = 431;
   int pending_writes_ = 0;
+  bool waiting_ = false;    // a request is answered; the next waits until the answer is out
+  std::string backlog_;     // bytes after the request being answered
   bool closing_ = false;    // the last answer is queued; no more requests
   bool lingering_ = false;  // the answer is out, FIN sent, waiting for the client's
 

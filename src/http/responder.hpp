@@ -53,6 +53,8 @@ class Responder {
   // Binds every address (http, https); throws std::runtime_error when none can be bound, or the
   // first cannot (a port in use must stop start-up, not go unnoticed).
   void start();
+  // Stops accepting; open connections are still answered.
+  void stop_listening() { listeners_.clear(); }
   // Stops listening and closes every connection.
   void stop();
 

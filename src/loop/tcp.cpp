@@ -37,7 +37,7 @@ void TcpStream::no_delay() {
 int TcpStream::connect(const sockaddr* addr) {
   if (!h_) return UV_EBADF;
   auto* req = new uv_connect_t;
-  int rc = uv_tcp_connect(req, h_, addr, [](uv_connect_t* r, int status) {
+  int rc = uv_tcp_connect(req, h_, addr, [](uv_connect_t* r, int status) noexcept {
     uint64_t now = mono_ns();
     auto* self = static_cast<TcpStream*>(r->handle->data);
     delete r;
@@ -50,7 +50,7 @@ int TcpStream::connect(const sockaddr* addr) {
 int TcpStream::start_reading() {
   if (!h_) return UV_EBADF;
   return uv_read_start(reinterpret_cast<uv_stream_t*>(h_), alloc_shared,
-                       [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+                       [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) noexcept {
                          uint64_t now = mono_ns();
                          auto* self = static_cast<TcpStream*>(s->data);
                          if (!self || n == 0) return;
@@ -72,7 +72,7 @@ int TcpStream::write(std::string_view data) {
   std::memcpy(w->data(), data.data(), data.size());
   uv_buf_t buf = uv_buf_init(w->data(), unsigned(data.size()));
   int rc =
-      uv_write(&w->req, reinterpret_cast<uv_stream_t*>(h_), &buf, 1, [](uv_write_t* r, int status) {
+      uv_write(&w->req, reinterpret_cast<uv_stream_t*>(h_), &buf, 1, [](uv_write_t* r, int status) noexcept {
         auto* self = static_cast<TcpStream*>(r->handle->data);
         std::free(reinterpret_cast<WriteRequest*>(r));
         if (self) self->events_.on_written(status);
@@ -85,7 +85,7 @@ int TcpStream::shutdown() {
   if (!h_) return UV_EBADF;
   auto* req = new uv_shutdown_t;
   int rc =
-      uv_shutdown(req, reinterpret_cast<uv_stream_t*>(h_), [](uv_shutdown_t* r, int) { delete r; });
+      uv_shutdown(req, reinterpret_cast<uv_stream_t*>(h_), [](uv_shutdown_t* r, int) noexcept { delete r; });
   if (rc != 0) delete req;
   return rc;
 }
@@ -113,7 +113,7 @@ int TcpListener::listen(const sockaddr* addr, int backlog) {
   unsigned flags = addr->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0;
   int rc = uv_tcp_bind(h_, addr, flags);
   if (rc != 0) return rc;
-  return uv_listen(reinterpret_cast<uv_stream_t*>(h_), backlog, [](uv_stream_t* s, int status) {
+  return uv_listen(reinterpret_cast<uv_stream_t*>(h_), backlog, [](uv_stream_t* s, int status) noexcept {
     auto* self = static_cast<TcpListener*>(s->data);
     if (self && status == 0) self->cb_(*self);
   });

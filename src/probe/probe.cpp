@@ -255,18 +255,21 @@ void Probe::finish(FailureReason reason, uint64_t now) {
       stream_->reset();
   }
 
+  // Phases that ended are timed; the phase that failed shows the time spent in it;
+  // phases never reached stay 0, and so does Total unless the response ended.
+  bool completed = reason == FailureReason::none || reason == FailureReason::http_status;
   Timings& t = sample_.t;
   if (reached == Phase::dns) {
     t.dns = now - t_start_;
   } else {
     t.dns = t_dns_ - t_start_;
     t.tcp = (t_tcp_ ? t_tcp_ : now) - t_dns_;
-    if (reached == Phase::handshake) t.tls = now - t_tcp_;  // the time spent failing
-    if (t_first_) {
-      t.first = t_first_ - t_ready_;
-      t.lastb = now - t_first_;
+    if (reached == Phase::handshake) t.tls = now - t_tcp_;
+    if (reached == Phase::request) {
+      t.first = (t_first_ ? t_first_ : now) - t_ready_;
+      if (t_first_) t.lastb = now - t_first_;
     }
-    t.total = now - t_dns_;
+    if (completed) t.total = now - t_dns_;
   }
 
   sample_.reason = reason;

@@ -46,7 +46,7 @@ inline Url url(const std::string& text) {
   std::string err;
   auto u = parse_url(text, &err);
   EXPECT_TRUE(u) << err;
-  return *u;
+  return u.value();  // throws, failing the test, rather than reading an empty optional
 }
 
 inline sockaddr_storage loopback4(uint16_t port = 0) {

@@ -13,8 +13,8 @@ namespace {
 // Sends bytes and collects everything the server says until it closes.
 class RawClient : public TcpStream::Events {
  public:
-  RawClient(Loop& loop, int port, std::string send, bool ipv6 = false)
-      : stream_(loop, *this), send_(std::move(send)) {
+  RawClient(Loop& loop, int port, std::string send, bool ipv6 = false, bool read = true)
+      : stream_(loop, *this), send_(std::move(send)), read_(read) {
     sockaddr_storage ss{};
     if (ipv6)
       uv_ip6_addr("::1", port, reinterpret_cast<sockaddr_in6*>(&ss));
@@ -28,9 +28,10 @@ class RawClient : public TcpStream::Events {
       closed = true;
       return;
     }
-    stream_.start_reading();
+    if (read_) stream_.start_reading();
     if (!send_.empty()) stream_.write(send_);
   }
+  void start_reading() { stream_.start_reading(); }
   void on_read(int status, const char* d, size_t n, uint64_t) noexcept override {
     if (status == 0)
       received.append(d, n);
@@ -46,6 +47,7 @@ class RawClient : public TcpStream::Events {
  private:
   TcpStream stream_;
   std::string send_;
+  bool read_;
 };
 
 Responder::Options options() {
@@ -127,6 +129,27 @@ TEST_F(ResponderTest, KeepAliveAndPipelining) {
       ++count;
     EXPECT_EQ(count, 3u);
     EXPECT_EQ(r.counters().connections, 1u);
+  }
+}
+
+TEST_F(ResponderTest, PipeliningWithoutReadingIsBounded) {
+  {
+    const std::string big(20000, 'x');  // a large /v1/peers answer
+    Responder r(loop, options(), [&] { return big; });
+    r.start();
+    std::string many;
+    for (int i = 0; i < 2000; ++i) many += "GET /v1/peers HTTP/1.1\r\nHost: a\r\n\r\n";
+    RawClient c(loop, r.port(), many, false, /*read=*/false);
+    run_for(loop, 300);
+    // 2000 answers would be 40 MB; only what the socket buffers hold may be answered.
+    EXPECT_LT(r.counters().requests, 1000u) << "answers queued while the client does not read";
+    EXPECT_GT(r.counters().requests, 0u);
+    c.start_reading();
+    ASSERT_TRUE(run_until(
+        loop, [&] { return r.counters().requests == 2000; }, 10000));
+    run_until(
+        loop, [&] { return c.received.size() >= 2000 * big.size(); }, 10000);
+    EXPECT_GE(c.received.size(), 2000 * big.size()) << "every answer arrives in the end";
   }
 }
 
