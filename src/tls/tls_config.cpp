@@ -91,6 +91,9 @@ TlsServerConfig::TlsServerConfig(TlsRandom& random, const std::string& cert_file
   mbedtls_ssl_config_init(&conf_);
   mbedtls_x509_crt_init(&cert_);
   mbedtls_pk_init(&key_);
+  mbedtls_ssl_cache_init(&cache_);
+  mbedtls_ssl_cache_set_max_entries(&cache_, 256);
+  mbedtls_ssl_cache_set_timeout(&cache_, 3600);
   try {
     check(mbedtls_x509_crt_parse_file(&cert_, cert_file.c_str()),
           "cannot read TLS certificate " + cert_file);
@@ -105,7 +108,9 @@ TlsServerConfig::TlsServerConfig(TlsRandom& random, const std::string& cert_file
     check(mbed::check_pair(&cert_.pk, &key_, &TlsRandom::generate, &random),
           "TLS certificate " + cert_file + " and key " + key_file + " do not match");
     check(mbedtls_ssl_conf_own_cert(&conf_, &cert_, &key_), "TLS certificate " + cert_file);
+    mbedtls_ssl_conf_session_cache(&conf_, &cache_, mbedtls_ssl_cache_get, mbedtls_ssl_cache_set);
   } catch (...) {
+    mbedtls_ssl_cache_free(&cache_);
     mbedtls_pk_free(&key_);
     mbedtls_x509_crt_free(&cert_);
     mbedtls_ssl_config_free(&conf_);
@@ -114,6 +119,7 @@ TlsServerConfig::TlsServerConfig(TlsRandom& random, const std::string& cert_file
 }
 
 TlsServerConfig::~TlsServerConfig() {
+  mbedtls_ssl_cache_free(&cache_);
   mbedtls_pk_free(&key_);
   mbedtls_x509_crt_free(&cert_);
   mbedtls_ssl_config_free(&conf_);

@@ -5,6 +5,7 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/ssl_cache.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
@@ -63,6 +64,7 @@ class TlsServerConfig {
   mbedtls_ssl_config conf_;
   mbedtls_x509_crt cert_;
   mbedtls_pk_context key_;
+  mbedtls_ssl_cache_context cache_;  // lets clients that allow it resume, bounded
 };
 
 // mbedTLS's words for an error code.

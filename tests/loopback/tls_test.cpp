@@ -1,0 +1,237 @@
+// https probes over real sockets: against `openssl s_server` and our own TLS responder,
+// every TLS failure reason, the handshake timed on its own, and resumption.
+#include "harness.hpp"
+#include "tls_harness.hpp"
+
+#include "dns/resolver.hpp"
+#include "http/responder.hpp"
+#include "tls/tls_config.hpp"
+
+using namespace pingmesh;
+using namespace pingmesh::testing;
+
+namespace {
+
+struct Client {
+  explicit Client(TlsClientOptions o = trusting_test_ca()) : config(random, o) {}
+  static TlsClientOptions trusting_test_ca() {
+    TlsClientOptions o;
+    o.ca_file = cert("ca.pem");
+    return o;
+  }
+  TlsRandom random;
+  TlsClientConfig config;
+};
+
+PeerSettings https_peer(const Client& c, int limit = 1, std::string pin = {}) {
+  PeerSettings s;
+  s.delay_ms = 20;
+  s.limit = limit;
+  s.max_failures = 1;
+  s.tls.conf = c.config.get();
+  s.tls.verify = c.config.options().verify;
+  s.tls.pin_sha256 = std::move(pin);
+  s.tls.resume = c.config.options().allow_resumption;
+  return s;
+}
+
+std::string at(int port, const std::string& host = "localhost", const std::string& path = "/") {
+  return "https://" + host + ":" + std::to_string(port) + path;
+}
+
+}  // namespace
+
+class TlsTest : public ::testing::Test {
+ protected:
+  void TearDown() override { EXPECT_EQ(loop.close(), 0) << "a uv handle leaked"; }
+
+  // Probes url once with settings s; returns the sample.
+  Sample probe_once(const std::string& url_text, PeerSettings s, ProbeLimits limits = {}) {
+    Resolver resolver(loop, {});
+    Recorder rec;
+    Peer peer(loop, resolver, url(url_text), std::move(s), limits, rec, 1);
+    peer.start(0);
+    EXPECT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 10000));
+    return rec.samples.empty() ? Sample{} : rec.samples.back().sample;
+  }
+
+  Loop loop;
+};
+
+TEST_F(TlsTest, ProbesOpensslServerAndTimesTheHandshakeApart) {
+  OpensslServer server(cert("server.pem"), cert("server.key"));
+  Client client;
+  Sample s = probe_once(at(server.port()), https_peer(client));
+  ASSERT_TRUE(s.ok()) << to_string(s.reason) << ": " << s.detail;
+  EXPECT_EQ(s.http_code, 200);
+  EXPECT_GT(s.size, 0u);
+  EXPECT_GT(s.t.tls, 0u);
+  EXPECT_GT(s.t.tcp, 0u);
+  EXPECT_LT(s.t.tcp, s.t.tls) << "TCP is the connect alone; the handshake is not in it";
+  EXPECT_GE(s.t.total, s.t.tcp + s.t.tls + s.t.first);
+  EXPECT_STREQ(s.tls_version, "TLSv1.2");
+  ASSERT_NE(s.tls_cipher, nullptr);
+  EXPECT_NE(std::string(s.tls_cipher).find("ECDHE"), std::string::npos) << s.tls_cipher;
+  EXPECT_GE(s.cert_days_left, 820);
+  EXPECT_LE(s.cert_days_left, 825);
+}
+
+TEST_F(TlsTest, ProbesOurTlsResponderByNameAndByIp) {
+  Client client;
+  TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
+  Responder::Options o;
+  o.addresses = {"127.0.0.1", "::1"};
+  o.plain = false;
+  o.tls = server_config.get();
+  o.location = "Secure,XX";
+  Responder responder(loop, o, [] { return "{}"; });
+  responder.start();
+  for (const std::string host : {"localhost", "127.0.0.1", "[::1]"}) {
+    Sample s = probe_once(at(responder.tls_port(), host, "/v1/ping"), https_peer(client));
+    EXPECT_TRUE(s.ok()) << host << ": " << to_string(s.reason) << ": " << s.detail;
+    EXPECT_EQ(s.location, "Secure,XX") << host;
+    EXPECT_EQ(s.size, 96u + 2 * 9) << host;
+    EXPECT_GT(s.t.tls, 0u);
+  }
+  EXPECT_EQ(responder.counters().requests, 3u);
+}
+
+TEST_F(TlsTest, VerificationFailuresSayWhy) {
+  struct Case {
+    const char* cert;
+    const char* host;
+    const char* words;
+  } cases[] = {
+      {"expired.pem", "localhost", "expired"},
+      {"wrongname.pem", "localhost", "name mismatch"},
+      {"wrongname.pem", "127.0.0.1", "name mismatch"},  // no IP in its subjectAltName
+      {"selfsigned.pem", "localhost", "untrusted"},
+  };
+  Client client;
+  for (const auto& c : cases) {
+    OpensslServer server(cert(c.cert), cert("server.key"));
+    Sample s = probe_once(at(server.port(), c.host), https_peer(client));
+    EXPECT_EQ(s.reason, FailureReason::tls_verify) << c.cert << " " << to_string(s.reason);
+    EXPECT_NE(s.detail.find(c.words), std::string::npos) << c.cert << ": " << s.detail;
+    EXPECT_EQ(s.http_code, 502);
+    EXPECT_GT(s.t.tls, 0u) << "the failing phase shows its time";
+    EXPECT_EQ(s.t.first, 0u);
+  }
+}
+
+TEST_F(TlsTest, OptOutAcceptsSelfSignedAndPinsStillHold) {
+  TlsClientOptions insecure;
+  insecure.verify = false;
+  Client client(insecure);
+  OpensslServer server(cert("selfsigned.pem"), cert("server.key"));
+  Sample s = probe_once(at(server.port()), https_peer(client));
+  EXPECT_TRUE(s.ok()) << to_string(s.reason) << ": " << s.detail;
+
+  // The pin of server.key's public key, computed by the openssl CLI.
+  std::string cmd = "openssl pkey -in " + cert("server.key") +
+                    " -pubout -outform DER | openssl dgst -sha256 -binary | base64";
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[128] = "";
+  ASSERT_TRUE(fgets(buf, sizeof buf, p));
+  pclose(p);
+  std::string pin(buf);
+  pin.erase(pin.find_last_not_of("\n") + 1);
+  s = probe_once(at(server.port()), https_peer(client, 1, pin));
+  EXPECT_TRUE(s.ok()) << "the right pin: " << s.detail;
+  s = probe_once(at(server.port()),
+                 https_peer(client, 1, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+  EXPECT_EQ(s.reason, FailureReason::tls_verify);
+  EXPECT_NE(s.detail.find("pin"), std::string::npos) << s.detail;
+}
+
+TEST_F(TlsTest, HandshakeFailures) {
+  Client client;
+  {
+    // A plain HTTP server answers our ClientHello with a 400.
+    Responder::Options o;
+    o.addresses = {"127.0.0.1"};
+    Responder plain(loop, o, [] { return "{}"; });
+    plain.start();
+    Sample s = probe_once(at(plain.port(), "127.0.0.1"), https_peer(client));
+    EXPECT_EQ(s.reason, FailureReason::tls_handshake) << to_string(s.reason);
+    EXPECT_FALSE(s.detail.empty());
+  }
+  {
+    // A server that reads the hello and hangs up.
+    ScriptedServer closer(loop, ScriptedServer::Mode::answer_raw, "");
+    Sample s = probe_once(at(closer.port(), "127.0.0.1"), https_peer(client));
+    EXPECT_EQ(s.reason, FailureReason::tls_handshake) << to_string(s.reason);
+  }
+  {
+    // A server that offers only TLS 1.3, which mbedTLS 2.28 does not speak.
+    OpensslServer tls13(cert("server.pem"), cert("server.key"), {"-www", "-tls1_3"});
+    Sample s = probe_once(at(tls13.port()), https_peer(client));
+    EXPECT_EQ(s.reason, FailureReason::tls_handshake) << to_string(s.reason);
+  }
+}
+
+TEST_F(TlsTest, StallInHandshakeIsTlsTimeoutAndOthersKeepTheirSchedule) {
+  Client client;
+  ScriptedServer stall(loop, ScriptedServer::Mode::stall);  // reads the hello, says nothing
+  Responder::Options o;
+  o.addresses = {"127.0.0.1"};
+  Responder fast(loop, o, [] { return "{}"; });
+  fast.start();
+  Resolver resolver(loop, {});
+  Recorder rec;
+  ProbeLimits limits;
+  limits.tls_timeout_ms = 300;
+  PeerSettings slow_settings = https_peer(client, 0);
+  slow_settings.max_failures = 100;
+  Peer slow(loop, resolver, url(at(stall.port(), "127.0.0.1")), slow_settings, limits, rec, 1);
+  PeerSettings fast_settings;
+  fast_settings.delay_ms = 50;
+  Peer quick(loop, resolver, url("http://127.0.0.1:" + std::to_string(fast.port()) + "/v1/ping"),
+             fast_settings, limits, rec, 2);
+  slow.start(0);
+  quick.start(0);
+  run_for(loop, 1000);
+  auto slow_samples = rec.of(slow);
+  ASSERT_GE(slow_samples.size(), 2u);
+  for (const auto& e : slow_samples) {
+    EXPECT_EQ(e.sample.reason, FailureReason::tls_timeout);
+    EXPECT_GE(e.sample.t.tls, 290000000u);
+    EXPECT_LT(e.sample.t.tls, 500000000u);
+  }
+  auto quick_samples = rec.of(quick);
+  ASSERT_GE(quick_samples.size(), 15u);
+  for (size_t i = 1; i < quick_samples.size(); ++i)
+    EXPECT_LT(quick_samples[i].at_ns - quick_samples[i - 1].at_ns, 100000000u);
+}
+
+// Resumption skips the key exchange and the certificate check, so a resumed handshake
+// costs a fraction of a full one; by default every probe pays for a full one.
+TEST_F(TlsTest, FullHandshakesByDefaultResumptionWhenAllowed) {
+  OpensslServer server(cert("server.pem"), cert("server.key"));
+  auto handshakes = [&](bool resume) {
+    TlsClientOptions o = Client::trusting_test_ca();
+    o.allow_resumption = resume;
+    Client client(o);
+    Resolver resolver(loop, {});
+    Recorder rec;
+    Peer peer(loop, resolver, url(at(server.port())), https_peer(client, 6), {}, rec, 1);
+    peer.start(0);
+    EXPECT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 10000));
+    std::vector<uint64_t> tls;
+    for (const auto& e : rec.samples) {
+      EXPECT_TRUE(e.sample.ok()) << e.sample.detail;
+      tls.push_back(e.sample.t.tls);
+    }
+    return tls;
+  };
+  auto full = handshakes(false);
+  auto resumed = handshakes(true);
+  ASSERT_EQ(full.size(), 6u);
+  ASSERT_EQ(resumed.size(), 6u);
+  uint64_t full_later = 0, resumed_later = 0;
+  for (size_t i = 1; i < 6; ++i) full_later += full[i], resumed_later += resumed[i];
+  EXPECT_LT(resumed_later * 3, full_later) << "resumed handshakes are much cheaper";
+  EXPECT_GT(full[5] * 3, full[0]) << "without resumption every handshake is a full one";
+}
