@@ -130,7 +130,7 @@ void Probe::on_connect(int status, uint64_t now) noexcept {
     (is_ip_literal(target_.url.host) ? check.ip_name : check.server_name) = target_.url.host;
     check.pin_sha256 = target_.tls.pin_sha256;
     check.verify = target_.tls.verify;
-    check.resume = target_.session ? target_.session->get() : nullptr;
+    check.resume = target_.session.get();
     auto tls = std::make_unique<TlsChannel>(target_.tls.conf, *this, std::move(check));
     tls_ = tls.get();
     channel_ = std::move(tls);

@@ -22,7 +22,7 @@ inline void init_crypto() {
 }
 
 inline void min_tls12(mbedtls_ssl_config* conf) {
-#if PINGMESH_MBEDTLS3
+#if MBEDTLS_VERSION_NUMBER >= 0x03020000
   mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
 #else
   mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);

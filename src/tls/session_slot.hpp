@@ -13,9 +13,13 @@ class TlsSessionSlot {
   TlsSessionSlot& operator=(const TlsSessionSlot&) = delete;
 
   mbedtls_ssl_session* get() { return &session_; }
+  // Whether a handshake has filled it, so it can be offered.
+  bool filled() const { return filled_; }
+  void set_filled(bool f) { filled_ = f; }
 
  private:
   mbedtls_ssl_session session_;
+  bool filled_ = false;
 };
 
 }  // namespace pingmesh

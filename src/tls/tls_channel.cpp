@@ -21,8 +21,8 @@ TlsChannel::TlsChannel(const mbedtls_ssl_config* conf, Wire& wire, TlsPeerCheck 
       !check_.server_name.empty() || mbed::kVerifiesIpNames ? check_.server_name : std::string();
   const std::string& verified = name.empty() && mbed::kVerifiesIpNames ? check_.ip_name : name;
   if (!verified.empty()) mbedtls_ssl_set_hostname(&ssl_, verified.c_str());
-  if (check_.resume && check_.resume->ciphersuite != 0)
-    mbedtls_ssl_set_session(&ssl_, check_.resume);
+  if (check_.resume && check_.resume->filled())
+    mbedtls_ssl_set_session(&ssl_, check_.resume->get());
 }
 
 TlsChannel::~TlsChannel() {
@@ -84,7 +84,8 @@ FailureReason TlsChannel::handshake() {
     facts_.has_certificate = true;
     facts_.cert_days_left = days_until_expiry(*peer, time(nullptr));
   }
-  if (check_.resume) mbedtls_ssl_get_session(&ssl_, check_.resume);
+  if (check_.resume)
+    check_.resume->set_filled(mbedtls_ssl_get_session(&ssl_, check_.resume->get()) == 0);
   return check_peer();
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "tls/channel.hpp"
+#include "tls/session_slot.hpp"
 
 namespace pingmesh {
 
@@ -18,7 +19,7 @@ struct TlsPeerCheck {
   std::string ip_name;      // an IP literal host, checked against subjectAltName
   std::string pin_sha256;   // base64 SPKI pin; empty = none
   bool verify = true;
-  mbedtls_ssl_session* resume = nullptr;  // a saved session to offer and refresh
+  TlsSessionSlot* resume = nullptr;  // a saved session to offer and refresh
 };
 
 struct TlsFacts {

@@ -1,0 +1,94 @@
+"""https end to end: the daemon's TLS responder probed by the daemon itself."""
+import json
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+from conftest import BIN, free_port
+
+CERTS_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "certs", "make-certs.sh")
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("certs")
+    subprocess.run([CERTS_SCRIPT, str(d)], check=True, capture_output=True)
+    return d
+
+
+def tls_args(certs, port, cert="server.pem"):
+    return ["--tls-port", str(port), "--cert", str(certs / cert), "--key",
+            str(certs / "server.key"), "--ca-file", str(certs / "ca.pem")]
+
+
+def test_https_self_ping_times_tls_apart(daemons, certs):
+    port = free_port()
+    url = f"https://localhost:{port}/v1/ping"
+    d = daemons([*tls_args(certs, port), "-d", "1", "-v", "-L", "Sec", url])
+    assert d.wait_for(lambda: len(d.lines_matching(r"^\d+ \d{10}\t")) >= 2), d.stdout() + d.stderr()
+    d.signal(signal.SIGINT)
+    assert d.finish() == 0
+    for row in d.lines_matching(r"^\d+ \d{10}\t"):
+        f = row.rstrip("\n").split(" ", 1)[1].split("\t")
+        tcp, tls = float(f[2]), float(f[3])
+        assert tls > 0 and tcp < tls, row
+        assert f[7] == "200" and f[9] == "Sec" and f[11] == url
+    m = re.search(r"\n\d+ \d+s +\t([\d.]+)\t([\d.]+)\t([\d.]+)\t", d.stdout())
+    assert m and float(m.group(3)) > 0, d.stdout()
+    assert "starting TLS server on port %d" % port in d.stderr()
+
+
+def test_json_lines_carry_tls_facts(daemons, certs):
+    port = free_port()
+    url = f"https://127.0.0.1:{port}/v1/ping"
+    d = daemons([*tls_args(certs, port), "-d", "1", "-j", url])
+    assert d.wait_for(lambda: any('"type":"sample"' in l for l in d.out)), d.stderr()
+    d.signal()
+    assert d.finish() == 0
+    lines = [json.loads(l) for l in d.out]  # every stdout line is JSON
+    sample = next(l for l in lines if l["type"] == "sample")
+    assert sample["ok"] and sample["http_code"] == 200
+    assert sample["tls_version"] == "TLSv1.2"
+    assert "ECDHE" in sample["tls_cipher"]
+    assert 820 <= sample["cert_days_left"] <= 825
+    assert sample["tls_ms"] > 0 and sample["tcp_ms"] < sample["tls_ms"]
+    assert lines[-1]["type"] == "summary" and lines[-1]["successes"] >= 1
+
+
+def test_expired_certificate_is_logged_in_words(daemons, certs):
+    port = free_port()
+    server = daemons([*tls_args(certs, port, cert="expired.pem")])
+    assert server.wait_for(lambda: "starting TLS server" in server.stderr())
+    d = daemons(["--ca-file", str(certs / "ca.pem"), "-d", "1", "-f", "1",
+                 f"https://localhost:{port}/v1/ping"])
+    assert d.finish(timeout=20) == 0
+    assert "HTTP error 502 failure 1 of 1" in d.stderr()
+    assert "(expired)" in d.stderr(), d.stderr()
+    assert "Recorded 0 valid samples, 1 of 1 failures" in d.stdout()
+    server.signal()
+    assert server.finish() == 0
+
+
+def test_k_accepts_a_self_signed_mesh(daemons, certs):
+    port = free_port()
+    d = daemons([*tls_args(certs, port, cert="selfsigned.pem"), "-k", "-d", "1", "-n", "1",
+                 "-q", f"https://localhost:{port}/v1/ping"])
+    assert d.wait_for(lambda: "Recorded 1 samples" in d.stdout(), timeout=20), d.stderr()
+    d.signal()
+    assert d.finish() == 0
+
+
+def test_unreadable_certificate_exits_1_naming_it(certs):
+    r = subprocess.run([BIN, "--tls-port", str(free_port()), "--cert", "/nonexistent.pem",
+                        "--key", str(certs / "server.key")], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 1
+    assert "/nonexistent.pem" in r.stderr
+
+
+def test_tls_port_needs_cert_and_key():
+    r = subprocess.run([BIN, "--tls-port", "8443"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 64 and "--cert" in r.stderr
