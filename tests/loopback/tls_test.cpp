@@ -235,3 +235,57 @@ TEST_F(TlsTest, FullHandshakesByDefaultResumptionWhenAllowed) {
   EXPECT_LT(resumed_later * 3, full_later) << "resumed handshakes are much cheaper";
   EXPECT_GT(full[5] * 3, full[0]) << "without resumption every handshake is a full one";
 }
+
+// Idle connections on the TLS port hold handshake slots; past the bound they are
+// refused at once, and the handshake timeout frees the slots for real clients.
+TEST_F(TlsTest, HandshakeFloodIsBounded) {
+  Client client;
+  TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
+  Responder::Options o;
+  o.addresses = {"127.0.0.1"};
+  o.plain = false;
+  o.tls = server_config.get();
+  o.max_handshakes = 4;
+  o.handshake_timeout_ms = 200;
+  Responder responder(loop, o, [] { return "{}"; });
+  responder.start();
+  struct Idle : TcpStream::Events {
+    Idle(Loop& l, int port) : stream(l, *this) {
+      auto a = loopback4(uint16_t(port));
+      stream.connect(reinterpret_cast<sockaddr*>(&a));
+    }
+    void on_connect(int, uint64_t) noexcept override { stream.start_reading(); }
+    void on_read(int status, const char*, size_t, uint64_t) noexcept override {
+      if (status != 0) closed = true;
+    }
+    TcpStream stream;
+    bool closed = false;
+  };
+  std::vector<std::unique_ptr<Idle>> flood;
+  for (int i = 0; i < 20; ++i) flood.push_back(std::make_unique<Idle>(loop, responder.tls_port()));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return responder.counters().connections == 20; }, 3000));
+  EXPECT_EQ(responder.counters().rejected_handshakes, 16u);
+  ASSERT_TRUE(run_until(
+      loop, [&] { return responder.open_connections() == 0; }, 3000))
+      << "the handshake timeout frees the slots";
+  EXPECT_EQ(responder.counters().timeouts, 4u);
+  Sample s = probe_once(at(responder.tls_port(), "127.0.0.1", "/v1/ping"), https_peer(client));
+  EXPECT_TRUE(s.ok()) << to_string(s.reason) << ": " << s.detail;
+}
+
+// -I picks the address; the name checked (and sent as SNI) is still the URL's host.
+TEST_F(TlsTest, AddressOverrideKeepsTheUrlNameForVerification) {
+  OpensslServer good(cert("server.pem"), cert("server.key"));
+  OpensslServer wrong(cert("wrongname.pem"), cert("server.key"));
+  Client client;
+  PeerSettings s = https_peer(client);
+  s.address_override = "127.0.0.1";
+  Sample ok = probe_once(at(good.port(), "localhost"), s);
+  EXPECT_TRUE(ok.ok()) << to_string(ok.reason) << ": " << ok.detail;
+  EXPECT_EQ(ok.remote_addr, "127.0.0.1");
+  EXPECT_EQ(ok.t.dns, 0u) << "the override is an IP literal: no lookup";
+  Sample bad = probe_once(at(wrong.port(), "localhost"), s);
+  EXPECT_EQ(bad.reason, FailureReason::tls_verify);
+  EXPECT_NE(bad.detail.find("name mismatch"), std::string::npos) << bad.detail;
+}
