@@ -1,4 +1,5 @@
-// pingmesh: parse the command line, build the daemon, run it; errors become exit codes.
+// pingmesh: read the command line and the configuration, build the daemon, run it;
+// errors become the documented exit codes.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -12,24 +13,35 @@ int main(int argc, char** argv) {
   using namespace pingmesh;
   // A peer that resets mid-write must give an error code, not kill the daemon.
   std::signal(SIGPIPE, SIG_IGN);
+  const GetEnv getenv = [](const char* name) { return std::getenv(name); };
+
   CommandLine cl;
+  LoadedConfig loaded;
   try {
-    cl = parse_command_line(argc, argv, [](const char* name) { return std::getenv(name); });
+    cl = parse_command_line(argc, argv);
+    if (cl.action == CommandLine::Action::help) {
+      std::fputs(usage_text(), stdout);
+      return exit_ok;
+    }
+    if (cl.action == CommandLine::Action::version) {
+      std::printf("pingmesh %s\n", PINGMESH_VERSION);
+      return exit_ok;
+    }
+    loaded = load_config(cl, getenv);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "pingmesh: %s\nTry 'pingmesh --help'.\n", e.what());
     return exit_usage;
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "pingmesh: configuration error:\n%s\n", e.what());
+    return exit_config;
   }
-  if (cl.action == CommandLine::Action::help) {
-    std::fputs(usage_text(), stdout);
+  for (const auto& n : loaded.notices) log::write(log::Level::warning, "%s", n.c_str());
+  if (cl.action == CommandLine::Action::check_config) {
+    std::fputs(describe(loaded.config).c_str(), stdout);
     return exit_ok;
   }
-  if (cl.action == CommandLine::Action::version) {
-    std::printf("pingmesh %s\n", PINGMESH_VERSION);
-    return exit_ok;
-  }
-  for (const auto& n : cl.notices) log::write(log::Level::notice, "%s", n.c_str());
   try {
-    Daemon daemon(std::move(cl.config));
+    Daemon daemon(std::move(loaded.config), [&cl, &getenv] { return load_config(cl, getenv); });
     return daemon.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pingmesh: %s\n", e.what());

@@ -1,9 +1,10 @@
-// The daemon's settings, typed and validated, from the command line and the
-// environment (the ini file joins in a later issue).
+// The daemon's settings, typed and validated. They come from built-in defaults, then
+// the ini file, then the environment, then the command line: each later one wins.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -12,40 +13,64 @@
 
 namespace pingmesh {
 
-// Documented exit codes.
-enum ExitCode : int { exit_ok = 0, exit_failure = 1, exit_usage = 64 };
+// Documented exit codes (also in the README and the man page).
+enum ExitCode : int { exit_ok = 0, exit_failure = 1, exit_usage = 64, exit_config = 78 };
+
+inline constexpr const char* kDefaultConfigPath = "/etc/pingmesh/pingmesh.ini";
+
+// TLS checks for https peers; a peer section may override the node's.
+struct PeerTls {
+  bool verify = true;
+  std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  std::string pin_sha256;  // base64 SPKI pin; empty = none
+  bool resume = false;
+};
 
 struct PeerSpec {
   Url url;
-  std::string location;  // from URL#Location; empty = learn it
+  std::string location;  // from URL#Location or the ini; empty = learn it
+  std::string address;   // connect here instead of resolving; empty: the node's (-I)
+  int delay_s = 0;       // 0: the node's
+  // A [peer] section's own TLS settings; what it does not set is the node's.
+  struct {
+    std::optional<bool> verify, resume;
+    std::optional<std::string> ca_file, pin_sha256;
+  } tls_override;
+  PeerTls tls;         // resolved: the node's, with the overrides
+  std::string origin;  // "command line", "file:line", for messages
 };
 
 struct Config {
+  // The node.
+  std::string location;  // empty: the daemon uses a local IP address
+  std::string hostname;
+  std::vector<std::string> listen = {"0.0.0.0", "::"};
+  int serve_port = 0;  // 0: no http responder
+  int report_port = 0;
+  int tls_port = 0;  // 0: no https responder
+  std::string cert_file, key_file;
+  enum class ProbeSelf { automatic, yes, no } probe_self = ProbeSelf::automatic;
+
+  // Probing.
   int delay_s = 10;
   int limit = 0;
   int max_failures = 100;
-  int serve_port = 0;  // 0: no responder
-  int report_port = 0;
-  bool cloudwatch = false;
-  int verbosity = 1;
-  std::string location;  // empty: the daemon uses a local IP address
-  std::string hostname;
-  std::string ip_override;
-  std::vector<PeerSpec> peers;
   double timeout_s = 10;
   double connect_timeout_s = 3;
-  std::string dns_servers;  // empty: the system's resolvers
-  enum class Format { text, json } format = Format::text;
-
-  // TLS, probe side.
-  bool tls_verify = true;
-  std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
-  std::string pin_sha256;  // base64 SPKI pin for the command-line peers
-  bool tls_resume = false;
   double tls_timeout_s = 5;
-  // TLS, responder side.
-  int tls_port = 0;
-  std::string cert_file, key_file;
+  std::string dns_servers;  // empty: the system's resolvers
+  std::string ip_override;  // -I, for command-line peers
+  PeerTls tls;              // the node's TLS checks, for peers that do not say otherwise
+  std::vector<PeerSpec> peers;
+
+  // Output and life.
+  int verbosity = 1;  // 0 quiet ... 4 debug
+  enum class Format { text, json, none } format = Format::text;
+  double shutdown_timeout_s = 5;
+  bool cloudwatch = false;
+
+  // Where it came from.
+  std::string config_path;  // empty when no file was read
 
   bool any_https_peer() const;
 };
@@ -55,16 +80,42 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-struct CommandLine {
-  enum class Action { run, help, version } action = Action::run;
-  Config config;
-  std::vector<std::string> notices;  // log lines for the daemon to print once logging is set
+// A configuration error that names its place: "file:line: key: why".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 using GetEnv = std::function<const char*(const char* name)>;
 
-// Throws UsageError naming the bad flag, value or URL.
-CommandLine parse_command_line(int argc, const char* const* argv, const GetEnv& getenv);
+// The command line, read for syntax only; its settings are applied last, by load_config.
+struct CommandLine {
+  enum class Action { run, help, version, check_config } action = Action::run;
+  std::optional<std::string> config_path;  // -C / --config
+  struct Use {
+    const struct Setting* setting;
+    std::string value;
+  };
+  std::vector<Use> settings;  // in the order given
+  bool verbose = false, very_verbose = false, quiet = false;
+  std::vector<std::string> endpoints;
+};
+
+// Throws UsageError naming the bad flag.
+CommandLine parse_command_line(int argc, const char* const* argv);
+
+struct LoadedConfig {
+  Config config;
+  std::vector<std::string> notices;  // warnings to log once logging is set up
+};
+
+// Defaults, then the ini file (the -C one, else the default path if it exists), then
+// the environment, then the command line. Throws ConfigError for the file (exit 78),
+// UsageError for the command line (exit 64).
+LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv);
+
+// The effective configuration as an ini file, secrets masked (--check-config).
+std::string describe(const Config& c);
 
 const char* usage_text();
 

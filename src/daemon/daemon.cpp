@@ -1,5 +1,7 @@
 #include "daemon/daemon.hpp"
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -26,8 +28,19 @@ Resolver::Options resolver_options(const Config& c) {
   return o;
 }
 
-// In-flight probes get this long to finish after a signal before they are dropped.
-constexpr uint64_t kShutdownGraceMs = 2000;
+ProbeLimits limits_of(const Config& c) {
+  ProbeLimits l;
+  l.timeout_ms = uint64_t(c.timeout_s * 1000);
+  l.connect_timeout_ms = uint64_t(c.connect_timeout_s * 1000);
+  l.tls_timeout_ms = uint64_t(c.tls_timeout_s * 1000);
+  return l;
+}
+
+std::string file_stamp(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return "-";
+  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
 
 }  // namespace
 
@@ -54,74 +67,34 @@ std::string local_ip_address() {
   return "127.0.0.1";
 }
 
-Daemon::Daemon(Config config)
+Daemon::Daemon(Config config, Reload reload)
     : config_(std::move(config)),
+      reload_(std::move(reload)),
       start_unix_ns_(wall_unix_ns()),
-      text_(stdout, config_.format == Config::Format::text ? config_.verbosity : 0),
-      samples_(&text_),
+      text_(stdout, 1),
       resolver_(loop_, resolver_options(config_)),
+      seed_(mono_ns()),
       sigint_(loop_, SIGINT, [this](int n) { on_signal(n); }),
       sigterm_(loop_, SIGTERM, [this](int n) { on_signal(n); }),
-      grace_timer_(loop_, [this] {
-        for (auto& p : peers_) p->cancel();
-        finish_if_idle();
-      }) {
-  log::set_level(level_for(config_.verbosity));
+      sighup_(loop_, SIGHUP, [this](int) { on_reload(); }),
+      grace_timer_(loop_,
+                   [this] {
+                     for (auto& e : peers_) e.peer->cancel();
+                     finish_if_idle();
+                   }),
+      watchdog_(loop_,
+                [this] {
+                  notify_.send("WATCHDOG=1");
+                  watchdog_.start(notify_.watchdog_interval_ms());
+                }),
+      reaper_(loop_, [this] { reap_peers(); }) {
   if (config_.location.empty()) config_.location = local_ip_address();
   sigint_.unref();
   sigterm_.unref();
-  if (config_.format == Config::Format::json) {
-    json_ = std::make_unique<JsonSink>(stdout, config_.location);
-    samples_ = json_.get();
-  }
-
-  // TLS state is made once, here, and only when something speaks TLS.
-  bool https_peers = config_.any_https_peer();
-  if (https_peers || config_.tls_port) tls_random_ = std::make_unique<TlsRandom>();
-  if (https_peers) {
-    TlsClientOptions o;
-    o.verify = config_.tls_verify;
-    o.ca_file = config_.ca_file;
-    o.allow_resumption = config_.tls_resume;
-    tls_client_ = std::make_unique<TlsClientConfig>(*tls_random_, o);
-  }
-  if (config_.tls_port)
-    tls_server_ =
-        std::make_unique<TlsServerConfig>(*tls_random_, config_.cert_file, config_.key_file);
-
-  if (config_.serve_port > 0 || tls_server_) {
-    Responder::Options ro;
-    ro.plain = config_.serve_port > 0;
-    ro.port = uint16_t(config_.serve_port);
-    ro.tls = tls_server_ ? tls_server_->get() : nullptr;
-    ro.tls_port = uint16_t(config_.tls_port);
-    ro.location = config_.location;
-    responder_ = std::make_unique<Responder>(loop_, ro, [this] { return peers_json(); });
-    responder_->start();
-    if (ro.plain) PM_LOG(notice, "starting server on port %d", config_.serve_port);
-    if (ro.tls) PM_LOG(notice, "starting TLS server on port %d", config_.tls_port);
-  }
-
-  ProbeLimits limits;
-  limits.timeout_ms = uint64_t(config_.timeout_s * 1000);
-  limits.connect_timeout_ms = uint64_t(config_.connect_timeout_s * 1000);
-  limits.tls_timeout_ms = uint64_t(config_.tls_timeout_s * 1000);
-  uint64_t seed = mono_ns();
-  for (const auto& spec : config_.peers) {
-    PeerSettings s;
-    s.location = spec.location;
-    s.address_override = config_.ip_override;
-    s.delay_ms = uint64_t(config_.delay_s) * 1000;
-    s.limit = config_.limit;
-    s.max_failures = config_.max_failures;
-    if (spec.url.tls()) {
-      s.tls.conf = tls_client_->get();
-      s.tls.verify = config_.tls_verify;
-      s.tls.pin_sha256 = config_.pin_sha256;
-      s.tls.resume = config_.tls_resume;
-    }
-    peers_.push_back(std::make_unique<Peer>(loop_, resolver_, spec.url, s, limits, *this, ++seed));
-  }
+  sighup_.unref();
+  watchdog_.unref();
+  apply_logging(config_);
+  open_responder(config_);
 }
 
 Daemon::~Daemon() = default;
@@ -129,31 +102,187 @@ Daemon::~Daemon() = default;
 int Daemon::run() {
   if (config_.cloudwatch)
     PM_LOG(warning, "CloudWatch publishing is not built into this version yet; -c is ignored");
-  if (peers_.empty()) {
-    text_.print("NOTE: not starting any pings, just serving\n");
+  auto wanted = wanted_peers(config_);
+  if (wanted.empty()) {
+    if (config_.format == Config::Format::text)
+      text_.print("NOTE: not starting any pings, just serving\n");
   } else if (config_.verbosity > 1) {
     std::string urls;
-    for (auto& p : peers_) urls += (urls.empty() ? "" : " ") + p->url();
+    for (auto& p : wanted) urls += (urls.empty() ? "" : " ") + p.url.display();
     PM_LOG(info, "starting ping across [%s]", urls.c_str());
     text_.print_header();
   }
-  uint64_t delay_ns = uint64_t(config_.delay_s) * 1000000000;
-  for (size_t i = 0; i < peers_.size(); ++i) {
-    PM_LOG(info, "ping %s", peers_[i]->url().c_str());
-    peers_[i]->start(spread_offset_ns(i, peers_.size(), delay_ns));
-  }
+  sync_peers(config_);
+  running_ = true;
+  notify_.send("READY=1");
+  notify_status();
+  if (notify_.watchdog_interval_ms()) watchdog_.start(notify_.watchdog_interval_ms());
+  finish_if_idle();  // nothing to probe and nothing to serve
   loop_.run();
   return exit_ok;
 }
 
+void Daemon::apply_logging(const Config& c) {
+  log::set_level(level_for(c.verbosity));
+  text_.set_verbosity(c.format == Config::Format::text ? c.verbosity : 0);
+  json_.reset();
+  samples_ = nullptr;
+  if (c.format == Config::Format::text) samples_ = &text_;
+  if (c.format == Config::Format::json) {
+    json_ = std::make_unique<JsonSink>(stdout, c.location);
+    samples_ = json_.get();
+  }
+}
+
+TlsRandom& Daemon::tls_random() {
+  if (!tls_random_) tls_random_ = std::make_unique<TlsRandom>();
+  return *tls_random_;
+}
+
+std::string Daemon::responder_key(const Config& c) const {
+  std::string k =
+      std::to_string(c.serve_port) + "|" + std::to_string(c.tls_port) + "|" + c.location + "|";
+  for (const auto& a : c.listen) k += a + ",";
+  if (c.tls_port)  // a renewed certificate reopens the TLS listener
+    k += "|" + c.cert_file + "@" + file_stamp(c.cert_file) + "|" + c.key_file + "@" +
+         file_stamp(c.key_file);
+  return k;
+}
+
+void Daemon::open_responder(const Config& c) {
+  responder_key_ = responder_key(c);
+  if (!c.serve_port && !c.tls_port) return;
+  if (c.tls_port)
+    tls_server_ = std::make_unique<TlsServerConfig>(tls_random(), c.cert_file, c.key_file);
+  Responder::Options ro;
+  ro.addresses = c.listen;
+  ro.plain = c.serve_port > 0;
+  ro.port = uint16_t(c.serve_port);
+  ro.tls = tls_server_ ? tls_server_->get() : nullptr;
+  ro.tls_port = uint16_t(c.tls_port);
+  ro.location = c.location;
+  auto r = std::make_unique<Responder>(loop_, ro, [this] { return peers_json(); });
+  r->start();
+  responder_ = std::move(r);
+  if (ro.plain) PM_LOG(notice, "starting server on port %d", c.serve_port);
+  if (ro.tls) PM_LOG(notice, "starting TLS server on port %d", c.tls_port);
+}
+
+// The configured peers, and the node itself when a service has none configured: a
+// fresh install shows data at once.
+std::vector<PeerSpec> Daemon::wanted_peers(const Config& c) const {
+  std::vector<PeerSpec> out = c.peers;
+  bool self =
+      c.probe_self == Config::ProbeSelf::yes ||
+      (c.probe_self == Config::ProbeSelf::automatic && !c.config_path.empty() && c.peers.empty());
+  if (self && (c.serve_port || c.tls_port)) {
+    std::string text = c.serve_port ? "http://127.0.0.1:" + std::to_string(c.serve_port)
+                                    : "https://localhost:" + std::to_string(c.tls_port);
+    PeerSpec p;
+    p.url = *parse_url(text + "/v1/ping", nullptr);
+    p.tls = c.tls;
+    p.origin = "self";
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+const mbedtls_ssl_config* Daemon::tls_client_for(const PeerTls& t, std::string* key) {
+  *key = (t.verify ? "v|" : "-|") + t.ca_file + (t.resume ? "|r" : "|-");
+  auto& config = tls_clients_[*key];
+  if (!config) {
+    TlsClientOptions o;
+    o.verify = t.verify;
+    o.ca_file = t.ca_file;
+    o.allow_resumption = t.resume;
+    config = std::make_unique<TlsClientConfig>(tls_random(), o);
+  }
+  return config->get();
+}
+
+void Daemon::sync_peers(const Config& c) {
+  auto wanted = wanted_peers(c);
+  ProbeLimits limits = limits_of(c);
+  auto key_of = [&](const PeerSpec& s) {
+    int delay = s.delay_s ? s.delay_s : c.delay_s;
+    return s.url.display() + "?" + s.url.query + "|" + s.location + "|" + s.address + "|" +
+           std::to_string(delay) + "|" + std::to_string(c.limit) + "|" +
+           std::to_string(c.max_failures) + "|" + std::to_string(limits.timeout_ms) + "|" +
+           std::to_string(limits.connect_timeout_ms) + "|" + std::to_string(limits.tls_timeout_ms) +
+           "|" + (s.tls.verify ? "v" : "-") + s.tls.ca_file + "|" + s.tls.pin_sha256 +
+           (s.tls.resume ? "|r" : "|-");
+  };
+  std::vector<std::string> keys;
+  std::vector<bool> matched(wanted.size(), false);
+  for (const auto& w : wanted) keys.push_back(key_of(w));
+
+  size_t removed = 0;
+  for (auto& e : peers_) {
+    if (e.removed) continue;
+    bool keep = false;
+    for (size_t i = 0; i < wanted.size() && !keep; ++i)
+      if (!matched[i] && keys[i] == e.key) matched[i] = keep = true;
+    if (!keep) {
+      e.removed = true;
+      ++removed;
+      e.peer->stop();  // it logs its summary once its probe in flight is done
+    }
+  }
+
+  std::vector<Peer*> fresh;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (matched[i]) continue;
+    const PeerSpec& spec = wanted[i];
+    PeerSettings s;
+    s.location = spec.location;
+    s.address_override = spec.address;
+    s.delay_ms = uint64_t(spec.delay_s ? spec.delay_s : c.delay_s) * 1000;
+    s.limit = c.limit;
+    s.max_failures = c.max_failures;
+    std::string tls_key;
+    if (spec.url.tls()) {
+      s.tls.conf = tls_client_for(spec.tls, &tls_key);
+      s.tls.verify = spec.tls.verify;
+      s.tls.pin_sha256 = spec.tls.pin_sha256;
+      s.tls.resume = spec.tls.resume;
+    }
+    peers_.push_back({std::make_unique<Peer>(loop_, resolver_, spec.url, s, limits, *this, ++seed_),
+                      keys[i], tls_key, false});
+    fresh.push_back(peers_.back().peer.get());
+  }
+  // New peers start spread over one period, so they never fire together.
+  uint64_t delay_ns = uint64_t(c.delay_s) * 1000000000;
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    PM_LOG(info, "ping %s", fresh[i]->url().c_str());
+    fresh[i]->start(spread_offset_ns(i, fresh.size(), delay_ns));
+  }
+  if (running_)
+    PM_LOG(notice, "peers: %zu added, %zu removed, %zu kept", fresh.size(), removed,
+           wanted.size() - fresh.size());
+}
+
 void Daemon::on_sample(Peer& peer, const Sample& s) noexcept {
-  samples_->on_sample(s, peer.totals().successes);
+  if (!s.ok()) last_error_ = peer.url() + ": " + std::string(to_string(s.reason));
+  if (samples_) samples_->on_sample(s, peer.totals().successes);
 }
 
 void Daemon::on_peer_ended(Peer& peer) noexcept {
-  ++ended_peers_;
-  samples_->on_peer_summary(peer.totals());
+  if (samples_) samples_->on_peer_summary(peer.totals());
+  for (auto& e : peers_)
+    if (e.peer.get() == &peer && e.removed) reaper_.start(0);
+  notify_status();
   finish_if_idle();
+}
+
+// Frees peers removed by a reload once they have ended (never inside their callbacks),
+// and the TLS configurations nobody uses any more.
+void Daemon::reap_peers() {
+  std::erase_if(peers_, [](const PeerEntry& e) { return e.removed && e.peer->ended(); });
+  std::erase_if(tls_clients_, [&](const auto& kv) {
+    for (const auto& e : peers_)
+      if (e.tls_key == kv.first) return false;
+    return true;
+  });
 }
 
 void Daemon::on_signal(int signum) {
@@ -162,25 +291,95 @@ void Daemon::on_signal(int signum) {
     std::_Exit(exit_failure);  // a second signal: out at once
   }
   shutting_down_ = true;
+  notify_.send("STOPPING=1");
   // The words of Go's signal names, as the original prints them.
   const char* name = signum == SIGINT ? "interrupt" : "terminated";
-  if (json_)
-    PM_LOG(notice, "received %s signal, terminating", name);
-  else
+  if (config_.format == Config::Format::text)
     text_.print(std::string("\nreceived ") + name + " signal, terminating\n");
+  else
+    PM_LOG(notice, "received %s signal, terminating", name);
   // Probes in flight, our own self-probe among them, may finish: stop accepting, but
-  // keep answering open connections until the peers are done.
+  // keep answering open connections until the peers are done, within shutdown_timeout.
   if (responder_) responder_->stop_listening();
-  for (auto& p : peers_) p->stop();
-  grace_timer_.start(kShutdownGraceMs);
+  for (auto& e : peers_) e.peer->stop();
+  grace_timer_.start(uint64_t(config_.shutdown_timeout_s * 1000));
   finish_if_idle();
+}
+
+void Daemon::on_reload() {
+  if (shutting_down_ || !reload_) return;
+  notify_.send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(mono_ns() / 1000));
+  PM_LOG(notice, "SIGHUP: reloading %s",
+         config_.config_path.empty() ? "the configuration" : config_.config_path.c_str());
+  LoadedConfig loaded;
+  try {
+    loaded = reload_();
+  } catch (const std::exception& e) {
+    last_error_ = std::string("reload: ") + e.what();
+    PM_LOG(error, "reload failed, the running configuration stays: %s", e.what());
+    notify_.send("READY=1");
+    notify_status();
+    return;
+  }
+  for (const auto& n : loaded.notices) PM_LOG(warning, "%s", n.c_str());
+  Config next = std::move(loaded.config);
+  if (next.location.empty()) next.location = local_ip_address();
+
+  if (responder_key(next) != responder_key_) {
+    responder_.reset();  // frees the ports for the new listeners
+    tls_server_.reset();
+    try {
+      open_responder(next);
+    } catch (const std::exception& e) {
+      last_error_ = std::string("reload: ") + e.what();
+      PM_LOG(error, "reload: %s; reopening the previous listeners", e.what());
+      try {
+        open_responder(config_);
+        next.listen = config_.listen;
+        next.serve_port = config_.serve_port;
+        next.tls_port = config_.tls_port;
+        next.cert_file = config_.cert_file;
+        next.key_file = config_.key_file;
+      } catch (const std::exception& again) {
+        PM_LOG(error, "cannot reopen the previous listeners either: %s", again.what());
+      }
+    }
+  }
+  try {
+    sync_peers(next);
+  } catch (const std::exception& e) {  // a CA file that went away, say
+    last_error_ = std::string("reload: ") + e.what();
+    PM_LOG(error, "reload: %s", e.what());
+  }
+  apply_logging(next);
+  config_ = std::move(next);
+  notify_.send("READY=1");
+  notify_status();
+  finish_if_idle();
+}
+
+void Daemon::notify_status() {
+  if (!notify_.enabled()) return;
+  size_t active = 0, failing = 0;
+  for (const auto& e : peers_) {
+    if (e.removed || e.peer->ended()) continue;
+    ++active;
+    if (e.peer->totals().failures > 0 && e.peer->totals().successes == 0) ++failing;
+  }
+  std::string status =
+      "STATUS=" + std::to_string(active) + " peers, " + std::to_string(failing) + " never reached";
+  if (!last_error_.empty()) status += "; last error: " + last_error_;
+  notify_.send(status);
 }
 
 // Ends the loop once every peer has ended, unless the responder should keep serving.
 void Daemon::finish_if_idle() {
-  if (ended_peers_ < peers_.size()) return;
+  if (!running_) return;
+  for (const auto& e : peers_)
+    if (!e.peer->ended() && (shutting_down_ || !e.removed)) return;
   if (responder_ && !shutting_down_) return;
   grace_timer_.stop();
+  watchdog_.stop();
   if (responder_) responder_->stop();
   loop_.stop();
 }

@@ -1,52 +1,82 @@
 // The daemon owns the loop first, then every component on it. One thread.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "daemon/notify.hpp"
 #include "dns/resolver.hpp"
 #include "export/text_sink.hpp"
-#include "tls/tls_config.hpp"
 #include "http/responder.hpp"
 #include "loop/loop.hpp"
 #include "loop/signal.hpp"
 #include "probe/peer.hpp"
+#include "tls/tls_config.hpp"
 
 namespace pingmesh {
 
 class Daemon final : public Peer::Events {
  public:
+  // Re-reads the configuration for SIGHUP: file, environment and command line.
+  using Reload = std::function<LoadedConfig()>;
+
   // Throws std::runtime_error for start-up failures (a port in use, say).
-  explicit Daemon(Config config);
+  Daemon(Config config, Reload reload);
   ~Daemon();
 
   // Runs until interrupted, or until every peer is done when not serving.
   int run();
 
  private:
+  struct PeerEntry {
+    std::unique_ptr<Peer> peer;
+    std::string key;       // what the peer was made from; a changed key is a new peer
+    std::string tls_key;   // which client TLS configuration it uses
+    bool removed = false;  // by a reload; freed once it has ended
+  };
+
   void on_sample(Peer& peer, const Sample& s) noexcept override;
   void on_peer_ended(Peer& peer) noexcept override;
   void on_signal(int signum);
+  void on_reload();
   void finish_if_idle();
+  void reap_peers();
+
+  void apply_logging(const Config& c);
+  void open_responder(const Config& c);  // throws
+  std::string responder_key(const Config& c) const;
+  // Adds the peers c has that we lack, stops the ones it no longer has.
+  void sync_peers(const Config& c);
+  std::vector<PeerSpec> wanted_peers(const Config& c) const;
+  const mbedtls_ssl_config* tls_client_for(const PeerTls& t, std::string* key);
+  TlsRandom& tls_random();
+  void notify_status();
   std::string peers_json() const;
 
   Loop loop_;  // first member: destroyed last, after every handle is closed
   Config config_;
+  Reload reload_;
   int64_t start_unix_ns_;
+  Notifier notify_;
   TextSink text_;  // the original's stdout: samples in text mode, and its messages
   std::unique_ptr<SampleSink> json_;  // samples in json mode
-  SampleSink* samples_;  // where samples go: text_ or json_
+  SampleSink* samples_ = nullptr;     // where samples go: text_, json_, or nowhere
   std::unique_ptr<TlsRandom> tls_random_;
-  std::unique_ptr<TlsClientConfig> tls_client_;
+  std::map<std::string, std::unique_ptr<TlsClientConfig>> tls_clients_;
   std::unique_ptr<TlsServerConfig> tls_server_;
   Resolver resolver_;
   std::unique_ptr<Responder> responder_;
-  std::vector<std::unique_ptr<Peer>> peers_;
-  size_t ended_peers_ = 0;
-  Signal sigint_, sigterm_;
-  Timer grace_timer_;
+  std::string responder_key_;
+  std::vector<PeerEntry> peers_;
+  uint64_t seed_;
+  std::string last_error_;
+  Signal sigint_, sigterm_, sighup_;
+  Timer grace_timer_, watchdog_, reaper_;
+  bool running_ = false;
   bool shutting_down_ = false;
 };
 

@@ -58,12 +58,13 @@ std::string peer_json(const Peer& p, const Config& c) {
 std::string Daemon::peers_json() const {
   std::string active, deleted;
   size_t num_active = 0, num_deleted = 0;
-  for (const auto& p : peers_) {
-    // A peer that ended by its limits is the original's "deleted" peer.
-    std::string& list = p->ended() ? deleted : active;
-    (p->ended() ? num_deleted : num_active)++;
+  for (const auto& e : peers_) {
+    // A peer that ended (its limits, or a reload) is the original's "deleted" peer.
+    const Peer& p = *e.peer;
+    std::string& list = p.ended() ? deleted : active;
+    (p.ended() ? num_deleted : num_active)++;
     list += list.empty() ? "\n" : ",\n";
-    list += peer_json(*p, config_);
+    list += peer_json(p, config_);
   }
   auto array = [](const std::string& items) {
     return items.empty() ? "[]" : "[" + items + "\n  ]";

@@ -12,6 +12,7 @@ class TextSink final : public SampleSink {
  public:
   TextSink(FILE* out, int verbosity) : out_(out), verbosity_(verbosity) {}
 
+  void set_verbosity(int v) { verbosity_ = v; }
   void print_header();
   void on_sample(const Sample& s, int successes_so_far) noexcept override;
   void on_peer_summary(const PeerTotals& totals) noexcept override;

@@ -1,14 +1,30 @@
 #include "log/log.hpp"
 
+#include <sys/stat.h>
+
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 namespace pingmesh::log {
 
 namespace {
+
 Level g_max = Level::notice;
+int g_journal = -1;  // unknown until the first line
+
+// systemd sets JOURNAL_STREAM=dev:ino when stderr is connected to the journal.
+bool stderr_is_journal() {
+  const char* js = std::getenv("JOURNAL_STREAM");
+  if (!js) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(js, "%llu:%llu", &dev, &ino) != 2) return false;
+  struct stat st;
+  return fstat(2, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
+
+}  // namespace
 
 void set_level(Level max_shown) {
   g_max = max_shown;
@@ -18,18 +34,25 @@ bool enabled(Level l) {
   return l <= g_max;
 }
 
-void write(Level, const char* fmt, ...) {
-  char stamp[32];
-  time_t now = time(nullptr);
-  struct tm tm;
-  localtime_r(&now, &tm);
-  strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S", &tm);
-
+void write(Level level, const char* fmt, ...) {
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+
+  if (g_journal < 0) g_journal = stderr_is_journal();
+  if (g_journal) {
+    // The journal stamps lines itself; "<N>" carries the syslog priority.
+    static const int kPriority[] = {3, 4, 5, 6, 7};
+    std::fprintf(stderr, "<%d>%s\n", kPriority[int(level)], msg);
+    return;
+  }
+  char stamp[32];
+  time_t now = time(nullptr);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S", &tm);
   // One write per line, so lines from several sources never interleave.
   std::fprintf(stderr, "%s %s\n", stamp, msg);
 }

@@ -45,10 +45,10 @@ def test_port_in_use_exits_1():
     assert f"port {port}" in r.stderr and "address already in use" in r.stderr
 
 
-def test_environment_overrides_with_a_note(daemons):
+def test_command_line_beats_environment_with_a_note(daemons):
     port = free_port()
     d = daemons(["-d", "5", "-f", "1", f"http://127.0.0.1:{port}/"],
-                env={"PINGMESH_DELAY": "1", "PINGMESH_MAXFAIL": "1"})
+                env={"PINGMESH_DELAY": "1", "PINGMESH_MAXFAIL": "3", "PINGMESH_LIMIT": "1"})
     assert d.finish(timeout=20) == 0
-    assert "Note: PINGMESH_DELAY from environment, 1 overrides -d 5" in d.stderr()
+    assert "Note: -d 5 overrides PINGMESH_DELAY=1" in d.stderr()
     assert "Recorded 0 valid samples, 1 of 1 failures" in d.stdout()

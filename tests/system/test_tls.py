@@ -81,12 +81,22 @@ def test_k_accepts_a_self_signed_mesh(daemons, certs):
     assert d.finish() == 0
 
 
-def test_unreadable_certificate_exits_1_naming_it(certs):
+def test_unreadable_certificate_is_refused_naming_it(certs):
     r = subprocess.run([BIN, "--tls-port", str(free_port()), "--cert", "/nonexistent.pem",
                         "--key", str(certs / "server.key")], capture_output=True, text=True,
                        timeout=10)
-    assert r.returncode == 1
+    assert r.returncode == 64  # a command-line value; from an ini file it would be 78
     assert "/nonexistent.pem" in r.stderr
+
+
+def test_certificate_that_is_not_one_exits_1(certs, tmp_path):
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate\n")
+    r = subprocess.run([BIN, "--tls-port", str(free_port()), "--cert", str(bad),
+                        "--key", str(certs / "server.key")], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 1
+    assert str(bad) in r.stderr
 
 
 def test_tls_port_needs_cert_and_key():

@@ -20,9 +20,16 @@ struct Env {
   }
 };
 
-CommandLine parse(std::vector<const char*> args, const Env& env = {}) {
+// Loads as main() does, with no ini file unless -C names one.
+LoadedConfig parse(std::vector<const char*> args, Env env = {}) {
   args.insert(args.begin(), "pingmesh");
-  return parse_command_line(int(args.size()), args.data(), env.get());
+  env.vars.emplace("PINGMESH_CONFIG", "");
+  return load_config(parse_command_line(int(args.size()), args.data()), env.get());
+}
+
+CommandLine::Action action(std::vector<const char*> args) {
+  args.insert(args.begin(), "pingmesh");
+  return parse_command_line(int(args.size()), args.data()).action;
 }
 
 std::string usage_error(std::vector<const char*> args, const Env& env = {}) {
@@ -65,6 +72,7 @@ TEST(CommandLine, GoFlagSyntax) {
   EXPECT_EQ(c.location, "Here");
   EXPECT_EQ(c.hostname, "host");
   EXPECT_EQ(c.ip_override, "::1");
+  EXPECT_EQ(c.peers.at(0).address, "::1") << "-I applies to the peers";
   EXPECT_TRUE(c.cloudwatch);
   EXPECT_EQ(c.peers.at(0).location, "There");
 }
@@ -76,7 +84,7 @@ TEST(CommandLine, Verbosity) {
   EXPECT_EQ(parse({"-v", "-q", "http://h/"}).config.verbosity, 0);  // -q wins
 }
 
-TEST(CommandLine, EnvironmentOverridesFlagsAsTheOriginal) {
+TEST(CommandLine, EnvironmentBelowTheCommandLine) {
   Env env;
   env.vars = {{"PINGMESH_DELAY", "7"},
               {"PINGMESH_LIMIT", "3"},
@@ -84,15 +92,15 @@ TEST(CommandLine, EnvironmentOverridesFlagsAsTheOriginal) {
               {"PINGMESH_URL", "http://extra/#X"},
               {"PINGMESH_HOSTNAME", "envhost"}};
   auto cl = parse({"-d", "5", "http://h/"}, env);
-  EXPECT_EQ(cl.config.delay_s, 7);
-  EXPECT_EQ(cl.config.limit, 3);
+  EXPECT_EQ(cl.config.delay_s, 5) << "the command line wins";
+  EXPECT_EQ(cl.config.limit, 3) << "the environment beats the default";
   EXPECT_EQ(cl.config.max_failures, 100);  // a bad value warns and is ignored
   EXPECT_EQ(cl.config.hostname, "envhost");
   ASSERT_EQ(cl.config.peers.size(), 2u);
   EXPECT_EQ(cl.config.peers[1].location, "X");
   ASSERT_EQ(cl.notices.size(), 2u);
-  EXPECT_EQ(cl.notices[0], "Note: PINGMESH_DELAY from environment, 7 overrides -d 5");
-  EXPECT_NE(cl.notices[1].find("Warning: PINGMESH_MAXFAIL environment is bad"), std::string::npos);
+  EXPECT_NE(cl.notices[0].find("Warning: PINGMESH_MAXFAIL environment is bad"), std::string::npos);
+  EXPECT_EQ(cl.notices[1], "Note: -d 5 overrides PINGMESH_DELAY=7");
 }
 
 TEST(CommandLine, LocationFromEnvironment) {
@@ -116,10 +124,11 @@ TEST(CommandLine, BadUsageNamesTheCulprit) {
   EXPECT_NE(usage_error({}).find("nothing to do"), std::string::npos);
 }
 
-TEST(CommandLine, HelpAndVersion) {
-  EXPECT_EQ(parse({"--help"}).action, CommandLine::Action::help);
-  EXPECT_EQ(parse({"-h"}).action, CommandLine::Action::help);
-  EXPECT_EQ(parse({"--version"}).action, CommandLine::Action::version);
+TEST(CommandLine, HelpVersionCheck) {
+  EXPECT_EQ(action({"--help"}), CommandLine::Action::help);
+  EXPECT_EQ(action({"-h"}), CommandLine::Action::help);
+  EXPECT_EQ(action({"--version"}), CommandLine::Action::version);
+  EXPECT_EQ(action({"--check-config"}), CommandLine::Action::check_config);
 }
 
 TEST(CommandLine, ServeOnlyIsEnough) {

@@ -1,0 +1,360 @@
+// Where settings meet: defaults, the ini file, the environment, the command line.
+#include <ini.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "config/config.hpp"
+#include "config/settings.hpp"
+#include "config/values.hpp"
+
+namespace pingmesh {
+
+namespace {
+
+// A [peer NAME] section, resolved against the node's settings once the file is read.
+struct IniPeer {
+  std::string place;  // file:line of the section
+  std::optional<std::string> url, location, address, ca_file, pin;
+  std::optional<int> delay;
+  std::optional<bool> verify, resume;
+};
+
+struct IniReader {
+  std::string path;
+  FILE* file = nullptr;
+  int line = 0;
+  Config* config = nullptr;
+  std::vector<std::string> errors;
+  std::vector<std::string>* notices = nullptr;
+  std::map<std::string, IniPeer> peers;                   // by section name
+  std::vector<std::pair<std::string, std::string>> urls;  // [peers] url = ..., with place
+  std::string last_section;
+
+  std::string place() const { return path + ":" + std::to_string(line); }
+  void error(const std::string& key, const std::string& why) {
+    errors.push_back(place() + ": " + key + ": " + why);
+  }
+};
+
+// inih reads through this, so the handler always knows the line it is on.
+char* read_line(char* buf, int size, void* stream) {
+  auto* r = static_cast<IniReader*>(stream);
+  char* got = std::fgets(buf, size, r->file);
+  if (got) ++r->line;
+  return got;
+}
+
+void add_peer_url(Config& c, std::string_view text, const std::string& origin, std::string* error) {
+  PeerArg pa = split_peer_arg(text);
+  auto url = parse_url(pa.url, error);
+  if (!url) return;
+  PeerSpec p;
+  p.url = std::move(*url);
+  p.location = pa.location;
+  p.origin = origin;
+  c.peers.push_back(std::move(p));
+}
+
+void read_peers_file(IniReader& r, const std::string& file) {
+  FILE* f = std::fopen(file.c_str(), "r");
+  if (!f) {
+    r.error("file", "cannot read '" + file + "'");
+    return;
+  }
+  char buf[4096];
+  int n = 0;
+  while (std::fgets(buf, sizeof buf, f)) {
+    ++n;
+    std::string_view line(buf);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == ' '))
+      line.remove_suffix(1);
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    if (line.empty() || line.front() == '#' || line.front() == ';') continue;
+    r.urls.emplace_back(std::string(line), file + ":" + std::to_string(n));
+  }
+  std::fclose(f);
+}
+
+int on_ini_entry(void* user, const char* section, const char* name, const char* value) {
+  auto* r = static_cast<IniReader*>(user);
+  std::string_view sec(section), key(name), text(value);
+  if (sec.starts_with("peer ")) {
+    IniPeer& p = r->peers[std::string(sec.substr(5))];
+    if (p.place.empty()) p.place = r->place();
+    if (key == "url")
+      p.url = text;
+    else if (key == "location")
+      p.location = text;
+    else if (key == "address") {
+      if (!values::ip_address(text))
+        r->error("address", "'" + std::string(text) + "' is not an IP address");
+      p.address = text;
+    } else if (key == "delay") {
+      auto v = values::integer(text, 1, 86400);
+      if (!v)
+        r->error("delay", "'" + std::string(text) + "' is not " + values::integer_range(1, 86400));
+      else
+        p.delay = int(*v);
+    } else if (key == "verify" || key == "resume") {
+      auto v = values::boolean(text);
+      if (!v)
+        r->error(std::string(key), "'" + std::string(text) + "' is not yes or no");
+      else
+        (key == "verify" ? p.verify : p.resume) = *v;
+    } else if (key == "ca_file")
+      p.ca_file = text;
+    else if (key == "pin_sha256") {
+      auto v = values::pin(text);
+      if (!v)
+        r->error("pin_sha256", "'" + std::string(text) + "' is not a base64 SHA-256");
+      else
+        p.pin = *v;
+    } else {
+      r->notices->push_back(r->place() + ": unknown key '" + std::string(key) + "' in [" +
+                            std::string(sec) + "], ignored");
+    }
+    return 1;
+  }
+  if (sec == "peers") {
+    if (key == "url")
+      r->urls.emplace_back(std::string(text), r->place());
+    else if (key == "file")
+      read_peers_file(*r, std::string(text));
+    else
+      r->notices->push_back(r->place() + ": unknown key '" + std::string(key) +
+                            "' in [peers], ignored");
+    return 1;
+  }
+  const Setting* s = find_setting_by_key(sec, key);
+  if (!s) {
+    r->notices->push_back(r->place() + ": unknown key '" + std::string(key) + "' in [" +
+                          std::string(sec) + "], ignored");
+    return 1;
+  }
+  std::string why = s->apply(*r->config, text);
+  if (!why.empty()) r->error(std::string(key), why);
+  return 1;
+}
+
+void read_ini(const std::string& path, Config& c, std::vector<std::string>& notices) {
+  IniReader r;
+  r.path = path;
+  r.config = &c;
+  r.notices = &notices;
+  r.file = std::fopen(path.c_str(), "r");
+  if (!r.file) throw ConfigError(path + ": cannot read the configuration file");
+  int rc = ini_parse_stream(read_line, &r, on_ini_entry, &r);
+  std::fclose(r.file);
+  if (rc > 0)
+    r.errors.push_back(path + ":" + std::to_string(rc) +
+                       ": not an ini line ([section] or key = value)");
+
+  for (auto& [text, place] : r.urls) {
+    std::string why;
+    add_peer_url(c, text, place, &why);
+    if (!why.empty()) r.errors.push_back(place + ": url: " + why);
+  }
+  for (auto& [name, p] : r.peers) {
+    if (!p.url) {
+      r.errors.push_back(p.place + ": [peer " + name + "] has no url");
+      continue;
+    }
+    std::string why;
+    add_peer_url(c, *p.url, p.place, &why);
+    if (!why.empty()) {
+      r.errors.push_back(p.place + ": url: " + why);
+      continue;
+    }
+    PeerSpec& spec = c.peers.back();
+    if (p.location) spec.location = *p.location;
+    if (p.address) spec.address = *p.address;
+    if (p.delay) spec.delay_s = *p.delay;
+    spec.tls_override.verify = p.verify;
+    spec.tls_override.resume = p.resume;
+    spec.tls_override.ca_file = p.ca_file;
+    spec.tls_override.pin_sha256 = p.pin;
+  }
+  if (!r.errors.empty()) {
+    std::string all;
+    for (auto& e : r.errors) all += (all.empty() ? "" : "\n") + e;
+    throw ConfigError(all);
+  }
+}
+
+bool readable(const std::string& path) {
+  return access(path.c_str(), R_OK) == 0;
+}
+
+}  // namespace
+
+bool Config::any_https_peer() const {
+  for (const auto& p : peers)
+    if (p.url.tls()) return true;
+  return false;
+}
+
+LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
+  LoadedConfig out;
+  Config& c = out.config;
+
+  // 1. The ini file: the one named, else the default one if it exists.
+  // PINGMESH_CONFIG names the default file ("" for none): tests and packagers use it.
+  const char* default_path = getenv("PINGMESH_CONFIG");
+  if (!default_path) default_path = kDefaultConfigPath;
+  if (cl.config_path) {
+    c.config_path = *cl.config_path;
+  } else if (*default_path && readable(default_path)) {
+    c.config_path = default_path;
+  }
+  if (!c.config_path.empty()) read_ini(c.config_path, c, out.notices);
+
+  // 2. The environment. A bad value is the original's warning, not an error.
+  std::map<const Setting*, std::string> from_env;
+  for (const Setting* s = settings_begin(); s != settings_end(); ++s) {
+    const char* v = s->env ? getenv(s->env) : nullptr;
+    if (!v) continue;
+    Config before = c;
+    std::string why = s->apply(c, v);
+    if (!why.empty()) {
+      c = std::move(before);
+      out.notices.push_back(std::string("Warning: ") + s->env + " environment is " + v + " -- " +
+                            why + "; ignored");
+    } else {
+      from_env[s] = v;
+    }
+  }
+  const char* loc = getenv("REP_LOCATION");
+  const char* city = getenv("REP_CITY");
+  const char* country = getenv("REP_COUNTRY");
+  if (loc && *loc)
+    c.location = loc;
+  else if ((city && *city) || (country && *country))
+    c.location = std::string(city ? city : "") + (city && *city && country && *country ? "," : "") +
+                 (country ? country : "");
+
+  // 3. The command line, last: it wins.
+  for (const auto& use : cl.settings) {
+    std::string why = use.setting->apply(c, use.value);
+    std::string flag = use.setting->flag;
+    if (!why.empty())
+      throw UsageError((flag.size() > 1 ? "flag --" : "flag -") + flag + ": " + why);
+    if (auto e = from_env.find(use.setting); e != from_env.end())
+      out.notices.push_back(std::string("Note: -") + use.setting->flag + " " + use.value +
+                            " overrides " + use.setting->env + "=" + e->second);
+  }
+  if (cl.verbose || cl.very_verbose || cl.quiet)
+    c.verbosity = cl.quiet ? 0 : 1 + (cl.verbose ? 1 : 0) + (cl.very_verbose ? 2 : 0);
+
+  // Peers: the file's, the command line's, PINGMESH_URL's.
+  for (const auto& e : cl.endpoints) {
+    std::string why;
+    add_peer_url(c, e, "command line", &why);
+    if (!why.empty()) throw UsageError(why);
+  }
+  if (const char* u = getenv("PINGMESH_URL")) {
+    std::string why;
+    add_peer_url(c, u, "PINGMESH_URL", &why);
+    if (!why.empty()) throw UsageError("PINGMESH_URL: " + why);
+  }
+  // Each peer: its own settings where it has them, else the node's.
+  for (PeerSpec& p : c.peers) {
+    if (p.address.empty()) p.address = c.ip_override;
+    const auto& o = p.tls_override;
+    p.tls.verify = o.verify.value_or(c.tls.verify);
+    p.tls.resume = o.resume.value_or(c.tls.resume);
+    p.tls.ca_file = o.ca_file.value_or(c.tls.ca_file);
+    p.tls.pin_sha256 = o.pin_sha256.value_or(c.tls.pin_sha256);
+  }
+
+  // Settings that depend on each other.
+  auto fail = [&](const std::string& why) -> void {
+    if (c.config_path.empty()) throw UsageError(why);
+    throw ConfigError(c.config_path + ": " + why);
+  };
+  if (c.connect_timeout_s > c.timeout_s) c.connect_timeout_s = c.timeout_s;
+  if (c.tls_port && (c.cert_file.empty() || c.key_file.empty()))
+    fail(
+        "a TLS port (--tls-port, [node] tls_port) needs --cert FILE and --key FILE ([node] cert, "
+        "key)");
+  for (const auto* f : {&c.cert_file, &c.key_file})
+    if (c.tls_port && !readable(*f)) fail("cannot read '" + *f + "'");
+  for (const auto& p : c.peers)
+    if (p.url.tls() && p.tls.verify && !readable(p.tls.ca_file))
+      fail("cannot read the CA file '" + p.tls.ca_file + "' (needed for " + p.url.display() + ")");
+  bool serving = c.serve_port || c.tls_port;
+  if (c.peers.empty() && !serving)
+    throw UsageError("nothing to do: give peer URLs to probe, or -s PORT to serve");
+  return out;
+}
+
+std::string describe(const Config& c) {
+  std::string out = "; the effective configuration";
+  if (!c.config_path.empty()) out += " (from " + c.config_path + ", environment, command line)";
+  out += "\n";
+  // The settings, read back through the table: apply() is the only writer, so we print
+  // each from the Config itself.
+  auto line = [&](const char* key, const std::string& v) {
+    out += std::string(key) + " = " + v + "\n";
+  };
+  auto secs = [](double s) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", s);
+    return std::string(b);
+  };
+  auto yes = [](bool b) { return std::string(b ? "yes" : "no"); };
+  out += "[node]\n";
+  line("location", c.location);
+  line("hostname", c.hostname);
+  std::string listen;
+  for (const auto& a : c.listen) listen += (listen.empty() ? "" : ", ") + a;
+  line("listen", listen);
+  line("port", std::to_string(c.serve_port));
+  line("report_port", std::to_string(c.report_port));
+  line("tls_port", std::to_string(c.tls_port));
+  line("cert", c.cert_file);
+  line("key", c.key_file.empty() ? "" : "(a file: " + c.key_file + ")");
+  line("probe_self", c.probe_self == Config::ProbeSelf::automatic ? "auto"
+                     : c.probe_self == Config::ProbeSelf::yes     ? "yes"
+                                                                  : "no");
+  line("delay", std::to_string(c.delay_s));
+  line("limit", std::to_string(c.limit));
+  line("max_failures", std::to_string(c.max_failures));
+  line("timeout", secs(c.timeout_s));
+  line("connect_timeout", secs(c.connect_timeout_s));
+  line("tls_timeout", secs(c.tls_timeout_s));
+  line("dns_servers", c.dns_servers);
+  line("address", c.ip_override);
+  line("output", c.format == Config::Format::text   ? "text"
+                 : c.format == Config::Format::json ? "json"
+                                                    : "none");
+  line("verbosity", std::to_string(c.verbosity));
+  line("shutdown_timeout", secs(c.shutdown_timeout_s));
+  out += "[tls]\n";
+  line("verify", yes(c.tls.verify));
+  line("ca_file", c.tls.ca_file);
+  line("pin_sha256", c.tls.pin_sha256);
+  line("resume", yes(c.tls.resume));
+  out += "[cloudwatch]\n";
+  line("enabled", yes(c.cloudwatch));
+  for (size_t i = 0; i < c.peers.size(); ++i) {
+    const PeerSpec& p = c.peers[i];
+    out += "[peer " + std::to_string(i + 1) + "]  ; " + p.origin + "\n";
+    line("url", p.url.display() + (p.url.query.empty() ? "" : "?" + p.url.query));
+    if (!p.location.empty()) line("location", p.location);
+    if (!p.address.empty()) line("address", p.address);
+    line("delay", std::to_string(p.delay_s ? p.delay_s : c.delay_s));
+    if (p.url.tls()) {
+      line("verify", yes(p.tls.verify));
+      line("ca_file", p.tls.ca_file);
+      if (!p.tls.pin_sha256.empty()) line("pin_sha256", p.tls.pin_sha256);
+      line("resume", yes(p.tls.resume));
+    }
+  }
+  return out;
+}
+
+}  // namespace pingmesh

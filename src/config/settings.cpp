@@ -1,0 +1,172 @@
+#include "config/settings.hpp"
+
+#include <iterator>
+
+#include "config/values.hpp"
+
+namespace pingmesh {
+
+namespace {
+
+std::string set_int(int& target, std::string_view t, long min, long max) {
+  auto v = values::integer(t, min, max);
+  if (!v) return "'" + std::string(t) + "' is not " + values::integer_range(min, max);
+  target = int(*v);
+  return {};
+}
+
+std::string set_seconds(double& target, std::string_view t, double min, double max) {
+  auto v = values::seconds(t, min, max);
+  if (!v) return "'" + std::string(t) + "' is not " + values::seconds_range(min, max);
+  target = *v;
+  return {};
+}
+
+std::string set_bool(bool& target, std::string_view t) {
+  auto v = values::boolean(t);
+  if (!v) return "'" + std::string(t) + "' is not yes or no";
+  target = *v;
+  return {};
+}
+
+std::string set_text(std::string& target, std::string_view t) {
+  target = t;
+  return {};
+}
+
+std::string set_pin(std::string& target, std::string_view t) {
+  auto v = values::pin(t);
+  if (!v) return "'" + std::string(t) + "' is not a base64 SHA-256 (44 characters)";
+  target = *v;
+  return {};
+}
+
+std::string set_listen(Config& c, std::string_view t) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at <= t.size()) {
+    size_t comma = t.find(',', at);
+    std::string_view item = t.substr(at, comma == std::string_view::npos ? t.npos : comma - at);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!values::ip_address(item)) return "'" + std::string(item) + "' is not an IP address";
+    out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    at = comma + 1;
+  }
+  c.listen = std::move(out);
+  return {};
+}
+
+std::string set_format(Config& c, std::string_view t) {
+  if (t == "text")
+    c.format = Config::Format::text;
+  else if (t == "json")
+    c.format = Config::Format::json;
+  else if (t == "none")
+    c.format = Config::Format::none;
+  else
+    return "'" + std::string(t) + "' is not text, json or none";
+  return {};
+}
+
+std::string set_verbosity(Config& c, std::string_view t) {
+  static const char* names[] = {"quiet", "normal", "verbose", "very-verbose", "debug"};
+  for (int i = 0; i < 5; ++i)
+    if (t == names[i]) return c.verbosity = i, std::string();
+  return set_int(c.verbosity, t, 0, 4).empty()
+             ? std::string()
+             : "'" + std::string(t) + "' is not 0-4 or quiet, normal, verbose, very-verbose, debug";
+}
+
+std::string set_probe_self(Config& c, std::string_view t) {
+  if (t == "auto") return c.probe_self = Config::ProbeSelf::automatic, std::string();
+  auto v = values::boolean(t);
+  if (!v) return "'" + std::string(t) + "' is not auto, yes or no";
+  c.probe_self = *v ? Config::ProbeSelf::yes : Config::ProbeSelf::no;
+  return {};
+}
+
+std::string set_ip(std::string& target, std::string_view t) {
+  if (!t.empty() && !values::ip_address(t)) return "'" + std::string(t) + "' is not an IP address";
+  target = t;
+  return {};
+}
+
+using C = Config;
+using T = std::string_view;
+
+// Order: as --check-config prints them.
+const Setting kSettings[] = {
+    {"node", "location", "L", nullptr, true, [](C& c, T t) { return set_text(c.location, t); }},
+    {"node", "hostname", "H", "PINGMESH_HOSTNAME", true,
+     [](C& c, T t) { return set_text(c.hostname, t); }},
+    {"node", "listen", nullptr, nullptr, true, set_listen},
+    {"node", "port", "s", nullptr, true,
+     [](C& c, T t) { return set_int(c.serve_port, t, 0, 65535); }},
+    {"node", "report_port", "r", nullptr, true,
+     [](C& c, T t) { return set_int(c.report_port, t, 0, 65535); }},
+    {"node", "tls_port", "tls-port", nullptr, true,
+     [](C& c, T t) { return set_int(c.tls_port, t, 0, 65535); }},
+    {"node", "cert", "cert", nullptr, true, [](C& c, T t) { return set_text(c.cert_file, t); }},
+    {"node", "key", "key", nullptr, true, [](C& c, T t) { return set_text(c.key_file, t); }},
+    {"node", "probe_self", nullptr, nullptr, true, set_probe_self},
+    {"node", "delay", "d", "PINGMESH_DELAY", true,
+     [](C& c, T t) { return set_int(c.delay_s, t, 1, 86400); }},
+    {"node", "limit", "n", "PINGMESH_LIMIT", true,
+     [](C& c, T t) { return set_int(c.limit, t, 0, 1000000000); }},
+    {"node", "max_failures", "f", "PINGMESH_MAXFAIL", true,
+     [](C& c, T t) { return set_int(c.max_failures, t, 1, 1000000000); }},
+    {"node", "timeout", "timeout", nullptr, true,
+     [](C& c, T t) { return set_seconds(c.timeout_s, t, 0.1, 300); }},
+    {"node", "connect_timeout", "connect-timeout", nullptr, true,
+     [](C& c, T t) { return set_seconds(c.connect_timeout_s, t, 0.1, 300); }},
+    {"node", "tls_timeout", "tls-timeout", nullptr, true,
+     [](C& c, T t) { return set_seconds(c.tls_timeout_s, t, 0.1, 300); }},
+    {"node", "dns_servers", "dns-server", nullptr, true,
+     [](C& c, T t) { return set_text(c.dns_servers, t); }},
+    {"node", "address", "I", nullptr, true, [](C& c, T t) { return set_ip(c.ip_override, t); }},
+    {"node", "output", "format", nullptr, true, set_format},
+    {"node", "verbosity", nullptr, nullptr, true, set_verbosity},
+    {"node", "shutdown_timeout", "shutdown-timeout", nullptr, true,
+     [](C& c, T t) { return set_seconds(c.shutdown_timeout_s, t, 0.1, 60); }},
+    {"tls", "verify", nullptr, nullptr, true, [](C& c, T t) { return set_bool(c.tls.verify, t); }},
+    {"tls", "ca_file", "ca-file", nullptr, true,
+     [](C& c, T t) { return set_text(c.tls.ca_file, t); }},
+    {"tls", "pin_sha256", "pin-sha256", nullptr, true,
+     [](C& c, T t) { return set_pin(c.tls.pin_sha256, t); }},
+    {"tls", "resume", nullptr, nullptr, true, [](C& c, T t) { return set_bool(c.tls.resume, t); }},
+    {"cloudwatch", "enabled", nullptr, nullptr, true,
+     [](C& c, T t) { return set_bool(c.cloudwatch, t); }},
+    // Command-line spellings of the settings above.
+    {nullptr, "output", "j", nullptr, false, [](C& c, T) { return set_format(c, "json"); }},
+    {nullptr, "verify", "k", nullptr, false,
+     [](C& c, T) { return c.tls.verify = false, std::string(); }},
+    {nullptr, "resume", "tls-resume", nullptr, false,
+     [](C& c, T) { return c.tls.resume = true, std::string(); }},
+    {nullptr, "enabled", "c", nullptr, false,
+     [](C& c, T) { return c.cloudwatch = true, std::string(); }},
+};
+
+}  // namespace
+
+const Setting* settings_begin() {
+  return std::begin(kSettings);
+}
+const Setting* settings_end() {
+  return std::end(kSettings);
+}
+
+const Setting* find_setting_by_flag(std::string_view flag) {
+  for (const auto& s : kSettings)
+    if (s.flag && flag == s.flag) return &s;
+  return nullptr;
+}
+
+const Setting* find_setting_by_key(std::string_view section, std::string_view key) {
+  for (const auto& s : kSettings)
+    if (s.section && section == s.section && key == s.key) return &s;
+  return nullptr;
+}
+
+}  // namespace pingmesh

@@ -1,0 +1,20 @@
+// Reading one setting's text, the same way for the command line, the environment and
+// the ini file. Each returns nullopt when the text is not acceptable; why() says why.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pingmesh::values {
+
+std::optional<long> integer(std::string_view text, long min, long max);
+std::optional<double> seconds(std::string_view text, double min, double max);
+std::optional<bool> boolean(std::string_view text);     // yes/no, true/false, on/off, 1/0
+std::optional<std::string> pin(std::string_view text);  // base64 SHA-256, "sha256//" allowed
+bool ip_address(std::string_view text);
+
+std::string integer_range(long min, long max);      // "a whole number from 1 to 86400"
+std::string seconds_range(double min, double max);  // "a number of seconds from 0.1 to 300"
+
+}  // namespace pingmesh::values
