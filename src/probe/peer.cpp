@@ -66,16 +66,33 @@ void Peer::on_probe_done(const Sample& s) {
   } else {
     ++totals_.failures;
     // The original's words; from -v on, the reason too.
-    std::string why = log::enabled(log::Level::info) ? std::string(to_string(s.reason)) : "";
-    if (!s.detail.empty()) why += (why.empty() ? "" : ": ") + s.detail;
-    if (!why.empty()) why = " (" + why + ")";
-    PM_LOG(warning, "HTTP error %d failure %d of %d on %s%s", s.http_code, totals_.failures,
-           settings_.max_failures, url().c_str(), why.c_str());
+    log_failure(s);
   }
   events_.on_sample(*this, s);
 
   bool limit_reached = settings_.limit > 0 && totals_.successes >= settings_.limit;
   if (limit_reached || totals_.failures >= settings_.max_failures || stopping_) end();
+}
+
+// The original's words, and from -v on the reason. A peer failing the same way again
+// and again is logged the first time, then once a minute with the count in between.
+void Peer::log_failure(const Sample& s) {
+  uint64_t now = mono_ns();
+  if (s.reason == last_failure_ && now - last_failure_log_ns_ < kRepeatLogNs &&
+      !log::enabled(log::Level::debug)) {
+    ++unlogged_failures_;
+    return;
+  }
+  std::string why = log::enabled(log::Level::info) ? std::string(to_string(s.reason)) : "";
+  if (!s.detail.empty()) why += (why.empty() ? "" : ": ") + s.detail;
+  if (!why.empty()) why = " (" + why + ")";
+  if (unlogged_failures_)
+    why += "; " + std::to_string(unlogged_failures_) + " more like the last one before it";
+  PM_LOG(warning, "HTTP error %d failure %d of %d on %s%s", s.http_code, totals_.failures,
+         settings_.max_failures, url().c_str(), why.c_str());
+  last_failure_ = s.reason;
+  last_failure_log_ns_ = now;
+  unlogged_failures_ = 0;
 }
 
 void Peer::stop() {

@@ -56,6 +56,7 @@ class Peer {
   void on_tick();
   void on_probe_done(const Sample& s);
   void end();
+  void log_failure(const Sample& s);
 
   Loop& loop_;
   Resolver& resolver_;
@@ -73,6 +74,10 @@ class Peer {
   std::string location_;  // learned or preset; "unknown" until known
   std::string peer_ip_;
   int64_t latest_unix_ns_ = 0;
+  static constexpr uint64_t kRepeatLogNs = 60'000'000'000;
+  FailureReason last_failure_ = FailureReason::none;
+  uint64_t last_failure_log_ns_ = 0;
+  int unlogged_failures_ = 0;
   PeerTotals totals_;
 };
 
