@@ -316,7 +316,7 @@ std::string describe(const Config& c) {
   line("report_port", std::to_string(c.report_port));
   line("tls_port", std::to_string(c.tls_port));
   line("cert", c.cert_file);
-  line("key", c.key_file.empty() ? "" : "(a file: " + c.key_file + ")");
+  line("key", c.key_file);  // a path; the key itself is never printed
   line("probe_self", c.probe_self == Config::ProbeSelf::automatic ? "auto"
                      : c.probe_self == Config::ProbeSelf::yes     ? "yes"
                                                                   : "no");

@@ -35,6 +35,7 @@ std::string set_text(std::string& target, std::string_view t) {
 }
 
 std::string set_pin(std::string& target, std::string_view t) {
+  if (t.empty()) return target.clear(), std::string();  // no pin
   auto v = values::pin(t);
   if (!v) return "'" + std::string(t) + "' is not a base64 SHA-256 (44 characters)";
   target = *v;

@@ -1,0 +1,166 @@
+// The ini file: every key, errors with file:line and key, precedence, round trip.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+
+using namespace pingmesh;
+
+namespace {
+
+class TempFile {
+ public:
+  explicit TempFile(const std::string& text) {
+    char tmpl[] = "/tmp/pingmesh-ini-XXXXXX";
+    int fd = mkstemp(tmpl);
+    close(fd);
+    path = tmpl;
+    std::ofstream(path) << text;
+  }
+  ~TempFile() { std::remove(path.c_str()); }
+  std::string path;
+};
+
+LoadedConfig load(const std::string& path, std::vector<const char*> args = {},
+                  std::map<std::string, std::string> env = {}) {
+  args.insert(args.begin(), {"pingmesh", "-C", path.c_str()});
+  env.emplace("PINGMESH_CONFIG", "");
+  CommandLine cl = parse_command_line(int(args.size()), args.data());
+  return load_config(cl, [&](const char* n) -> const char* {
+    auto it = env.find(n);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+}
+
+std::string config_error(const std::string& text) {
+  TempFile f(text);
+  try {
+    load(f.path);
+  } catch (const ConfigError& e) {
+    std::string msg = e.what();
+    // Make the messages independent of the temporary name.
+    for (size_t at; (at = msg.find(f.path)) != std::string::npos;)
+      msg.replace(at, f.path.size(), "F");
+    return msg;
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(Ini, EveryKindOfSetting) {
+  TempFile peers("# a comment\nhttp://p1.example/v1/ping#One\n\n  http://p2.example/  \n");
+  TempFile f(
+      "[node]\nlocation = Chicago,US\nhostname = n1\nlisten = 127.0.0.1, ::1\nport = 8080\n"
+      "report_port = 80\ndelay = 5\nlimit = 3\nmax_failures = 7\ntimeout = 2.5\n"
+      "connect_timeout = 1\ntls_timeout = 2\ndns_servers = 127.0.0.1:53\noutput = json\n"
+      "verbosity = verbose\nshutdown_timeout = 3\nprobe_self = no\n"
+      "[tls]\nverify = no\nresume = yes\n"
+      "[peers]\nurl = http://p0.example:81/x#Zero\nfile = " +
+      peers.path +
+      "\n"
+      "[peer special]\nurl = https://s.example/v1/ping\nlocation = Special\n"
+      "address = 192.0.2.9\ndelay = 2\nverify = yes\nca_file = /etc/hostname\n");
+  const Config c = load(f.path).config;
+  EXPECT_EQ(c.location, "Chicago,US");
+  EXPECT_EQ(c.hostname, "n1");
+  EXPECT_EQ(c.listen, (std::vector<std::string>{"127.0.0.1", "::1"}));
+  EXPECT_EQ(c.serve_port, 8080);
+  EXPECT_EQ(c.report_port, 80);
+  EXPECT_EQ(c.delay_s, 5);
+  EXPECT_EQ(c.limit, 3);
+  EXPECT_EQ(c.max_failures, 7);
+  EXPECT_DOUBLE_EQ(c.timeout_s, 2.5);
+  EXPECT_DOUBLE_EQ(c.connect_timeout_s, 1);
+  EXPECT_DOUBLE_EQ(c.tls_timeout_s, 2);
+  EXPECT_EQ(c.dns_servers, "127.0.0.1:53");
+  EXPECT_EQ(c.format, Config::Format::json);
+  EXPECT_EQ(c.verbosity, 2);
+  EXPECT_DOUBLE_EQ(c.shutdown_timeout_s, 3);
+  EXPECT_EQ(c.probe_self, Config::ProbeSelf::no);
+  EXPECT_FALSE(c.tls.verify);
+  ASSERT_EQ(c.peers.size(), 4u);
+  EXPECT_EQ(c.peers[0].url.display(), "http://p0.example:81/x");
+  EXPECT_EQ(c.peers[0].location, "Zero");
+  EXPECT_EQ(c.peers[1].location, "One");
+  EXPECT_EQ(c.peers[1].origin, peers.path + ":2");
+  EXPECT_EQ(c.peers[2].url.display(), "http://p2.example/");
+  const PeerSpec& s = c.peers[3];
+  EXPECT_EQ(s.location, "Special");
+  EXPECT_EQ(s.address, "192.0.2.9");
+  EXPECT_EQ(s.delay_s, 2);
+  EXPECT_TRUE(s.tls.verify) << "the peer's own setting";
+  EXPECT_TRUE(s.tls.resume) << "the node's setting";
+  EXPECT_EQ(s.tls.ca_file, "/etc/hostname");
+  EXPECT_FALSE(c.peers[0].tls.verify) << "the node's [tls] verify = no";
+}
+
+TEST(Ini, ErrorsNameFileLineAndKey) {
+  std::string e = config_error(
+      "[node]\nport = 99999\ndelay = soon\n[peers]\nurl = ftp://x/\n"
+      "[peer lonely]\nlocation = nowhere\n[tls]\npin_sha256 = short\n"
+      "verify = maybe\n");
+  EXPECT_NE(e.find("F:2: port: '99999' is not a whole number from 0 to 65535"), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("F:3: delay: 'soon' is not a whole number from 1 to 86400"), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("F:5: url: bad URL 'ftp://x/'"), std::string::npos) << e;
+  EXPECT_NE(e.find("F:7: [peer lonely] has no url"), std::string::npos) << e;
+  EXPECT_NE(e.find("F:9: pin_sha256:"), std::string::npos) << e;
+  EXPECT_NE(e.find("F:10: verify: 'maybe' is not yes or no"), std::string::npos) << e;
+}
+
+TEST(Ini, SyntaxErrorsAndMissingFiles) {
+  EXPECT_NE(config_error("[node]\nport 8080\n").find("F:2: not an ini line"), std::string::npos);
+  EXPECT_NE(config_error("[node]\nport = 8080\ntls_port = 8443\ncert = /nonexistent/c.pem\n"
+                         "key = /nonexistent/k.pem\n")
+                .find("cannot read '/nonexistent/c.pem'"),
+            std::string::npos);
+  EXPECT_NE(config_error("[peers]\nfile = /nonexistent/peers\n").find("F:2: file: cannot read"),
+            std::string::npos);
+  EXPECT_THROW(load("/nonexistent/pingmesh.ini"), ConfigError);
+}
+
+TEST(Ini, UnknownKeysWarnWithFileLine) {
+  TempFile f("[node]\nport = 8080\ncolour = blue\n[nonsense]\nx = 1\n");
+  auto loaded = load(f.path);
+  ASSERT_EQ(loaded.notices.size(), 2u);
+  EXPECT_EQ(loaded.notices[0], f.path + ":3: unknown key 'colour' in [node], ignored");
+  EXPECT_EQ(loaded.notices[1], f.path + ":5: unknown key 'x' in [nonsense], ignored");
+}
+
+TEST(Ini, CommandLineThenEnvironmentThenFile) {
+  TempFile f("[node]\nport = 8080\ndelay = 3\nhostname = from-file\n");
+  EXPECT_EQ(load(f.path).config.delay_s, 3);
+  EXPECT_EQ(load(f.path, {}, {{"PINGMESH_DELAY", "4"}}).config.delay_s, 4);
+  EXPECT_EQ(load(f.path, {"-d", "5"}, {{"PINGMESH_DELAY", "4"}}).config.delay_s, 5);
+  EXPECT_EQ(load(f.path, {}, {{"PINGMESH_HOSTNAME", "from-env"}}).config.hostname, "from-env");
+  EXPECT_EQ(load(f.path, {"-q"}).config.verbosity, 0);
+}
+
+TEST(Ini, CommandLineTlsDefaultsReachFilePeersWithoutTheirOwn) {
+  TempFile f(
+      "[peer a]\nurl = https://a.example/\nverify = yes\n[peer b]\nurl = https://b.example/\n"
+      "[tls]\nca_file = /etc/hostname\n");
+  const Config c = load(f.path, {"-k"}).config;
+  ASSERT_EQ(c.peers.size(), 2u);
+  EXPECT_TRUE(c.peers[0].tls.verify) << "its own setting stands";
+  EXPECT_FALSE(c.peers[1].tls.verify) << "-k is the node's default";
+}
+
+TEST(Ini, CheckConfigOutputReadsBackTheSame) {
+  TempFile f("[node]\nlocation = Lab\nport = 8081\ndelay = 7\noutput = json\n[tls]\nverify = no\n");
+  std::string first = describe(load(f.path).config);
+  TempFile again(first);
+  std::string second = describe(load(again.path).config);
+  auto body = [](const std::string& s) { return s.substr(s.find('\n')); };  // skip the path line
+  EXPECT_EQ(body(first), body(second));
+  EXPECT_NE(first.find("delay = 7\n"), std::string::npos);
+}
