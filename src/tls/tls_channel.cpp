@@ -20,7 +20,8 @@ TlsChannel::TlsChannel(const mbedtls_ssl_config* conf, Wire& wire, TlsPeerCheck 
   const std::string& name =
       !check_.server_name.empty() || mbed::kVerifiesIpNames ? check_.server_name : std::string();
   const std::string& verified = name.empty() && mbed::kVerifiesIpNames ? check_.ip_name : name;
-  if (!verified.empty()) mbedtls_ssl_set_hostname(&ssl_, verified.c_str());
+  // An explicit null says "no name to check" (mbedTLS 3.6.3+ refuses to guess).
+  mbedtls_ssl_set_hostname(&ssl_, verified.empty() ? nullptr : verified.c_str());
   if (check_.resume && check_.resume->filled())
     mbedtls_ssl_set_session(&ssl_, check_.resume->get());
 }
