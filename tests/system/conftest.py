@@ -10,6 +10,7 @@ import time
 import pytest
 
 BIN = os.environ.get("PINGMESH_BIN", "build/pingmesh")
+os.environ["PINGMESH_CONFIG"] = ""  # the tests' own runs never read the machine's file
 
 
 def free_port():
@@ -33,6 +34,7 @@ class Daemon:
     def __init__(self, args, env=None):
         full_env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("PINGMESH_", "REP_"))}
+        full_env["PINGMESH_CONFIG"] = ""  # never the machine's /etc/pingmesh/pingmesh.ini
         full_env.update(env or {})
         self.proc = subprocess.Popen([BIN, *args], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, env=full_env)
