@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="meson ninja-build pkg-config g++ libuv1-dev libc-ares-dev libmbedtls-dev libinih-dev
-node-llhttp libgtest-dev python3 python3-pytest openssl curl"
+node-llhttp libgtest-dev python3 python3-pytest openssl curl systemd systemd-container mmdebstrap"
 
 install_missing() {
   missing=""
