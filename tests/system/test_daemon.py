@@ -199,3 +199,13 @@ def test_unit_exposure_is_at_most_2():
     m = re.search(r"Overall exposure level for pingmesh.service: ([\d.]+)", r.stdout + r.stderr)
     assert m, r.stdout + r.stderr
     assert float(m.group(1)) <= 2.0
+
+
+def test_repeated_failures_are_logged_once_then_counted(daemons):
+    url = f"http://127.0.0.1:{free_port()}/"  # nobody listens
+    quiet = daemons(["-d", "1", "-f", "4", url])
+    loud = daemons(["-d", "1", "-f", "4", "-V", url])
+    assert quiet.finish(timeout=20) == 0 and loud.finish(timeout=20) == 0
+    assert quiet.stderr().count("HTTP error 502") == 1, quiet.stderr()
+    assert "Recorded 0 valid samples, 4 of 4 failures" in quiet.stdout()
+    assert loud.stderr().count("HTTP error 502") == 4, "debug logs every failure"
