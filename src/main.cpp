@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pingmesh: %s\nTry 'pingmesh --help'.\n", e.what());
     return exit_usage;
   } catch (const ConfigError& e) {
-    std::fprintf(stderr, "pingmesh: configuration error:\n%s\n", e.what());
+    log::write(log::Level::error, "configuration error:\n%s", e.what());
     return exit_config;
   }
   for (const auto& n : loaded.notices) log::write(log::Level::warning, "%s", n.c_str());
@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
   try {
     Daemon daemon(std::move(loaded.config), [&cl, &getenv] { return load_config(cl, getenv); });
     return daemon.run();
+  } catch (const ConfigError& e) {  // a certificate or CA file that cannot be parsed, say
+    log::write(log::Level::error, "configuration error:\n%s", e.what());
+    return exit_config;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pingmesh: %s\n", e.what());
     return exit_failure;

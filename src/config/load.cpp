@@ -2,7 +2,9 @@
 #include <ini.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,11 +42,21 @@ struct IniReader {
   }
 };
 
-// inih reads through this, so the handler always knows the line it is on.
+// inih reads through this, so the handler always knows the line it is on. Debian's inih
+// has a 200-byte line buffer: a longer line is refused whole, not cut in two.
 char* read_line(char* buf, int size, void* stream) {
   auto* r = static_cast<IniReader*>(stream);
   char* got = std::fgets(buf, size, r->file);
-  if (got) ++r->line;
+  if (!got) return nullptr;
+  ++r->line;
+  size_t n = std::strlen(buf);
+  if (n > 0 && buf[n - 1] != '\n' && !std::feof(r->file)) {
+    r->errors.push_back(r->place() + ": line longer than " + std::to_string(size - 2) +
+                        " characters (use a [peers] file for long URLs)");
+    for (int c = std::fgetc(r->file); c != EOF && c != '\n'; c = std::fgetc(r->file)) {
+    }
+    buf[0] = '\0';
+  }
   return got;
 }
 
@@ -57,6 +69,15 @@ void add_peer_url(Config& c, std::string_view text, const std::string& origin, s
   p.location = pa.location;
   p.origin = origin;
   c.peers.push_back(std::move(p));
+}
+
+// A relative path in the file is relative to the file's own directory (systemd's
+// working directory is /).
+std::string relative_to(const std::string& ini_path, std::string_view path) {
+  if (path.starts_with("/")) return std::string(path);
+  auto slash = ini_path.rfind('/');
+  return (slash == std::string::npos ? std::string() : ini_path.substr(0, slash + 1)) +
+         std::string(path);
 }
 
 void read_peers_file(IniReader& r, const std::string& file) {
@@ -107,6 +128,8 @@ int on_ini_entry(void* user, const char* section, const char* name, const char* 
         (key == "verify" ? p.verify : p.resume) = *v;
     } else if (key == "ca_file")
       p.ca_file = text;
+    else if (key == "pin_sha256" && text.empty())
+      p.pin = "";  // none, whatever the node's
     else if (key == "pin_sha256") {
       auto v = values::pin(text);
       if (!v)
@@ -123,7 +146,7 @@ int on_ini_entry(void* user, const char* section, const char* name, const char* 
     if (key == "url")
       r->urls.emplace_back(std::string(text), r->place());
     else if (key == "file")
-      read_peers_file(*r, std::string(text));
+      read_peers_file(*r, relative_to(r->path, text));
     else
       r->notices->push_back(r->place() + ": unknown key '" + std::string(key) +
                             "' in [peers], ignored");
@@ -207,8 +230,8 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
   if (!default_path) default_path = kDefaultConfigPath;
   if (cl.config_path) {
     c.config_path = *cl.config_path;
-  } else if (*default_path && readable(default_path)) {
-    c.config_path = default_path;
+  } else if (*default_path && (readable(default_path) || errno != ENOENT)) {
+    c.config_path = default_path;  // there but unreadable: an error below, not "absent"
   }
   if (!c.config_path.empty()) read_ini(c.config_path, c, out.notices);
 

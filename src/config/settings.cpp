@@ -59,6 +59,36 @@ std::string set_listen(Config& c, std::string_view t) {
   return {};
 }
 
+// "127.0.0.1", "127.0.0.1:5353", "[::1]:53", comma separated, as c-ares takes them.
+std::string set_dns_servers(Config& c, std::string_view t) {
+  size_t at = 0;
+  while (!t.empty() && at <= t.size()) {
+    size_t comma = t.find(',', at);
+    std::string_view item = t.substr(at, comma == std::string_view::npos ? t.npos : comma - at);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    std::string_view host = item;
+    if (item.starts_with("[")) {
+      auto close = item.find(']');
+      host = item.substr(1, close == std::string_view::npos ? 0 : close - 1);
+      auto rest = close == std::string_view::npos ? item : item.substr(close + 1);
+      if (close == std::string_view::npos ||
+          (!rest.empty() && (!rest.starts_with(":") || !values::integer(rest.substr(1), 1, 65535))))
+        return "'" + std::string(item) + "' is not IP[:port]";
+    } else if (auto colon = item.find(':'); colon != std::string_view::npos &&
+                                            item.find(':', colon + 1) == std::string_view::npos) {
+      host = item.substr(0, colon);
+      if (!values::integer(item.substr(colon + 1), 1, 65535))
+        return "'" + std::string(item) + "' is not IP[:port]";
+    }
+    if (!values::ip_address(host)) return "'" + std::string(item) + "' is not IP[:port]";
+    if (comma == std::string_view::npos) break;
+    at = comma + 1;
+  }
+  c.dns_servers = t;
+  return {};
+}
+
 std::string set_format(Config& c, std::string_view t) {
   if (t == "text")
     c.format = Config::Format::text;
@@ -124,13 +154,12 @@ const Setting kSettings[] = {
      [](C& c, T t) { return set_seconds(c.connect_timeout_s, t, 0.1, 300); }},
     {"node", "tls_timeout", "tls-timeout", nullptr, true,
      [](C& c, T t) { return set_seconds(c.tls_timeout_s, t, 0.1, 300); }},
-    {"node", "dns_servers", "dns-server", nullptr, true,
-     [](C& c, T t) { return set_text(c.dns_servers, t); }},
+    {"node", "dns_servers", "dns-server", nullptr, true, set_dns_servers},
     {"node", "address", "I", nullptr, true, [](C& c, T t) { return set_ip(c.ip_override, t); }},
     {"node", "output", "format", nullptr, true, set_format},
     {"node", "verbosity", nullptr, nullptr, true, set_verbosity},
     {"node", "shutdown_timeout", "shutdown-timeout", nullptr, true,
-     [](C& c, T t) { return set_seconds(c.shutdown_timeout_s, t, 0.1, 60); }},
+     [](C& c, T t) { return set_seconds(c.shutdown_timeout_s, t, 0.1, 15); }},
     {"tls", "verify", nullptr, nullptr, true, [](C& c, T t) { return set_bool(c.tls.verify, t); }},
     {"tls", "ca_file", "ca-file", nullptr, true,
      [](C& c, T t) { return set_text(c.tls.ca_file, t); }},

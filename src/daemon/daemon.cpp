@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -85,6 +86,7 @@ Daemon::Daemon(Config config, Reload reload)
       watchdog_(loop_,
                 [this] {
                   notify_.send("WATCHDOG=1");
+                  notify_status();  // only sent when it changed
                   watchdog_.start(notify_.watchdog_interval_ms());
                 }),
       reaper_(loop_, [this] { reap_peers(); }) {
@@ -149,11 +151,19 @@ std::string Daemon::responder_key(const Config& c) const {
   return k;
 }
 
-void Daemon::open_responder(const Config& c) {
+std::unique_ptr<TlsServerConfig> Daemon::make_tls_server(const Config& c) {
+  if (!c.tls_port) return nullptr;
+  try {
+    return std::make_unique<TlsServerConfig>(tls_random(), c.cert_file, c.key_file);
+  } catch (const std::exception& e) {
+    throw ConfigError(e.what());  // the files' contents are configuration
+  }
+}
+
+void Daemon::open_responder(const Config& c, std::unique_ptr<TlsServerConfig> tls) {
   responder_key_ = responder_key(c);
   if (!c.serve_port && !c.tls_port) return;
-  if (c.tls_port)
-    tls_server_ = std::make_unique<TlsServerConfig>(tls_random(), c.cert_file, c.key_file);
+  tls_server_ = tls ? std::move(tls) : make_tls_server(c);
   Responder::Options ro;
   ro.addresses = c.listen;
   ro.plain = c.serve_port > 0;
@@ -176,11 +186,21 @@ std::vector<PeerSpec> Daemon::wanted_peers(const Config& c) const {
       c.probe_self == Config::ProbeSelf::yes ||
       (c.probe_self == Config::ProbeSelf::automatic && !c.config_path.empty() && c.peers.empty());
   if (self && (c.serve_port || c.tls_port)) {
-    std::string text = c.serve_port ? "http://127.0.0.1:" + std::to_string(c.serve_port)
-                                    : "https://localhost:" + std::to_string(c.tls_port);
+    // Loopback when we listen there (or everywhere), else our first listen address.
+    std::string host = "127.0.0.1";
+    bool v4_loop = false, v6_loop = false;
+    for (const auto& a : c.listen) {
+      v4_loop |= a == "0.0.0.0" || a == "127.0.0.1";
+      v6_loop |= a == "::" || a == "::1";
+    }
+    if (!v4_loop) host = v6_loop ? "[::1]" : c.listen.empty() ? host : c.listen.front();
+    if (!v4_loop && !v6_loop && host.find(':') != std::string::npos) host = "[" + host + "]";
+    std::string text = c.serve_port ? "http://" + host + ":" + std::to_string(c.serve_port)
+                                    : "https://" + host + ":" + std::to_string(c.tls_port);
     PeerSpec p;
     p.url = *parse_url(text + "/v1/ping", nullptr);
     p.tls = c.tls;
+    p.tls.verify = false;  // our own certificate, whoever signed it
     p.origin = "self";
     out.push_back(std::move(p));
   }
@@ -188,14 +208,21 @@ std::vector<PeerSpec> Daemon::wanted_peers(const Config& c) const {
 }
 
 const mbedtls_ssl_config* Daemon::tls_client_for(const PeerTls& t, std::string* key) {
-  *key = (t.verify ? "v|" : "-|") + t.ca_file + (t.resume ? "|r" : "|-");
+  // The file's time is in the key, so a renewed CA bundle is read again on reload.
+  *key =
+      (t.verify ? "v|" : "-|") + t.ca_file + "@" + file_stamp(t.ca_file) + (t.resume ? "|r" : "|-");
   auto& config = tls_clients_[*key];
   if (!config) {
     TlsClientOptions o;
     o.verify = t.verify;
     o.ca_file = t.ca_file;
     o.allow_resumption = t.resume;
-    config = std::make_unique<TlsClientConfig>(tls_random(), o);
+    try {
+      config = std::make_unique<TlsClientConfig>(tls_random(), o);
+    } catch (const std::exception& e) {
+      tls_clients_.erase(*key);
+      throw ConfigError(e.what());
+    }
   }
   return config->get();
 }
@@ -216,20 +243,20 @@ void Daemon::sync_peers(const Config& c) {
   std::vector<bool> matched(wanted.size(), false);
   for (const auto& w : wanted) keys.push_back(key_of(w));
 
-  size_t removed = 0;
-  for (auto& e : peers_) {
-    if (e.removed) continue;
-    bool keep = false;
-    for (size_t i = 0; i < wanted.size() && !keep; ++i)
-      if (!matched[i] && keys[i] == e.key) matched[i] = keep = true;
-    if (!keep) {
-      e.removed = true;
-      ++removed;
-      e.peer->stop();  // it logs its summary once its probe in flight is done
-    }
+  std::vector<size_t> kept;  // indexes into peers_
+  for (size_t j = 0; j < peers_.size(); ++j) {
+    if (peers_[j].removed) continue;
+    for (size_t i = 0; i < wanted.size(); ++i)
+      if (!matched[i] && keys[i] == peers_[j].key) {
+        matched[i] = true;
+        kept.push_back(j);
+        break;
+      }
   }
 
-  std::vector<Peer*> fresh;
+  // Make the new peers first: a TLS configuration that cannot be built throws here,
+  // before anything running has been touched.
+  std::vector<PeerEntry> fresh;
   for (size_t i = 0; i < wanted.size(); ++i) {
     if (matched[i]) continue;
     const PeerSpec& spec = wanted[i];
@@ -246,19 +273,32 @@ void Daemon::sync_peers(const Config& c) {
       s.tls.pin_sha256 = spec.tls.pin_sha256;
       s.tls.resume = spec.tls.resume;
     }
-    peers_.push_back({std::make_unique<Peer>(loop_, resolver_, spec.url, s, limits, *this, ++seed_),
-                      keys[i], tls_key, false});
-    fresh.push_back(peers_.back().peer.get());
+    fresh.push_back({std::make_unique<Peer>(loop_, resolver_, spec.url, s, limits, *this, ++seed_),
+                     keys[i], tls_key, false});
   }
-  // New peers start spread over one period, so they never fire together.
-  uint64_t delay_ns = uint64_t(c.delay_s) * 1000000000;
-  for (size_t i = 0; i < fresh.size(); ++i) {
-    PM_LOG(info, "ping %s", fresh[i]->url().c_str());
-    fresh[i]->start(spread_offset_ns(i, fresh.size(), delay_ns));
+
+  size_t removed = 0;
+  for (size_t j = 0; j < peers_.size(); ++j) {
+    PeerEntry& e = peers_[j];
+    if (e.removed || std::find(kept.begin(), kept.end(), j) != kept.end()) continue;
+    e.removed = true;
+    ++removed;
+    if (e.peer->ended())
+      reaper_.start(0);
+    else
+      e.peer->stop();  // it prints its summary once its probe in flight is done
+  }
+
+  // New peers start spread over their period, so they never fire together.
+  size_t added = fresh.size();
+  for (size_t i = 0; i < added; ++i) {
+    Peer& p = *fresh[i].peer;
+    peers_.push_back(std::move(fresh[i]));
+    PM_LOG(info, "ping %s", p.url().c_str());
+    p.start(spread_offset_ns(i, added, p.settings().delay_ms * 1000000));
   }
   if (running_)
-    PM_LOG(notice, "peers: %zu added, %zu removed, %zu kept", fresh.size(), removed,
-           wanted.size() - fresh.size());
+    PM_LOG(notice, "peers: %zu added, %zu removed, %zu kept", added, removed, kept.size());
 }
 
 void Daemon::on_sample(Peer& peer, const Sample& s) noexcept {
@@ -311,51 +351,63 @@ void Daemon::on_reload() {
   notify_.send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(mono_ns() / 1000));
   PM_LOG(notice, "SIGHUP: reloading %s",
          config_.config_path.empty() ? "the configuration" : config_.config_path.c_str());
+  reloading_ = true;  // peers stopped on the way must not end the loop
+  apply_reload();
+  reloading_ = false;
+  notify_.send("READY=1");
+  last_status_.clear();
+  notify_status();
+  finish_if_idle();
+}
+
+void Daemon::apply_reload() {
   LoadedConfig loaded;
   try {
     loaded = reload_();
   } catch (const std::exception& e) {
     last_error_ = std::string("reload: ") + e.what();
     PM_LOG(error, "reload failed, the running configuration stays: %s", e.what());
-    notify_.send("READY=1");
-    notify_status();
     return;
   }
   for (const auto& n : loaded.notices) PM_LOG(warning, "%s", n.c_str());
   Config next = std::move(loaded.config);
   if (next.location.empty()) next.location = local_ip_address();
 
+  // Listeners: built and bound before anything else changes; if they cannot be, the
+  // previous ones are reopened and the whole new configuration is refused.
   if (responder_key(next) != responder_key_) {
+    std::unique_ptr<TlsServerConfig> tls;
+    try {
+      tls = make_tls_server(next);
+    } catch (const std::exception& e) {
+      last_error_ = std::string("reload: ") + e.what();
+      PM_LOG(error, "reload failed, the running configuration stays: %s", e.what());
+      return;
+    }
     responder_.reset();  // frees the ports for the new listeners
     tls_server_.reset();
     try {
-      open_responder(next);
+      open_responder(next, std::move(tls));
     } catch (const std::exception& e) {
       last_error_ = std::string("reload: ") + e.what();
-      PM_LOG(error, "reload: %s; reopening the previous listeners", e.what());
+      PM_LOG(error, "reload failed, the running configuration stays: %s", e.what());
       try {
         open_responder(config_);
-        next.listen = config_.listen;
-        next.serve_port = config_.serve_port;
-        next.tls_port = config_.tls_port;
-        next.cert_file = config_.cert_file;
-        next.key_file = config_.key_file;
       } catch (const std::exception& again) {
         PM_LOG(error, "cannot reopen the previous listeners either: %s", again.what());
       }
+      return;
     }
   }
   try {
     sync_peers(next);
-  } catch (const std::exception& e) {  // a CA file that went away, say
+  } catch (const std::exception& e) {  // a CA file that cannot be parsed, say
     last_error_ = std::string("reload: ") + e.what();
-    PM_LOG(error, "reload: %s", e.what());
+    PM_LOG(error, "reload failed, the running peers stay: %s", e.what());
+    return;
   }
   apply_logging(next);
   config_ = std::move(next);
-  notify_.send("READY=1");
-  notify_status();
-  finish_if_idle();
 }
 
 void Daemon::notify_status() {
@@ -369,12 +421,14 @@ void Daemon::notify_status() {
   std::string status =
       "STATUS=" + std::to_string(active) + " peers, " + std::to_string(failing) + " never reached";
   if (!last_error_.empty()) status += "; last error: " + last_error_;
+  if (status == last_status_) return;
+  last_status_ = status;
   notify_.send(status);
 }
 
 // Ends the loop once every peer has ended, unless the responder should keep serving.
 void Daemon::finish_if_idle() {
-  if (!running_) return;
+  if (!running_ || reloading_) return;
   for (const auto& e : peers_)
     if (!e.peer->ended() && (shutting_down_ || !e.removed)) return;
   if (responder_ && !shutting_down_) return;

@@ -43,11 +43,13 @@ class Daemon final : public Peer::Events {
   void on_peer_ended(Peer& peer) noexcept override;
   void on_signal(int signum);
   void on_reload();
+  void apply_reload();
   void finish_if_idle();
   void reap_peers();
 
   void apply_logging(const Config& c);
-  void open_responder(const Config& c);  // throws
+  std::unique_ptr<TlsServerConfig> make_tls_server(const Config& c);  // throws ConfigError
+  void open_responder(const Config& c, std::unique_ptr<TlsServerConfig> tls = nullptr);
   std::string responder_key(const Config& c) const;
   // Adds the peers c has that we lack, stops the ones it no longer has.
   void sync_peers(const Config& c);
@@ -74,9 +76,11 @@ class Daemon final : public Peer::Events {
   std::vector<PeerEntry> peers_;
   uint64_t seed_;
   std::string last_error_;
+  std::string last_status_;
   Signal sigint_, sigterm_, sighup_;
   Timer grace_timer_, watchdog_, reaper_;
   bool running_ = false;
+  bool reloading_ = false;
   bool shutting_down_ = false;
 };
 

@@ -70,7 +70,7 @@ class Resolver {
   Timer timer_;
   std::map<ares_socket_t, std::unique_ptr<Poll>> polls_;
   uint64_t woke_ns_ = 0;
-  bool answering_now_ = false;  // inside resolve(): an answer now is a synchronous one
+  bool answering_now_ = false;     // inside resolve(): an answer now is a synchronous one
   log::Once poll_failure_logged_;  // when the loop woke us: the answer's arrival time
 };
 

@@ -61,8 +61,12 @@ std::string json_summary(const PeerTotals& p) {
   return o + "}";
 }
 
-void JsonSink::on_sample(const Sample& s, int) noexcept { write_line(out_, json_sample(s, from_)); }
+void JsonSink::on_sample(const Sample& s, int) noexcept {
+  write_line(out_, json_sample(s, from_));
+}
 
-void JsonSink::on_peer_summary(const PeerTotals& totals) noexcept { write_line(out_, json_summary(totals)); }
+void JsonSink::on_peer_summary(const PeerTotals& totals) noexcept {
+  write_line(out_, json_summary(totals));
+}
 
 }  // namespace pingmesh

@@ -5,6 +5,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 
 namespace pingmesh::log {
@@ -43,9 +44,13 @@ void write(Level level, const char* fmt, ...) {
 
   if (g_journal < 0) g_journal = stderr_is_journal();
   if (g_journal) {
-    // The journal stamps lines itself; "<N>" carries the syslog priority.
+    // The journal stamps lines itself; "<N>" carries the syslog priority, on every line.
     static const int kPriority[] = {3, 4, 5, 6, 7};
-    std::fprintf(stderr, "<%d>%s\n", kPriority[int(level)], msg);
+    for (char *line = msg, *next; line; line = next) {
+      next = std::strchr(line, '\n');
+      if (next) *next++ = '\0';
+      std::fprintf(stderr, "<%d>%s\n", kPriority[int(level)], line);
+    }
     return;
   }
   char stamp[32];

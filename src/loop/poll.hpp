@@ -21,8 +21,9 @@ class Poll : public Handle<uv_poll_t> {
 
   int start(int events) {
     if (!h_) return UV_EBADF;
-    return uv_poll_start(h_, events,
-                         [](uv_poll_t* p, int status, int ev) noexcept { owner<Poll>(p)->cb_(status, ev); });
+    return uv_poll_start(h_, events, [](uv_poll_t* p, int status, int ev) noexcept {
+      owner<Poll>(p)->cb_(status, ev);
+    });
   }
 
  private:

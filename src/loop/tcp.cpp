@@ -71,12 +71,12 @@ int TcpStream::write(std::string_view data) {
   if (!w) return UV_ENOMEM;
   std::memcpy(w->data(), data.data(), data.size());
   uv_buf_t buf = uv_buf_init(w->data(), unsigned(data.size()));
-  int rc =
-      uv_write(&w->req, reinterpret_cast<uv_stream_t*>(h_), &buf, 1, [](uv_write_t* r, int status) noexcept {
-        auto* self = static_cast<TcpStream*>(r->handle->data);
-        std::free(reinterpret_cast<WriteRequest*>(r));
-        if (self) self->events_.on_written(status);
-      });
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(h_), &buf, 1,
+                    [](uv_write_t* r, int status) noexcept {
+                      auto* self = static_cast<TcpStream*>(r->handle->data);
+                      std::free(reinterpret_cast<WriteRequest*>(r));
+                      if (self) self->events_.on_written(status);
+                    });
   if (rc != 0) std::free(w);
   return rc;
 }
@@ -84,8 +84,8 @@ int TcpStream::write(std::string_view data) {
 int TcpStream::shutdown() {
   if (!h_) return UV_EBADF;
   auto* req = new uv_shutdown_t;
-  int rc =
-      uv_shutdown(req, reinterpret_cast<uv_stream_t*>(h_), [](uv_shutdown_t* r, int) noexcept { delete r; });
+  int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(h_),
+                       [](uv_shutdown_t* r, int) noexcept { delete r; });
   if (rc != 0) delete req;
   return rc;
 }
@@ -113,10 +113,11 @@ int TcpListener::listen(const sockaddr* addr, int backlog) {
   unsigned flags = addr->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0;
   int rc = uv_tcp_bind(h_, addr, flags);
   if (rc != 0) return rc;
-  return uv_listen(reinterpret_cast<uv_stream_t*>(h_), backlog, [](uv_stream_t* s, int status) noexcept {
-    auto* self = static_cast<TcpListener*>(s->data);
-    if (self && status == 0) self->cb_(*self);
-  });
+  return uv_listen(reinterpret_cast<uv_stream_t*>(h_), backlog,
+                   [](uv_stream_t* s, int status) noexcept {
+                     auto* self = static_cast<TcpListener*>(s->data);
+                     if (self && status == 0) self->cb_(*self);
+                   });
 }
 
 int TcpListener::accept(TcpStream& into) {

@@ -46,6 +46,11 @@ void Peer::on_tick() {
 
 void Peer::on_probe_done(const Sample& s) {
   if (s.ok()) {
+    if (unlogged_failures_)
+      PM_LOG(notice, "%s answers again, after %d more failures like the last one logged",
+             url().c_str(), unlogged_failures_);
+    unlogged_failures_ = 0;
+    last_failure_ = FailureReason::none;
     ++totals_.successes;
     latest_unix_ns_ = s.start_unix_ns;
     if (peer_ip_.empty()) peer_ip_ = s.remote_addr;
@@ -110,6 +115,9 @@ void Peer::cancel() {
 void Peer::end() {
   if (ended_) return;
   ended_ = true;
+  if (unlogged_failures_)
+    PM_LOG(warning, "%s: %d more failures like the last one logged", url().c_str(),
+           unlogged_failures_);
   timer_.stop();
   events_.on_peer_ended(*this);
 }

@@ -22,7 +22,7 @@ namespace pingmesh {
 struct ProbeLimits {
   uint64_t connect_timeout_ms = 3000;
   uint64_t tls_timeout_ms = 5000;  // the handshake alone
-  uint64_t timeout_ms = 10000;  // the whole probe, DNS included
+  uint64_t timeout_ms = 10000;     // the whole probe, DNS included
 };
 
 // How an https peer is checked; conf is null for http.
@@ -37,7 +37,7 @@ struct TlsTarget {
 struct ProbeTarget {
   Url url;
   std::string address_override;  // -I: connect here instead of resolving url.host
-  std::string request;  // the GET request, ready to write
+  std::string request;           // the GET request, ready to write
   std::string display_url;
   TlsTarget tls;
   std::unique_ptr<TlsSessionSlot> session;  // when resumption is allowed
@@ -49,8 +49,7 @@ class Probe final : public TcpStream::Events, public Channel::Wire, public Chann
  public:
   using Done = std::function<void(const Sample&)>;
 
-  Probe(Loop& loop, Resolver& resolver, ProbeTarget& target, const ProbeLimits& limits,
-        Done done);
+  Probe(Loop& loop, Resolver& resolver, ProbeTarget& target, const ProbeLimits& limits, Done done);
   ~Probe();
   Probe(const Probe&) = delete;
   Probe& operator=(const Probe&) = delete;

@@ -180,13 +180,13 @@ def test_journal_stream_gets_priorities_not_timestamps(tmp_path):
     assert any(l.startswith("<4>HTTP error 502 failure 1 of 1") for l in lines)
 
 
-UNIT = os.path.join(ROOT, "systemd", "pingmesh.service")
+UNIT = os.environ.get("PINGMESH_UNIT", "build/pingmesh.service")  # made by meson
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="needs systemd-analyze")
 def test_unit_verifies_clean(tmp_path):
     unit = tmp_path / "pingmesh.service"
-    unit.write_text(open(UNIT).read().replace("/usr/bin/pingmesh", os.path.abspath(BIN)))
+    unit.write_text(re.sub(r"ExecStart=\S+", "ExecStart=" + os.path.abspath(BIN), open(UNIT).read()))
     r = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stderr == "", r.stderr  # it exits 0 on typos: read stderr
@@ -207,5 +207,50 @@ def test_repeated_failures_are_logged_once_then_counted(daemons):
     loud = daemons(["-d", "1", "-f", "4", "-V", url])
     assert quiet.finish(timeout=20) == 0 and loud.finish(timeout=20) == 0
     assert quiet.stderr().count("HTTP error 502") == 1, quiet.stderr()
+    assert "3 more failures like the last one logged" in quiet.stderr(), "the count is not lost"
     assert "Recorded 0 valid samples, 4 of 4 failures" in quiet.stdout()
     assert loud.stderr().count("HTTP error 502") == 4, "debug logs every failure"
+
+
+def test_reload_of_a_probe_only_node_keeps_it_running(daemons, tmp_path):
+    port = free_port()
+    server = daemons(["-s", str(port), "-L", "Target"])
+    assert server.wait_for(lambda: "just serving" in server.stdout())
+    ini = tmp_path / "p.ini"
+    write(ini, f"[node]\ndelay = 1\n[peers]\nurl = http://127.0.0.1:{port}/v1/ping\n")
+    d = daemons(["-C", str(ini)])
+    assert d.wait_for(lambda: "  1 " in d.stdout())
+    write(ini, f"[node]\ndelay = 1\n[peers]\nurl = http://localhost:{port}/v1/ping\n")
+    d.signal(signal.SIGHUP)
+    assert d.wait_for(lambda: "peers: 1 added, 1 removed, 0 kept" in d.stderr()), d.stderr()
+    assert d.wait_for(lambda: "Recorded" in d.stdout())
+    time.sleep(2.5)
+    assert d.proc.poll() is None, "replacing every peer must not end the daemon"
+    assert "http://localhost" not in d.stdout().split("Recorded")[0]
+    d.signal()
+    assert d.finish() == 0
+    assert d.stdout().count("Recorded") == 2
+    server.signal()
+    assert server.finish() == 0
+
+
+def test_reload_with_a_broken_certificate_keeps_everything(daemons, tmp_path):
+    import subprocess as sp
+    certs = tmp_path / "certs"
+    sp.run([os.path.join(ROOT, "tests", "certs", "make-certs.sh"), str(certs)], check=True,
+           capture_output=True)
+    port, tls_port = free_port(), free_port()
+    ini = tmp_path / "p.ini"
+    body = f"[node]\nport = {port}\ntls_port = {tls_port}\ndelay = 1\nkey = {certs}/server.key\n"
+    write(ini, body + f"cert = {certs}/server.pem\n")
+    d = daemons(["-C", str(ini)])
+    assert d.wait_for(lambda: answering(port) is not None)
+    (tmp_path / "broken.pem").write_text("not a certificate\n")
+    write(ini, body + f"cert = {tmp_path}/broken.pem\n")
+    d.signal(signal.SIGHUP)
+    assert d.wait_for(lambda: "reload failed, the running configuration stays" in d.stderr())
+    assert answering(port) is not None, "the listeners stay up"
+    with socket.create_connection(("127.0.0.1", tls_port), timeout=2):
+        pass
+    d.signal()
+    assert d.finish() == 0

@@ -101,7 +101,11 @@ def machine(tmp_path):
     with tarfile.open(rootfs_tar()) as t:
         t.extractall(root, numeric_owner=True)
     shutil.copy(BIN, root / "usr/bin/pingmesh")
-    shutil.copy(os.path.join(ROOT, "systemd", "pingmesh.service"), root / "etc/systemd/system/")
+    # The unit meson made, with the paths a Debian package uses.
+    unit = open(os.environ.get("PINGMESH_UNIT", "build/pingmesh.service")).read()
+    unit = re.sub(r"ExecStart=.*", "ExecStart=/usr/bin/pingmesh --config /etc/pingmesh/pingmesh.ini",
+                  unit)
+    (root / "etc/systemd/system/pingmesh.service").write_text(unit)
     (root / "etc/pingmesh").mkdir()
     shutil.copy(os.path.join(ROOT, "packaging", "pingmesh.ini"), root / "etc/pingmesh/")
     # A short watchdog so the test need not wait 30 s for it.

@@ -89,13 +89,13 @@ def test_unreadable_certificate_is_refused_naming_it(certs):
     assert "/nonexistent.pem" in r.stderr
 
 
-def test_certificate_that_is_not_one_exits_1(certs, tmp_path):
+def test_certificate_that_is_not_one_exits_78(certs, tmp_path):
     bad = tmp_path / "bad.pem"
     bad.write_text("not a certificate\n")
     r = subprocess.run([BIN, "--tls-port", str(free_port()), "--cert", str(bad),
                         "--key", str(certs / "server.key")], capture_output=True, text=True,
                        timeout=10)
-    assert r.returncode == 1
+    assert r.returncode == 78  # a configuration error: systemd must not restart-loop on it
     assert str(bad) in r.stderr
 
 

@@ -164,3 +164,35 @@ TEST(Ini, CheckConfigOutputReadsBackTheSame) {
   EXPECT_EQ(body(first), body(second));
   EXPECT_NE(first.find("delay = 7\n"), std::string::npos);
 }
+
+TEST(Ini, LongLinesAreRefusedWhole) {
+  std::string url = "http://example.com/" + std::string(300, 'a');
+  std::string e = config_error("[peers]\nurl = " + url + "\n[node]\nport = 8080\n");
+  EXPECT_NE(e.find("F:2: line longer than"), std::string::npos) << e;
+  EXPECT_EQ(e.find("unknown key"), std::string::npos) << "no half line read as a key: " << e;
+}
+
+TEST(Ini, PeersFileIsRelativeToTheIniFile) {
+  char dir_template[] = "/tmp/pingmesh-dir-XXXXXX";
+  std::string dir = mkdtemp(dir_template);
+  std::ofstream(dir + "/peers.txt") << "http://relative.example/\n";
+  std::ofstream(dir + "/p.ini") << "[peers]\nfile = peers.txt\n";
+  const Config c = load(dir + "/p.ini").config;
+  ASSERT_EQ(c.peers.size(), 1u);
+  EXPECT_EQ(c.peers[0].url.host, "relative.example");
+  std::remove((dir + "/peers.txt").c_str());
+  std::remove((dir + "/p.ini").c_str());
+  rmdir(dir.c_str());
+}
+
+TEST(Ini, DnsServersAndEmptyPeerPin) {
+  EXPECT_NE(config_error("[node]\nport = 1\ndns_servers = 127.0.0.1:53, [::1]:5353, resolver\n")
+                .find("F:3: dns_servers: 'resolver' is not IP[:port]"),
+            std::string::npos);
+  TempFile f(
+      "[tls]\npin_sha256 = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+      "[peer a]\nurl = https://a.example/\npin_sha256 =\n[peer b]\nurl = https://b.example/\n");
+  const Config c = load(f.path).config;
+  EXPECT_EQ(c.peers.at(0).tls.pin_sha256, "") << "an empty pin clears the node's";
+  EXPECT_EQ(c.peers.at(1).tls.pin_sha256, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+}
