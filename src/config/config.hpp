@@ -67,7 +67,19 @@ struct Config {
   int verbosity = 1;  // 0 quiet ... 4 debug
   enum class Format { text, json, none } format = Format::text;
   double shutdown_timeout_s = 5;
-  bool cloudwatch = false;
+
+  // Publishing to AWS CloudWatch.
+  struct CloudWatch {
+    bool enabled = false;
+    enum class Mode { full, compat } mode = Mode::full;  // compat: the original's wire format
+    std::string region;
+    std::string endpoint;  // empty: https://monitoring.<region>.amazonaws.com/
+    std::string metric_namespace = "pingmesh";
+    int period_s = 60;  // aggregation period; 1 = high resolution
+    std::string access_key_id, secret_access_key, session_token;  // secrets: never printed
+    std::string profile = "default";
+    std::string credentials_file;  // empty: ~/.aws/credentials
+  } cloudwatch;
 
   // Where it came from.
   std::string config_path;  // empty when no file was read

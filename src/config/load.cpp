@@ -361,8 +361,20 @@ std::string describe(const Config& c) {
   line("ca_file", c.tls.ca_file);
   line("pin_sha256", c.tls.pin_sha256);
   line("resume", yes(c.tls.resume));
+  const auto& cw = c.cloudwatch;
+  auto secret = [](const std::string& s) { return s.empty() ? std::string() : "(set, not shown)"; };
   out += "[cloudwatch]\n";
-  line("enabled", yes(c.cloudwatch));
+  line("enabled", yes(cw.enabled));
+  line("mode", cw.mode == Config::CloudWatch::Mode::full ? "full" : "compat");
+  line("region", cw.region);
+  line("endpoint", cw.endpoint);
+  line("namespace", cw.metric_namespace);
+  line("period", std::to_string(cw.period_s));
+  line("access_key_id", cw.access_key_id);
+  line("secret_access_key", secret(cw.secret_access_key));
+  line("session_token", secret(cw.session_token));
+  line("profile", cw.profile);
+  line("credentials_file", cw.credentials_file);
   for (size_t i = 0; i < c.peers.size(); ++i) {
     const PeerSpec& p = c.peers[i];
     out += "[peer " + std::to_string(i + 1) + "]  ; " + p.origin + "\n";

@@ -3,6 +3,7 @@
 #include <iterator>
 
 #include "config/values.hpp"
+#include "http/url.hpp"
 
 namespace pingmesh {
 
@@ -89,6 +90,23 @@ std::string set_dns_servers(Config& c, std::string_view t) {
   return {};
 }
 
+std::string set_cloudwatch_mode(Config& c, std::string_view t) {
+  if (t == "full")
+    c.cloudwatch.mode = Config::CloudWatch::Mode::full;
+  else if (t == "compat")
+    c.cloudwatch.mode = Config::CloudWatch::Mode::compat;
+  else
+    return "'" + std::string(t) + "' is not full or compat";
+  return {};
+}
+
+std::string set_cloudwatch_endpoint(Config& c, std::string_view t) {
+  std::string why;
+  if (!t.empty() && !parse_url(t, &why)) return why;
+  c.cloudwatch.endpoint = t;
+  return {};
+}
+
 std::string set_format(Config& c, std::string_view t) {
   if (t == "text")
     c.format = Config::Format::text;
@@ -167,7 +185,35 @@ const Setting kSettings[] = {
      [](C& c, T t) { return set_pin(c.tls.pin_sha256, t); }},
     {"tls", "resume", nullptr, nullptr, true, [](C& c, T t) { return set_bool(c.tls.resume, t); }},
     {"cloudwatch", "enabled", nullptr, nullptr, true,
-     [](C& c, T t) { return set_bool(c.cloudwatch, t); }},
+     [](C& c, T t) { return set_bool(c.cloudwatch.enabled, t); }},
+    {"cloudwatch", "mode", nullptr, nullptr, true, set_cloudwatch_mode},
+    // AWS_REGION is applied after AWS_DEFAULT_REGION, so it wins, as in the AWS SDKs.
+    {nullptr, "region", nullptr, "AWS_DEFAULT_REGION", true,
+     [](C& c, T t) { return set_text(c.cloudwatch.region, t); }},
+    {"cloudwatch", "region", nullptr, "AWS_REGION", true,
+     [](C& c, T t) { return set_text(c.cloudwatch.region, t); }},
+    {nullptr, "endpoint", nullptr, "AWS_ENDPOINT_URL", true, set_cloudwatch_endpoint},
+    {"cloudwatch", "endpoint", nullptr, "AWS_ENDPOINT_URL_CLOUDWATCH", true,
+     set_cloudwatch_endpoint},
+    {"cloudwatch", "namespace", nullptr, nullptr, true,
+     [](C& c, T t) { return set_text(c.cloudwatch.metric_namespace, t); }},
+    {"cloudwatch", "period", nullptr, nullptr, true,
+     [](C& c, T t) { return set_int(c.cloudwatch.period_s, t, 1, 3600); }},
+    {"cloudwatch", "access_key_id", nullptr, "AWS_ACCESS_KEY_ID", true,
+     [](C& c, T t) { return set_text(c.cloudwatch.access_key_id, t); }},
+    {"cloudwatch", "secret_access_key", nullptr, "AWS_SECRET_ACCESS_KEY", true,
+     [](C& c, T t) { return set_text(c.cloudwatch.secret_access_key, t); }, "secret"},
+    {"cloudwatch", "session_token", nullptr, "AWS_SESSION_TOKEN", true,
+     [](C& c, T t) { return set_text(c.cloudwatch.session_token, t); }, "secret"},
+    {"cloudwatch", "profile", nullptr, "AWS_PROFILE", true,
+     [](C& c, T t) { return set_text(c.cloudwatch.profile, t); }},
+    {"cloudwatch", "credentials_file", nullptr, "AWS_SHARED_CREDENTIALS_FILE", true,
+     [](C& c, T t) { return set_text(c.cloudwatch.credentials_file, t); }},
+    // Reserved for the Prometheus exporter, so files written for it load today.
+    {"prometheus", "enabled", nullptr, nullptr, true,
+     [](C&, T t) {
+       return values::boolean(t) ? std::string() : "'" + std::string(t) + "' is not yes or no";
+     }},
     // Command-line spellings of the settings above.
     {nullptr, "output", "j", nullptr, false, [](C& c, T) { return set_format(c, "json"); }},
     {nullptr, "verify", "k", nullptr, false,
@@ -175,7 +221,7 @@ const Setting kSettings[] = {
     {nullptr, "resume", "tls-resume", nullptr, false,
      [](C& c, T) { return c.tls.resume = true, std::string(); }},
     {nullptr, "enabled", "c", nullptr, false,
-     [](C& c, T) { return c.cloudwatch = true, std::string(); }},
+     [](C& c, T) { return c.cloudwatch.enabled = true, std::string(); }},
 };
 
 }  // namespace

@@ -102,7 +102,7 @@ Daemon::Daemon(Config config, Reload reload)
 Daemon::~Daemon() = default;
 
 int Daemon::run() {
-  if (config_.cloudwatch)
+  if (config_.cloudwatch.enabled)
     PM_LOG(warning, "CloudWatch publishing is not built into this version yet; -c is ignored");
   auto wanted = wanted_peers(config_);
   if (wanted.empty()) {

@@ -59,7 +59,7 @@ TEST(CommandLine, Defaults) {
   EXPECT_EQ(c.max_failures, 100);
   EXPECT_EQ(c.limit, 0);
   EXPECT_EQ(c.serve_port, 0);
-  EXPECT_FALSE(c.cloudwatch);
+  EXPECT_FALSE(c.cloudwatch.enabled);
 }
 
 TEST(CommandLine, GoFlagSyntax) {
@@ -73,7 +73,7 @@ TEST(CommandLine, GoFlagSyntax) {
   EXPECT_EQ(c.hostname, "host");
   EXPECT_EQ(c.ip_override, "::1");
   EXPECT_EQ(c.peers.at(0).address, "::1") << "-I applies to the peers";
-  EXPECT_TRUE(c.cloudwatch);
+  EXPECT_TRUE(c.cloudwatch.enabled);
   EXPECT_EQ(c.peers.at(0).location, "There");
 }
 

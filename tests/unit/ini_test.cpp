@@ -196,3 +196,26 @@ TEST(Ini, DnsServersAndEmptyPeerPin) {
   EXPECT_EQ(c.peers.at(0).tls.pin_sha256, "") << "an empty pin clears the node's";
   EXPECT_EQ(c.peers.at(1).tls.pin_sha256, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
 }
+
+TEST(Ini, CloudWatchSettingsAndSecretsNeverPrinted) {
+  TempFile f(
+      "[node]\nport = 8080\n[cloudwatch]\nenabled = yes\nmode = compat\nregion = eu-west-1\nperiod "
+      "= 1\n"
+      "access_key_id = AKIDEXAMPLE\nsecret_access_key = s3cr3t-from-file\n");
+  auto loaded = load(f.path, {},
+                     {{"AWS_SESSION_TOKEN", "t0k3n-from-env"},
+                      {"AWS_DEFAULT_REGION", "us-west-2"},
+                      {"AWS_ENDPOINT_URL", "http://127.0.0.1:9/"}});
+  const auto& cw = loaded.config.cloudwatch;
+  EXPECT_TRUE(cw.enabled);
+  EXPECT_EQ(cw.mode, Config::CloudWatch::Mode::compat);
+  EXPECT_EQ(cw.region, "us-west-2") << "the environment beats the file";
+  EXPECT_EQ(cw.period_s, 1);
+  EXPECT_EQ(cw.secret_access_key, "s3cr3t-from-file");
+  EXPECT_EQ(cw.session_token, "t0k3n-from-env");
+  EXPECT_EQ(cw.endpoint, "http://127.0.0.1:9/");
+  std::string shown = describe(loaded.config);
+  EXPECT_EQ(shown.find("s3cr3t"), std::string::npos) << shown;
+  EXPECT_EQ(shown.find("t0k3n"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("secret_access_key = (set, not shown)"), std::string::npos);
+}
