@@ -126,6 +126,10 @@ struct LoadedConfig {
 // UsageError for the command line (exit 64).
 LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv);
 
+// Fills the credentials from the shared credentials file (credentials_file, else
+// $HOME/.aws/credentials) for the profile; false when it has none.
+bool read_shared_credentials(Config::CloudWatch& cw, const GetEnv& getenv);
+
 // The effective configuration as an ini file, secrets masked (--check-config).
 std::string describe(const Config& c);
 

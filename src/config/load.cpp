@@ -293,6 +293,23 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
     p.tls.pin_sha256 = o.pin_sha256.value_or(c.tls.pin_sha256);
   }
 
+  // CloudWatch: credentials not given directly come from the shared file; without a
+  // region and credentials, publishing is switched off with a log line, as the original.
+  auto& cw = c.cloudwatch;
+  if (cw.enabled) {
+    if (cw.access_key_id.empty() || cw.secret_access_key.empty())
+      read_shared_credentials(cw, getenv);
+    if (cw.region.empty() || cw.access_key_id.empty() || cw.secret_access_key.empty()) {
+      out.notices.push_back(
+          "CloudWatch needs a region (AWS_REGION or [cloudwatch] region) and credentials "
+          "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, [cloudwatch], or the shared "
+          "credentials file); publishing is off");
+      cw.enabled = false;
+    } else if (cw.endpoint.empty()) {
+      cw.endpoint = "https://monitoring." + cw.region + ".amazonaws.com/";
+    }
+  }
+
   // Settings that depend on each other.
   auto fail = [&](const std::string& why) -> void {
     if (c.config_path.empty()) throw UsageError(why);

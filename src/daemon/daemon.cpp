@@ -96,14 +96,37 @@ Daemon::Daemon(Config config, Reload reload)
   sighup_.unref();
   watchdog_.unref();
   apply_logging(config_);
+  open_cloudwatch(config_);
   open_responder(config_);
+}
+
+void Daemon::open_cloudwatch(const Config& c) {
+  if (!c.cloudwatch.enabled) return;
+  const auto& cw = c.cloudwatch;
+  CloudWatchOptions o;
+  o.mode = cw.mode == Config::CloudWatch::Mode::compat ? CloudWatchBatch::Mode::compat
+                                                       : CloudWatchBatch::Mode::full;
+  o.region = cw.region;
+  o.endpoint = cw.endpoint;
+  o.metric_namespace = cw.metric_namespace;
+  o.period_s = cw.period_s;
+  o.access_key_id = cw.access_key_id;
+  o.secret_access_key = cw.secret_access_key;
+  o.session_token = cw.session_token;
+  o.from_location = c.location;
+  try {
+    cloudwatch_ = std::make_unique<CloudWatchSink>(loop_, std::move(o));
+  } catch (const std::exception& e) {
+    throw ConfigError(e.what());  // no libcurl: enabling CloudWatch cannot work here
+  }
+  PM_LOG(notice, "publishing to CloudWatch (%s, every %d s) at %s",
+         cw.mode == Config::CloudWatch::Mode::compat ? "compat" : "full", cw.period_s,
+         cw.endpoint.c_str());
 }
 
 Daemon::~Daemon() = default;
 
 int Daemon::run() {
-  if (config_.cloudwatch.enabled)
-    PM_LOG(warning, "CloudWatch publishing is not built into this version yet; -c is ignored");
   auto wanted = wanted_peers(config_);
   if (wanted.empty()) {
     if (config_.format == Config::Format::text)
@@ -304,6 +327,7 @@ void Daemon::sync_peers(const Config& c) {
 void Daemon::on_sample(Peer& peer, const Sample& s) noexcept {
   if (!s.ok()) last_error_ = peer.url() + ": " + std::string(to_string(s.reason));
   if (samples_) samples_->on_sample(s, peer.totals().successes);
+  if (cloudwatch_) cloudwatch_->on_sample(s, peer.totals().successes);
 }
 
 void Daemon::on_peer_ended(Peer& peer) noexcept {
@@ -343,6 +367,7 @@ void Daemon::on_signal(int signum) {
   if (responder_) responder_->stop_listening();
   for (auto& e : peers_) e.peer->stop();
   grace_timer_.start(uint64_t(config_.shutdown_timeout_s * 1000));
+  stop_deadline_ns_ = mono_ns() + uint64_t(config_.shutdown_timeout_s * 1e9);
   finish_if_idle();
 }
 
@@ -432,6 +457,19 @@ void Daemon::finish_if_idle() {
   for (const auto& e : peers_)
     if (!e.peer->ended() && (shutting_down_ || !e.removed)) return;
   if (responder_ && !shutting_down_) return;
+  if (cloudwatch_ && !cloudwatch_drained_) {
+    if (cloudwatch_draining_) return;  // finish_if_idle runs again once it is done
+    // The last samples go out before we stop, within what is left of the stop timeout.
+    uint64_t now = mono_ns();
+    uint64_t left_ms = stop_deadline_ns_ > now ? (stop_deadline_ns_ - now) / 1000000 : 0;
+    if (!stop_deadline_ns_) left_ms = uint64_t(config_.shutdown_timeout_s * 1000);
+    cloudwatch_draining_ = true;
+    cloudwatch_->drain(std::max<uint64_t>(left_ms, 500), [this] {
+      cloudwatch_drained_ = true;
+      finish_if_idle();
+    });
+    return;
+  }
   grace_timer_.stop();
   watchdog_.stop();
   if (responder_) responder_->stop();

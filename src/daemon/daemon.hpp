@@ -10,6 +10,7 @@
 #include "config/config.hpp"
 #include "daemon/notify.hpp"
 #include "dns/resolver.hpp"
+#include "export/cloudwatch_sink.hpp"
 #include "export/text_sink.hpp"
 #include "http/responder.hpp"
 #include "loop/loop.hpp"
@@ -48,6 +49,7 @@ class Daemon final : public Peer::Events {
   void reap_peers();
 
   void apply_logging(const Config& c);
+  void open_cloudwatch(const Config& c);
   std::unique_ptr<TlsServerConfig> make_tls_server(const Config& c);  // throws ConfigError
   void open_responder(const Config& c, std::unique_ptr<TlsServerConfig> tls = nullptr);
   std::string responder_key(const Config& c) const;
@@ -71,6 +73,9 @@ class Daemon final : public Peer::Events {
   std::map<std::string, std::unique_ptr<TlsClientConfig>> tls_clients_;
   std::unique_ptr<TlsServerConfig> tls_server_;
   Resolver resolver_;
+  std::unique_ptr<CloudWatchSink> cloudwatch_;
+  bool cloudwatch_draining_ = false, cloudwatch_drained_ = false;
+  uint64_t stop_deadline_ns_ = 0;  // when the shutdown must be over
   std::unique_ptr<Responder> responder_;
   std::string responder_key_;
   std::vector<PeerEntry> peers_;

@@ -1,0 +1,58 @@
+#include "curl/curl_api.hpp"
+
+#include <dlfcn.h>
+
+#include <stdexcept>
+
+namespace pingmesh {
+
+namespace {
+
+template <typename F>
+void bind(void* lib, const char* name, F& out) {
+  out = reinterpret_cast<F>(dlsym(lib, name));
+  if (!out) throw std::runtime_error(std::string("libcurl has no ") + name);
+}
+
+CurlApi load_once() {
+  void* lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+  if (!lib)
+    throw std::runtime_error(
+        "CloudWatch needs libcurl (Debian: apt-get install libcurl4), and it cannot be "
+        "loaded: " +
+        std::string(dlerror()));
+  CurlApi a{};
+  bind(lib, "curl_global_init", a.global_init);
+  bind(lib, "curl_version_info", a.version_info);
+  bind(lib, "curl_easy_init", a.easy_init);
+  bind(lib, "curl_easy_setopt", a.easy_setopt);
+  bind(lib, "curl_easy_getinfo", a.easy_getinfo);
+  bind(lib, "curl_easy_cleanup", a.easy_cleanup);
+  bind(lib, "curl_easy_strerror", a.easy_strerror);
+  bind(lib, "curl_multi_init", a.multi_init);
+  bind(lib, "curl_multi_setopt", a.multi_setopt);
+  bind(lib, "curl_multi_add_handle", a.multi_add_handle);
+  bind(lib, "curl_multi_remove_handle", a.multi_remove_handle);
+  bind(lib, "curl_multi_socket_action", a.multi_socket_action);
+  bind(lib, "curl_multi_info_read", a.multi_info_read);
+  bind(lib, "curl_multi_assign", a.multi_assign);
+  bind(lib, "curl_multi_cleanup", a.multi_cleanup);
+  bind(lib, "curl_slist_append", a.slist_append);
+  bind(lib, "curl_slist_free_all", a.slist_free_all);
+  const curl_version_info_data* v = a.version_info(CURLVERSION_NOW);
+  if (!v || v->version_num < 0x074b00)
+    throw std::runtime_error("CloudWatch needs libcurl 7.75 or later for SigV4; found " +
+                             std::string(v ? v->version : "an unknown version"));
+  if (a.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    throw std::runtime_error("libcurl could not initialise");
+  return a;
+}
+
+}  // namespace
+
+const CurlApi& CurlApi::load() {
+  static const CurlApi api = load_once();
+  return api;
+}
+
+}  // namespace pingmesh

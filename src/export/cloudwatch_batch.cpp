@@ -1,0 +1,160 @@
+#include "export/cloudwatch_batch.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <tuple>
+
+namespace pingmesh {
+
+namespace {
+
+double ms(uint64_t ns) {
+  return std::round(double(ns) / 1e3) / 1e3;
+}  // microsecond steps
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string iso8601(int64_t unix_ms) {
+  time_t secs = time_t(unix_ms / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", int(unix_ms % 1000));
+  return buf;
+}
+
+}  // namespace
+
+std::string form_encode(std::string_view s) {
+  static const char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += char(c);
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+void CloudWatchBatch::add(const Sample& s, const std::string& to) {
+  ++pending_samples_;
+  int64_t t_ms = s.start_unix_ns / 1000000;
+  if (mode_ == Mode::compat) {
+    // The original: successes only, "TCP RTT" in ms, TestUrl / HTTP Resp Code / FromLocation.
+    if (!s.ok()) return;
+    MetricDatum d;
+    d.name = "TCP RTT";
+    char code[8];
+    std::snprintf(code, sizeof code, "%03d", s.http_code);
+    d.dimensions = {{"TestUrl", to}, {"HTTP Resp Code", code}, {"FromLocation", from_}};
+    d.timestamp_ms = t_ms;
+    d.values = {{ms(s.t.tcp), 1}};
+    compat_.push_back(std::move(d));
+    return;
+  }
+  int64_t period_ms = int64_t(period_s_) * 1000;
+  int64_t start = t_ms / period_ms * period_ms;
+  if (!s.ok()) {
+    aggregated_[{"Failures", to, std::string(to_string(s.reason)), start}][1.0] += 1;
+    return;
+  }
+  const std::pair<const char*, uint64_t> phases[] = {{"DNS", s.t.dns},     {"TCP", s.t.tcp},
+                                                     {"TLS", s.t.tls},     {"First", s.t.first},
+                                                     {"LastB", s.t.lastb}, {"Total", s.t.total}};
+  for (const auto& [name, ns] : phases) {
+    if (std::string_view(name) == "TLS" && !s.tls_version) continue;
+    aggregated_[{name, to, "", start}][ms(ns)] += 1;
+  }
+}
+
+std::vector<MetricDatum> CloudWatchBatch::take() {
+  std::vector<MetricDatum> out = std::move(compat_);
+  compat_.clear();
+  for (auto& [key, values] : aggregated_) {
+    // More than 150 distinct values: several datums of the same metric, so every value
+    // is kept and CloudWatch's percentiles stay right.
+    MetricDatum d;
+    d.name = key.metric;
+    d.dimensions = {{"From", from_}, {"To", key.to}};
+    if (!key.reason.empty()) d.dimensions.emplace_back("Reason", key.reason);
+    d.unit = key.metric == "Failures" ? "Count" : "Milliseconds";
+    d.timestamp_ms = key.period_start_ms;
+    d.storage_resolution = period_s_ < 60 ? 1 : 60;
+    for (auto& [value, count] : values) {
+      d.values.emplace_back(value, count);
+      if (d.values.size() == kMaxValuesPerDatum) {
+        out.push_back(d);
+        d.values.clear();
+      }
+    }
+    if (!d.values.empty()) out.push_back(std::move(d));
+  }
+  aggregated_.clear();
+  pending_samples_ = 0;
+  return out;
+}
+
+namespace {
+
+std::string encode_datum(const MetricDatum& d, size_t index) {
+  std::string one;
+  std::string p = "&MetricData.member." + std::to_string(index) + ".";
+  one += p + "MetricName=" + form_encode(d.name);
+  for (size_t i = 0; i < d.dimensions.size(); ++i) {
+    std::string q = p + "Dimensions.member." + std::to_string(i + 1) + ".";
+    one += q + "Name=" + form_encode(d.dimensions[i].first);
+    one += q + "Value=" + form_encode(d.dimensions[i].second);
+  }
+  if (d.values.size() == 1 && d.values[0].second == 1) {
+    one += p + "Value=" + number(d.values[0].first);
+  } else {
+    for (size_t i = 0; i < d.values.size(); ++i) {
+      one += p + "Values.member." + std::to_string(i + 1) + "=" + number(d.values[i].first);
+      one += p + "Counts.member." + std::to_string(i + 1) + "=" + number(d.values[i].second);
+    }
+  }
+  one += p + "Unit=" + d.unit;
+  one += p + "Timestamp=" + form_encode(iso8601(d.timestamp_ms));
+  if (d.storage_resolution == 1) one += p + "StorageResolution=1";
+  return one;
+}
+
+}  // namespace
+
+std::vector<std::string> put_metric_data_bodies(const std::string& ns,
+                                                const std::vector<MetricDatum>& datums) {
+  std::vector<std::string> bodies;
+  const std::string head = "Action=PutMetricData&Version=2010-08-01&Namespace=" + form_encode(ns);
+  std::string body = head;
+  size_t in_body = 0;
+  for (const auto& d : datums) {
+    std::string one = encode_datum(d, in_body + 1);
+    if (in_body > 0 && (in_body == CloudWatchBatch::kMaxDatumsPerRequest ||
+                        body.size() + one.size() > CloudWatchBatch::kMaxRequestBytes)) {
+      bodies.push_back(std::move(body));
+      body = head;
+      in_body = 0;
+      one = encode_datum(d, 1);
+    }
+    body += one;
+    ++in_body;
+  }
+  if (in_body > 0) bodies.push_back(std::move(body));
+  return bodies;
+}
+
+}  // namespace pingmesh

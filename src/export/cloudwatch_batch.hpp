@@ -1,0 +1,69 @@
+// What goes to CloudWatch: samples aggregated per peer and period into datums with
+// Values/Counts arrays (or, in compat mode, the original's one datum per sample), and
+// datums packed into PutMetricData requests within CloudWatch's limits.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "pingmesh/sample.hpp"
+
+namespace pingmesh {
+
+struct MetricDatum {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> dimensions;
+  const char* unit = "Milliseconds";
+  int64_t timestamp_ms = 0;
+  std::vector<std::pair<double, double>> values;  // value, count; at most 150 distinct
+  int storage_resolution = 60;
+};
+
+class CloudWatchBatch {
+ public:
+  static constexpr size_t kMaxValuesPerDatum = 150;
+  static constexpr size_t kMaxDatumsPerRequest = 1000;
+  static constexpr size_t kMaxRequestBytes = 1000 * 1000;
+
+  enum class Mode { full, compat };
+  CloudWatchBatch(Mode mode, std::string from_location, int period_s)
+      : mode_(mode), from_(std::move(from_location)), period_s_(period_s) {}
+
+  // to: the peer's location (or URL when it has none).
+  void add(const Sample& s, const std::string& to);
+  // Everything gathered so far, as datums; the batch is empty afterwards.
+  std::vector<MetricDatum> take();
+  size_t pending_samples() const { return pending_samples_; }
+
+ private:
+  struct Key {
+    std::string metric, to, reason;
+    int64_t period_start_ms;
+    bool operator<(const Key& o) const {
+      return std::tie(period_start_ms, metric, to, reason) <
+             std::tie(o.period_start_ms, o.metric, o.to, o.reason);
+    }
+  };
+
+  Mode mode_;
+  std::string from_;
+  int period_s_;
+  std::map<Key, std::map<double, double>> aggregated_;  // value -> count
+  std::vector<MetricDatum> compat_;
+  size_t pending_samples_ = 0;
+};
+
+// The form body of PutMetricData requests for these datums, each request within the
+// count and size limits. Datums are never split across requests.
+std::vector<std::string> put_metric_data_bodies(const std::string& metric_namespace,
+                                                const std::vector<MetricDatum>& datums);
+
+// application/x-www-form-urlencoded, as the AWS SDKs send it (space as '+').
+std::string form_encode(std::string_view s);
+
+}  // namespace pingmesh

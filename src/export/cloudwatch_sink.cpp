@@ -1,0 +1,188 @@
+#include "export/cloudwatch_sink.hpp"
+
+#include <random>
+
+#include "loop/clock.hpp"
+
+namespace pingmesh {
+
+namespace {
+
+constexpr size_t kMaxResponseBytes = 64 * 1024;
+
+size_t collect(char* data, size_t size, size_t n, void* user) {
+  auto* out = static_cast<std::string*>(user);
+  size_t len = size * n;
+  if (out->size() < kMaxResponseBytes)
+    out->append(data, std::min(len, kMaxResponseBytes - out->size()));
+  return len;
+}
+
+// <Code>…</Code> and <Message>…</Message> from AWS's XML error document.
+std::string xml_field(const std::string& xml, const std::string& tag) {
+  auto a = xml.find("<" + tag + ">");
+  if (a == std::string::npos) return {};
+  a += tag.size() + 2;
+  auto b = xml.find("</" + tag + ">", a);
+  return b == std::string::npos ? std::string() : xml.substr(a, b - a);
+}
+
+// Milliseconds until the next multiple of the period on the wall clock.
+uint64_t ms_to_period_end(int period_s) {
+  int64_t now_ms = wall_unix_ns() / 1000000;
+  int64_t period_ms = int64_t(period_s) * 1000;
+  return uint64_t(period_ms - now_ms % period_ms);
+}
+
+}  // namespace
+
+CloudWatchSink::CloudWatchSink(Loop& loop, CloudWatchOptions options)
+    : loop_(loop),
+      options_(std::move(options)),
+      api_(CurlApi::load()),
+      multi_(loop, api_),
+      easy_(api_.easy_init()),
+      batch_(options_.mode, options_.from_location, options_.period_s),
+      period_timer_(loop, [this] { on_period(); }),
+      retry_timer_(loop, [this] { send_next(); }),
+      drain_timer_(loop, [this] { finish_drain(); }) {
+  // libcurl 7.88's SigV4 rules (DESIGN.md): body through COPYPOSTFIELDS, no removed or
+  // empty headers, no X-Amz-Date of ours; the session token is a header of ours.
+  if (!options_.session_token.empty())
+    headers_ =
+        api_.slist_append(nullptr, ("X-Amz-Security-Token: " + options_.session_token).c_str());
+  std::string sigv4 = "aws:amz:" + options_.region + ":monitoring";
+  api_.easy_setopt(easy_, CURLOPT_URL, options_.endpoint.c_str());
+  api_.easy_setopt(easy_, CURLOPT_AWS_SIGV4, sigv4.c_str());
+  api_.easy_setopt(easy_, CURLOPT_USERNAME, options_.access_key_id.c_str());
+  api_.easy_setopt(easy_, CURLOPT_PASSWORD, options_.secret_access_key.c_str());
+  if (headers_) api_.easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
+  api_.easy_setopt(easy_, CURLOPT_USERAGENT, "pingmesh/" PINGMESH_VERSION);
+  api_.easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &collect);
+  api_.easy_setopt(easy_, CURLOPT_WRITEDATA, &response_);
+  api_.easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
+  api_.easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+  api_.easy_setopt(easy_, CURLOPT_TIMEOUT_MS, 15000L);
+  period_timer_.start(ms_to_period_end(options_.period_s));
+}
+
+CloudWatchSink::~CloudWatchSink() {
+  if (in_flight_) multi_.remove(easy_);
+  api_.easy_cleanup(easy_);
+  if (headers_) api_.slist_free_all(headers_);
+}
+
+void CloudWatchSink::on_sample(const Sample& s, int) noexcept {
+  batch_.add(s, s.location != "unknown" ? s.location : s.url);
+}
+
+void CloudWatchSink::on_period() {
+  period_timer_.start(ms_to_period_end(options_.period_s));
+  enqueue(batch_.take());
+}
+
+void CloudWatchSink::enqueue(std::vector<MetricDatum> datums) {
+  if (datums.empty()) return;
+  for (auto& body : put_metric_data_bodies(options_.metric_namespace, datums)) {
+    Request r;
+    r.body = std::move(body);
+    // Count the datums of this body: the members named "…member.N.MetricName=".
+    for (size_t pos = 0; (pos = r.body.find(".MetricName=", pos)) != std::string::npos; ++pos)
+      ++r.datums;
+    queue_.push_back(std::move(r));
+  }
+  while (queue_.size() > options_.max_queued_requests) {
+    ++counters_.dropped;
+    if (dropped_logged_.first())
+      PM_LOG(warning,
+             "CloudWatch: more than %zu requests waiting, dropping the oldest (logged once)",
+             options_.max_queued_requests);
+    queue_.pop_front();
+  }
+  send_next();
+}
+
+void CloudWatchSink::send_next() {
+  if (in_flight_ || queue_.empty() || retry_timer_.pending()) return;
+  in_flight_ = true;
+  response_.clear();
+  const Request& r = queue_.front();
+  api_.easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, long(r.body.size()));
+  api_.easy_setopt(easy_, CURLOPT_COPYPOSTFIELDS, r.body.c_str());
+  multi_.add(easy_, [this](CURL*, CURLcode result) { on_response(result); });
+}
+
+void CloudWatchSink::on_response(CURLcode result) {
+  in_flight_ = false;
+  long status = 0;
+  api_.easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
+  Request& r = queue_.front();
+  if (result != CURLE_OK) {
+    retry_later(api_.easy_strerror(result));
+  } else if (status == 200) {
+    ++counters_.requests_sent;
+    counters_.datums_sent += r.datums;
+    queue_.pop_front();
+  } else {
+    std::string code = xml_field(response_, "Code");
+    std::string message = xml_field(response_, "Message");
+    bool throttled = status == 429 || code == "Throttling" || code == "ThrottlingException";
+    if (status >= 500 || throttled) {
+      retry_later("HTTP " + std::to_string(status) + (code.empty() ? "" : " " + code));
+    } else {
+      ++counters_.rejected;
+      PM_LOG(error,
+             "CloudWatch refused a batch of %zu datums: HTTP %ld %s: %s (set aside, not retried)",
+             r.datums, status, code.c_str(), message.c_str());
+      queue_.pop_front();
+    }
+  }
+  if (queue_.empty() && drained_) {
+    finish_drain();
+    return;
+  }
+  send_next();
+}
+
+// Exponential back-off with jitter, from 1 s to 5 min; the batch stays at the front.
+void CloudWatchSink::retry_later(const std::string& why) {
+  Request& r = queue_.front();
+  ++counters_.retries;
+  int attempt = std::min(++r.attempts, 9);
+  static std::minstd_rand rng{uint32_t(mono_ns())};
+  std::uniform_real_distribution<double> jitter(0.5, 1.5);
+  uint64_t delay_ms = uint64_t(std::min(300000.0, 1000.0 * (1 << (attempt - 1)) * jitter(rng)));
+  PM_LOG(warning, "CloudWatch: %s; retrying in %.1f s (attempt %d)", why.c_str(),
+         double(delay_ms) / 1000, r.attempts + 1);
+  retry_timer_.start(delay_ms);
+}
+
+void CloudWatchSink::drain(uint64_t deadline_ms, std::function<void()> done) {
+  period_timer_.stop();
+  enqueue(batch_.take());
+  drained_ = std::move(done);
+  if (queue_.empty()) {
+    finish_drain();
+    return;
+  }
+  // A retry waiting for its back-off goes now: the deadline is what bounds us.
+  if (retry_timer_.pending()) {
+    retry_timer_.stop();
+    send_next();
+  }
+  drain_timer_.start(deadline_ms);
+}
+
+void CloudWatchSink::finish_drain() {
+  drain_timer_.stop();
+  retry_timer_.stop();
+  if (!queue_.empty()) {
+    counters_.dropped += queue_.size();
+    PM_LOG(warning, "CloudWatch: %zu requests not sent before the stop timeout", queue_.size());
+  }
+  auto done = std::move(drained_);
+  drained_ = nullptr;
+  if (done) done();
+}
+
+}  // namespace pingmesh

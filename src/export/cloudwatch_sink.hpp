@@ -1,0 +1,82 @@
+// Samples to AWS CloudWatch: aggregated per period, sent as PutMetricData over the
+// Query API with SigV4 (libcurl's CURLOPT_AWS_SIGV4) from the loop, retried with
+// exponential back-off and jitter on network errors, 5xx and throttling.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "curl/curl_multi.hpp"
+#include "export/cloudwatch_batch.hpp"
+#include "log/log.hpp"
+#include "loop/timer.hpp"
+#include "pingmesh/sample.hpp"
+
+namespace pingmesh {
+
+struct CloudWatchOptions {
+  CloudWatchBatch::Mode mode = CloudWatchBatch::Mode::full;
+  std::string region;
+  std::string endpoint;  // full URL
+  std::string metric_namespace = "pingmesh";
+  int period_s = 60;
+  std::string access_key_id, secret_access_key, session_token;
+  std::string from_location;
+  size_t max_queued_requests = 64;  // in memory; the oldest is dropped past it
+};
+
+class CloudWatchSink final : public SampleSink {
+ public:
+  struct Counters {
+    uint64_t requests_sent = 0;  // accepted by CloudWatch
+    uint64_t datums_sent = 0;
+    uint64_t retries = 0;
+    uint64_t rejected = 0;  // 4xx other than throttling: set aside, never retried
+    uint64_t dropped = 0;   // over the queue bound
+  };
+
+  // Throws std::runtime_error when libcurl cannot be loaded.
+  CloudWatchSink(Loop& loop, CloudWatchOptions options);
+  ~CloudWatchSink() override;
+
+  void on_sample(const Sample& s, int successes_so_far) noexcept override;
+  void on_peer_summary(const PeerTotals&) noexcept override {}
+
+  // Sends everything gathered, now; calls done once the queue is empty or the deadline
+  // has passed (what is left is counted as dropped).
+  void drain(uint64_t deadline_ms, std::function<void()> done);
+  const Counters& counters() const { return counters_; }
+
+ private:
+  struct Request {
+    std::string body;
+    size_t datums = 0;
+    int attempts = 0;
+  };
+
+  void on_period();
+  void enqueue(std::vector<MetricDatum> datums);
+  void send_next();
+  void on_response(CURLcode result);
+  void retry_later(const std::string& why);
+  void finish_drain();
+
+  Loop& loop_;
+  CloudWatchOptions options_;
+  const CurlApi& api_;
+  CurlMulti multi_;
+  CURL* easy_;  // one handle, reused: its connection stays open between requests
+  curl_slist* headers_ = nullptr;
+  CloudWatchBatch batch_;
+  Timer period_timer_, retry_timer_, drain_timer_;
+  std::deque<Request> queue_;
+  bool in_flight_ = false;
+  std::string response_;
+  std::function<void()> drained_;
+  Counters counters_;
+  log::Once dropped_logged_;
+};
+
+}  // namespace pingmesh

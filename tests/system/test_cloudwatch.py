@@ -1,0 +1,118 @@
+"""CloudWatch publishing against a SigV4-verifying stand-in on loopback."""
+import re
+import signal
+import time
+
+import pytest
+
+from cloudwatch_endpoint import Endpoint, credentials
+from conftest import free_port
+
+SHORT = re.compile(r"^ *\d+ +\d+\.\d{3} msec ")
+
+
+def aws_env(endpoint, creds):
+    env = {"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": creds.access_key,
+           "AWS_SECRET_ACCESS_KEY": creds.secret_key,
+           "AWS_ENDPOINT_URL_CLOUDWATCH": endpoint.url, "HOME": "/nonexistent"}
+    if creds.token:
+        env["AWS_SESSION_TOKEN"] = creds.token
+    return env
+
+
+def self_ping(daemons, tmp_path, endpoint, creds, mode="full", seconds=3.5, extra=""):
+    port = free_port()
+    ini = tmp_path / "p.ini"
+    ini.write_text(f"[node]\nport = {port}\ndelay = 1\nlocation = Lab\n"
+                   f"[cloudwatch]\nenabled = yes\nperiod = 1\nmode = {mode}\n{extra}")
+    d = daemons(["-C", str(ini)], env=aws_env(endpoint, creds))
+    time.sleep(seconds)
+    d.signal(signal.SIGTERM)
+    assert d.finish(timeout=20) == 0
+    return d, port
+
+
+@pytest.mark.parametrize("token", [None, "FwoGZXIvYXdzEXAMPLETOKEN//+="])
+def test_every_request_is_signed_right_and_counts_add_up(daemons, tmp_path, token):
+    creds = credentials(token)
+    ep = Endpoint(creds)
+    try:
+        d, port = self_ping(daemons, tmp_path, ep, creds)
+        assert not ep.bad, ep.bad
+        accepted = ep.accepted()
+        assert accepted, d.stderr()
+        probes = len([l for l in d.out if SHORT.match(l)])
+        assert probes >= 2
+        tcp = [x for r in accepted for x in r["datums"] if x["name"] == "TCP"]
+        assert sum(sum(x["counts"]) for x in tcp) == probes, (d.stderr(), [(x["timestamp"], x["counts"]) for x in tcp], len(ep.requests))
+        for r in accepted:
+            assert r["form"]["Action"] == "PutMetricData"
+            assert r["form"]["Version"] == "2010-08-01"
+            assert r["form"]["Namespace"] == "pingmesh"
+        names = {x["name"] for r in accepted for x in r["datums"]}
+        assert {"DNS", "TCP", "First", "LastB", "Total"} <= names and "TLS" not in names
+        x = tcp[0]
+        assert x["dims"] == {"From": "Lab", "To": "Lab"}
+        assert x["unit"] == "Milliseconds" and x["resolution"] == "1"
+        assert all(len(x["values"]) <= 150 for r in accepted for x in r["datums"])
+    finally:
+        ep.close()
+
+
+def test_compat_mode_speaks_the_originals_wire_format(daemons, tmp_path):
+    creds = credentials()
+    ep = Endpoint(creds)
+    try:
+        d, port = self_ping(daemons, tmp_path, ep, creds, mode="compat")
+        assert not ep.bad, ep.bad
+        datums = [x for r in ep.accepted() for x in r["datums"]]
+        probes = len([l for l in d.out if SHORT.match(l)])
+        assert len(datums) == probes, "one datum per successful sample, as the original"
+        for x in datums:
+            assert x["name"] == "TCP RTT" and x["unit"] == "Milliseconds"
+            assert x["dim_order"] == ["TestUrl", "HTTP Resp Code", "FromLocation"]
+            assert x["dims"]["HTTP Resp Code"] == "200" and x["dims"]["FromLocation"] == "Lab"
+            assert x["dims"]["TestUrl"] == "Lab"  # the peer's location (ourselves)
+            assert len(x["values"]) == 1 and x["values"][0] > 0
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", x["timestamp"])
+        raw = ep.accepted()[0]["form"]
+        assert raw["Namespace"] == "pingmesh"
+    finally:
+        ep.close()
+
+
+def test_server_errors_are_retried_and_nothing_is_lost(daemons, tmp_path):
+    creds = credentials()
+    ep = Endpoint(creds)
+    ep.answers = [503, 503]
+    try:
+        d, port = self_ping(daemons, tmp_path, ep, creds, seconds=6)
+        assert "retrying in" in d.stderr()
+        probes = len([l for l in d.out if SHORT.match(l)])
+        tcp = [x for r in ep.accepted() for x in r["datums"] if x["name"] == "TCP"]
+        assert sum(sum(x["counts"]) for x in tcp) == probes
+    finally:
+        ep.close()
+
+
+def test_bad_credentials_are_logged_clearly_without_a_retry_loop(daemons, tmp_path):
+    creds = credentials()
+    ep = Endpoint(credentials(), region="us-east-1")
+    ep.creds = type(creds)("AKIDOTHER", "other-secret")  # it expects other keys: 403
+    try:
+        d, port = self_ping(daemons, tmp_path, ep, creds, seconds=3.5)
+        assert "CloudWatch refused a batch" in d.stderr()
+        assert "InvalidClientTokenId" in d.stderr()
+        assert "The security token included in the request is invalid." in d.stderr()
+        assert len(ep.bad) <= 6, "about one request a period, no tight loop"
+    finally:
+        ep.close()
+
+
+def test_no_credentials_switches_publishing_off_with_a_line(daemons, tmp_path):
+    port = free_port()
+    d = daemons(["-c", "-s", str(port), "-n", "1", f"http://127.0.0.1:{port}/v1/ping"],
+                env={"HOME": "/nonexistent"})
+    assert d.wait_for(lambda: "publishing is off" in d.stderr())
+    d.signal()
+    assert d.finish() == 0
