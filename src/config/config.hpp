@@ -79,6 +79,8 @@ struct Config {
     std::string access_key_id, secret_access_key, session_token;  // secrets: never printed
     std::string profile = "default";
     std::string credentials_file;  // empty: ~/.aws/credentials
+    std::string spool_dir;         // empty: $STATE_DIRECTORY/spool under systemd, else memory only
+    long spool_max_bytes = 64L << 20;
   } cloudwatch;
 
   // Where it came from.

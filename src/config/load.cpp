@@ -308,6 +308,9 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
     } else if (cw.endpoint.empty()) {
       cw.endpoint = "https://monitoring." + cw.region + ".amazonaws.com/";
     }
+    const char* state = getenv("STATE_DIRECTORY");  // systemd's StateDirectory=
+    if (cw.spool_dir.empty() && state && *state)
+      cw.spool_dir = std::string(state).substr(0, std::string(state).find(':')) + "/spool";
   }
 
   // Settings that depend on each other.
@@ -392,6 +395,8 @@ std::string describe(const Config& c) {
   line("session_token", secret(cw.session_token));
   line("profile", cw.profile);
   line("credentials_file", cw.credentials_file);
+  line("spool_dir", cw.spool_dir);
+  line("spool_max_bytes", std::to_string(cw.spool_max_bytes));
   for (size_t i = 0; i < c.peers.size(); ++i) {
     const PeerSpec& p = c.peers[i];
     out += "[peer " + std::to_string(i + 1) + "]  ; " + p.origin + "\n";

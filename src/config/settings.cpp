@@ -209,6 +209,15 @@ const Setting kSettings[] = {
      [](C& c, T t) { return set_text(c.cloudwatch.profile, t); }},
     {"cloudwatch", "credentials_file", nullptr, "AWS_SHARED_CREDENTIALS_FILE", true,
      [](C& c, T t) { return set_text(c.cloudwatch.credentials_file, t); }},
+    {"cloudwatch", "spool_dir", nullptr, nullptr, true,
+     [](C& c, T t) { return set_text(c.cloudwatch.spool_dir, t); }},
+    {"cloudwatch", "spool_max_bytes", nullptr, nullptr, true,
+     [](C& c, T t) {
+       auto v = values::integer(t, 65536, 1L << 32);
+       if (!v) return "'" + std::string(t) + "' is not " + values::integer_range(65536, 1L << 32);
+       c.cloudwatch.spool_max_bytes = *v;
+       return std::string();
+     }},
     // Reserved for the Prometheus exporter, so files written for it load today.
     {"prometheus", "enabled", nullptr, nullptr, true,
      [](C&, T t) {

@@ -114,6 +114,8 @@ void Daemon::open_cloudwatch(const Config& c) {
   o.secret_access_key = cw.secret_access_key;
   o.session_token = cw.session_token;
   o.from_location = c.location;
+  o.spool_dir = cw.spool_dir;
+  o.spool_max_bytes = uint64_t(cw.spool_max_bytes);
   try {
     cloudwatch_ = std::make_unique<CloudWatchSink>(loop_, std::move(o));
   } catch (const std::exception& e) {

@@ -34,6 +34,13 @@ uint64_t ms_to_period_end(int period_s) {
   return uint64_t(period_ms - now_ms % period_ms);
 }
 
+// The datums in a request body: its "….MetricName=" members.
+size_t count_datums(const std::string& body) {
+  size_t n = 0;
+  for (size_t pos = 0; (pos = body.find(".MetricName=", pos)) != std::string::npos; ++pos) ++n;
+  return n;
+}
+
 }  // namespace
 
 CloudWatchSink::CloudWatchSink(Loop& loop, CloudWatchOptions options)
@@ -63,7 +70,15 @@ CloudWatchSink::CloudWatchSink(Loop& loop, CloudWatchOptions options)
   api_.easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
   api_.easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
   api_.easy_setopt(easy_, CURLOPT_TIMEOUT_MS, 15000L);
+  if (!options_.spool_dir.empty()) {
+    try {
+      spool_ = std::make_unique<Spool>(options_.spool_dir, options_.spool_max_bytes);
+    } catch (const std::exception& e) {
+      PM_LOG(error, "CloudWatch: %s; keeping unsent data in memory only", e.what());
+    }
+  }
   period_timer_.start(ms_to_period_end(options_.period_s));
+  send_next();  // what a previous run left in the spool
 }
 
 CloudWatchSink::~CloudWatchSink() {
@@ -83,32 +98,63 @@ void CloudWatchSink::on_period() {
 
 void CloudWatchSink::enqueue(std::vector<MetricDatum> datums) {
   if (datums.empty()) return;
+  int64_t now = wall_unix_ns();
   for (auto& body : put_metric_data_bodies(options_.metric_namespace, datums)) {
+    if (spool_ && spool_->put(body, now)) continue;  // on disk before it is sent
     Request r;
+    r.datums = count_datums(body);
     r.body = std::move(body);
-    // Count the datums of this body: the members named "…member.N.MetricName=".
-    for (size_t pos = 0; (pos = r.body.find(".MetricName=", pos)) != std::string::npos; ++pos)
-      ++r.datums;
     queue_.push_back(std::move(r));
   }
   while (queue_.size() > options_.max_queued_requests) {
     ++counters_.dropped;
     if (dropped_logged_.first())
       PM_LOG(warning,
-             "CloudWatch: more than %zu requests waiting, dropping the oldest (logged once)",
+             "CloudWatch: more than %zu requests waiting in memory, dropping the oldest "
+             "(logged once)",
              options_.max_queued_requests);
     queue_.pop_front();
   }
   send_next();
 }
 
+// Oldest first: what the spool kept from before, then what is waiting in memory.
+bool CloudWatchSink::next_request() {
+  if (current_) return true;
+  while (spool_) {
+    auto e = spool_->oldest(wall_unix_ns());
+    if (!e) break;
+    auto body = spool_->read(*e);
+    if (!body) {
+      spool_->remove(*e);  // unreadable: nothing we can send
+      continue;
+    }
+    current_ = Request{std::move(*body), 0, 0, e};
+    current_->datums = count_datums(current_->body);
+    return true;
+  }
+  if (queue_.empty()) return false;
+  current_ = std::move(queue_.front());
+  queue_.pop_front();
+  return true;
+}
+
+void CloudWatchSink::done_with_current(bool delivered) {
+  if (current_->file) {
+    if (delivered)
+      spool_->remove(*current_->file);
+    else
+      spool_->set_aside(*current_->file);
+  }
+  current_.reset();
+}
+
 void CloudWatchSink::send_next() {
-  if (in_flight_ || queue_.empty() || retry_timer_.pending()) return;
+  if (in_flight_ || retry_timer_.pending() || !next_request()) return;
   in_flight_ = true;
   response_.clear();
-  const Request& r = queue_.front();
-  api_.easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, long(r.body.size()));
-  api_.easy_setopt(easy_, CURLOPT_COPYPOSTFIELDS, r.body.c_str());
+  api_.easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, long(current_->body.size()));
+  api_.easy_setopt(easy_, CURLOPT_COPYPOSTFIELDS, current_->body.c_str());
   multi_.add(easy_, [this](CURL*, CURLcode result) { on_response(result); });
 }
 
@@ -116,13 +162,12 @@ void CloudWatchSink::on_response(CURLcode result) {
   in_flight_ = false;
   long status = 0;
   api_.easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
-  Request& r = queue_.front();
   if (result != CURLE_OK) {
     retry_later(api_.easy_strerror(result));
   } else if (status == 200) {
     ++counters_.requests_sent;
-    counters_.datums_sent += r.datums;
-    queue_.pop_front();
+    counters_.datums_sent += current_->datums;
+    done_with_current(true);
   } else {
     std::string code = xml_field(response_, "Code");
     std::string message = xml_field(response_, "Message");
@@ -133,27 +178,26 @@ void CloudWatchSink::on_response(CURLcode result) {
       ++counters_.rejected;
       PM_LOG(error,
              "CloudWatch refused a batch of %zu datums: HTTP %ld %s: %s (set aside, not retried)",
-             r.datums, status, code.c_str(), message.c_str());
-      queue_.pop_front();
+             current_->datums, status, code.c_str(), message.c_str());
+      done_with_current(false);
     }
   }
-  if (queue_.empty() && drained_) {
-    finish_drain();
+  if (drained_ && (idle() || retry_timer_.pending())) {
+    finish_drain();  // nothing more can go now: what is left stays spooled
     return;
   }
   send_next();
 }
 
-// Exponential back-off with jitter, from 1 s to 5 min; the batch stays at the front.
+// Exponential back-off with jitter, from 1 s to 5 min; the request stays first in line.
 void CloudWatchSink::retry_later(const std::string& why) {
-  Request& r = queue_.front();
   ++counters_.retries;
-  int attempt = std::min(++r.attempts, 9);
+  int attempt = std::min(++current_->attempts, 9);
   static std::minstd_rand rng{uint32_t(mono_ns())};
   std::uniform_real_distribution<double> jitter(0.5, 1.5);
   uint64_t delay_ms = uint64_t(std::min(300000.0, 1000.0 * (1 << (attempt - 1)) * jitter(rng)));
   PM_LOG(warning, "CloudWatch: %s; retrying in %.1f s (attempt %d)", why.c_str(),
-         double(delay_ms) / 1000, r.attempts + 1);
+         double(delay_ms) / 1000, current_->attempts + 1);
   retry_timer_.start(delay_ms);
 }
 
@@ -161,7 +205,7 @@ void CloudWatchSink::drain(uint64_t deadline_ms, std::function<void()> done) {
   period_timer_.stop();
   enqueue(batch_.take());
   drained_ = std::move(done);
-  if (queue_.empty()) {
+  if (idle()) {
     finish_drain();
     return;
   }
@@ -176,10 +220,13 @@ void CloudWatchSink::drain(uint64_t deadline_ms, std::function<void()> done) {
 void CloudWatchSink::finish_drain() {
   drain_timer_.stop();
   retry_timer_.stop();
-  if (!queue_.empty()) {
-    counters_.dropped += queue_.size();
-    PM_LOG(warning, "CloudWatch: %zu requests not sent before the stop timeout", queue_.size());
+  size_t left = queue_.size() + (current_ && !current_->file ? 1 : 0);
+  if (left) {
+    counters_.dropped += left;
+    PM_LOG(warning, "CloudWatch: %zu requests not sent before the stop timeout", left);
   }
+  if (spool_ && spool_->size())
+    PM_LOG(notice, "CloudWatch: %zu requests stay in the spool for the next start", spool_->size());
   auto done = std::move(drained_);
   drained_ = nullptr;
   if (done) done();

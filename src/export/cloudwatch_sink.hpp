@@ -6,10 +6,12 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "curl/curl_multi.hpp"
 #include "export/cloudwatch_batch.hpp"
+#include "export/spool.hpp"
 #include "log/log.hpp"
 #include "loop/timer.hpp"
 #include "pingmesh/sample.hpp"
@@ -25,6 +27,8 @@ struct CloudWatchOptions {
   std::string access_key_id, secret_access_key, session_token;
   std::string from_location;
   size_t max_queued_requests = 64;  // in memory; the oldest is dropped past it
+  std::string spool_dir;            // empty: memory only (lost at exit)
+  uint64_t spool_max_bytes = 64ull << 20;
 };
 
 class CloudWatchSink final : public SampleSink {
@@ -48,13 +52,17 @@ class CloudWatchSink final : public SampleSink {
   // has passed (what is left is counted as dropped).
   void drain(uint64_t deadline_ms, std::function<void()> done);
   const Counters& counters() const { return counters_; }
+  bool idle() const { return !current_ && queue_.empty() && (!spool_ || spool_->size() == 0); }
 
  private:
   struct Request {
     std::string body;
     size_t datums = 0;
     int attempts = 0;
+    std::optional<Spool::Entry> file;  // where it is stored, when spooled
   };
+  bool next_request();  // loads the oldest waiting request into current_
+  void done_with_current(bool delivered);
 
   void on_period();
   void enqueue(std::vector<MetricDatum> datums);
@@ -71,7 +79,9 @@ class CloudWatchSink final : public SampleSink {
   curl_slist* headers_ = nullptr;
   CloudWatchBatch batch_;
   Timer period_timer_, retry_timer_, drain_timer_;
-  std::deque<Request> queue_;
+  std::unique_ptr<Spool> spool_;
+  std::deque<Request> queue_;       // in memory, when there is no spool or it refused a write
+  std::optional<Request> current_;  // being sent, or waiting for its retry
   bool in_flight_ = false;
   std::string response_;
   std::function<void()> drained_;

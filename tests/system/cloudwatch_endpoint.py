@@ -76,7 +76,7 @@ def parse_datums(body):
 class Endpoint:
     """answer: a list of status codes to give, in order, then 200 forever."""
 
-    def __init__(self, creds, region="us-east-1"):
+    def __init__(self, creds, region="us-east-1", port=0):
         self.creds, self.region = creds, region
         self.requests, self.bad, self.answers = [], [], []
         self.lock = threading.Lock()
@@ -109,7 +109,7 @@ class Endpoint:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

@@ -116,3 +116,89 @@ def test_no_credentials_switches_publishing_off_with_a_line(daemons, tmp_path):
     assert d.wait_for(lambda: "publishing is off" in d.stderr())
     d.signal()
     assert d.finish() == 0
+
+
+def probes_in(d):
+    return len([l for l in d.out if SHORT.match(l)])
+
+
+def tcp_count(endpoint):
+    return sum(sum(x["counts"]) for r in endpoint.accepted() for x in r["datums"]
+               if x["name"] == "TCP")
+
+
+def test_outage_and_restart_lose_nothing(daemons, tmp_path):
+    """503s, then no endpoint at all, a restart while it is away, then it returns."""
+    creds = credentials()
+    first = Endpoint(creds)
+    port = first.server.server_address[1]
+    first.answers = [503] * 100
+    node = free_port()
+    ini = tmp_path / "p.ini"
+    ini.write_text(f"[node]\nport = {node}\ndelay = 1\nlocation = Lab\nshutdown_timeout = 2\n"
+                   f"[cloudwatch]\nenabled = yes\nperiod = 1\nspool_dir = {tmp_path}/spool\n")
+    env = aws_env(first, creds)
+    d1 = daemons(["-C", str(ini)], env=env)
+    time.sleep(3)
+    first.close()  # now nobody answers at all
+    time.sleep(1.5)
+    d1.signal(signal.SIGTERM)
+    assert d1.finish(timeout=20) == 0
+    assert "stay in the spool" in d1.stderr(), d1.stderr()
+    assert tcp_count(first) == 0
+    spooled = list((tmp_path / "spool").glob("*.form"))
+    assert spooled, "unsent data is on disk"
+
+    d2 = daemons(["-C", str(ini)], env=env)  # restarted while the endpoint is away
+    assert d2.wait_for(lambda: "from before, to send first" in d2.stderr())
+    time.sleep(2)
+    second = None
+    for _ in range(50):  # the same port again
+        try:
+            second = Endpoint.__new__(Endpoint)
+            Endpoint.__init__(second, creds, port=port)
+            break
+        except OSError:
+            time.sleep(0.1)
+    try:
+        time.sleep(2)
+        d2.signal(signal.SIGTERM)
+        assert d2.finish(timeout=20) == 0
+        probes = probes_in(d1) + probes_in(d2)
+        arrived = tcp_count(second)
+        assert not second.bad, second.bad
+        per_batch = 1  # one probe a second, one batch a second
+        assert probes <= arrived <= probes + per_batch, (probes, arrived, d2.stderr())
+        assert not list((tmp_path / "spool").glob("*.form")), "the spool is empty again"
+    finally:
+        if second:
+            second.close()
+
+
+def test_a_full_spool_drops_the_oldest_and_says_so(daemons, tmp_path):
+    creds = credentials()
+    ep = Endpoint(creds)
+    ep.answers = [503] * 1000
+    try:
+        spool = tmp_path / "spool"
+        spool.mkdir()
+        now = time.time_ns()
+        names = []
+        for i in range(40):  # 40 requests of 2 KB from the last 40 s: 80 KB
+            name = f"{now - (40 - i) * 1_000_000_000:020d}-{i:06d}.form"
+            (spool / name).write_text("Action=PutMetricData&Version=2010-08-01" + "&x=1" * 500)
+            names.append(name)
+        ini = tmp_path / "p.ini"
+        ini.write_text(f"[node]\nport = {free_port()}\ndelay = 1\nshutdown_timeout = 1\n"
+                       f"[cloudwatch]\nenabled = yes\nperiod = 1\nspool_dir = {spool}\n"
+                       f"spool_max_bytes = 65536\n")
+        d = daemons(["-C", str(ini)], env=aws_env(ep, creds))
+        assert d.wait_for(lambda: "dropping the oldest requests (logged once)" in d.stderr())
+        d.signal(signal.SIGTERM)
+        assert d.finish(timeout=20) == 0
+        assert d.stderr().count("dropping the oldest") == 1, "logged once"
+        left = sorted(p.name for p in spool.glob("*.form"))
+        assert sum((spool / n).stat().st_size for n in left) <= 65536
+        assert names[0] not in left and names[-1] in left, "the oldest went first"
+    finally:
+        ep.close()
