@@ -16,7 +16,7 @@ double ms(uint64_t ns) {
 
 std::string number(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
+  std::snprintf(buf, sizeof buf, "%.10g", v);
   return buf;
 }
 
@@ -62,7 +62,7 @@ void CloudWatchBatch::add(const Sample& s, const std::string& to) {
     std::snprintf(code, sizeof code, "%03d", s.http_code);
     d.dimensions = {{"TestUrl", to}, {"HTTP Resp Code", code}, {"FromLocation", from_}};
     d.timestamp_ms = t_ms;
-    d.values = {{ms(s.t.tcp), 1}};
+    d.values = {{double(s.t.tcp) / 1e6, 1}};  // full precision, as the original
     compat_.push_back(std::move(d));
     return;
   }
