@@ -202,3 +202,51 @@ def test_a_full_spool_drops_the_oldest_and_says_so(daemons, tmp_path):
         assert names[0] not in left and names[-1] in left, "the oldest went first"
     finally:
         ep.close()
+
+
+def test_shared_credentials_file_and_profile(daemons, tmp_path):
+    creds = credentials("SESSIONFROMFILE")
+    ep = Endpoint(creds)
+    try:
+        aws = tmp_path / "home" / ".aws"
+        aws.mkdir(parents=True)
+        (aws / "credentials").write_text(
+            "[default]\naws_access_key_id = WRONG\naws_secret_access_key = wrong\n\n"
+            f"[mesh]\naws_access_key_id = {creds.access_key}\n"
+            f"aws_secret_access_key = {creds.secret_key}\naws_session_token = {creds.token}\n")
+        port = free_port()
+        d = daemons(["-c", "-s", str(port), "-d", "1", f"http://127.0.0.1:{port}/v1/ping"],
+                    env={"AWS_REGION": "us-east-1", "AWS_PROFILE": "mesh",
+                         "HOME": str(tmp_path / "home"),
+                         "AWS_ENDPOINT_URL": ep.url})
+        time.sleep(2.5)
+        d.signal(signal.SIGTERM)
+        assert d.finish(timeout=20) == 0
+        assert ep.accepted() and not ep.bad, (ep.bad, d.stderr())
+        assert "SESSIONFROMFILE" not in d.stderr() and creds.secret_key not in d.stderr()
+    finally:
+        ep.close()
+
+
+def test_spooled_data_older_than_two_weeks_is_dropped(daemons, tmp_path):
+    creds = credentials()
+    ep = Endpoint(creds)
+    try:
+        spool = tmp_path / "spool"
+        spool.mkdir()
+        old = time.time_ns() - 15 * 24 * 3600 * 1_000_000_000
+        (spool / f"{old:020d}-000000.form").write_text(
+            "Action=PutMetricData&Version=2010-08-01&Namespace=pingmesh"
+            "&MetricData.member.1.MetricName=Old&MetricData.member.1.Value=1")
+        ini = tmp_path / "p.ini"
+        ini.write_text(f"[node]\nport = {free_port()}\nprobe_self = no\n"
+                       f"[cloudwatch]\nenabled = yes\nperiod = 1\nspool_dir = {spool}\n")
+        d = daemons(["-C", str(ini)], env=aws_env(ep, creds))
+        time.sleep(1.5)
+        d.signal(signal.SIGTERM)
+        assert d.finish(timeout=20) == 0
+        assert not list(spool.glob("*.form")), "expired data is not kept"
+        assert "older than two weeks" in d.stderr()
+        assert not any(x["name"] == "Old" for r in ep.requests for x in r["datums"])
+    finally:
+        ep.close()

@@ -63,8 +63,14 @@ TEST(CommandLine, Defaults) {
 }
 
 TEST(CommandLine, GoFlagSyntax) {
+  Env aws;
+  aws.vars = {{"AWS_REGION", "us-east-1"},
+              {"AWS_ACCESS_KEY_ID", "AKID"},
+              {"AWS_SECRET_ACCESS_KEY", "secret"},
+              {"HOME", "/nonexistent"}};
   auto c = parse({"--d=3", "-n=2", "-f", "7", "-L", "Here", "-H=host", "-I", "::1", "-c",
-                  "http://h/#There"})
+                  "http://h/#There"},
+                 aws)
                .config;
   EXPECT_EQ(c.delay_s, 3);
   EXPECT_EQ(c.limit, 2);
@@ -75,6 +81,15 @@ TEST(CommandLine, GoFlagSyntax) {
   EXPECT_EQ(c.peers.at(0).address, "::1") << "-I applies to the peers";
   EXPECT_TRUE(c.cloudwatch.enabled);
   EXPECT_EQ(c.peers.at(0).location, "There");
+}
+
+TEST(CommandLine, CloudWatchWithoutCredentialsIsSwitchedOffWithALine) {
+  Env none;
+  none.vars = {{"HOME", "/nonexistent"}};
+  auto loaded = parse({"-c", "http://h/"}, none);
+  EXPECT_FALSE(loaded.config.cloudwatch.enabled);
+  ASSERT_EQ(loaded.notices.size(), 1u);
+  EXPECT_NE(loaded.notices[0].find("publishing is off"), std::string::npos);
 }
 
 TEST(CommandLine, Verbosity) {
