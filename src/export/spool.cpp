@@ -98,7 +98,8 @@ void Spool::enforce_bound() {
 std::optional<Spool::Entry> Spool::oldest(int64_t now_unix_ns) {
   while (!entries_.empty() && now_unix_ns - entries_.front().unix_ns > kMaxAgeNs) {
     if (counters_.dropped_expired++ == 0)
-      PM_LOG(warning, "CloudWatch spool: dropping data older than two weeks, which CloudWatch "
+      PM_LOG(warning,
+             "CloudWatch spool: dropping data older than two weeks, which CloudWatch "
              "refuses (logged once)");
     remove(entries_.front());
   }
