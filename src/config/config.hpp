@@ -76,6 +76,7 @@ struct Config {
     std::string endpoint;  // empty: https://monitoring.<region>.amazonaws.com/
     std::string metric_namespace = "pingmesh";
     int period_s = 60;  // aggregation period; 1 = high resolution
+    bool dimension_from = true, dimension_to = true, dimension_url = false;
     std::string access_key_id, secret_access_key, session_token;  // secrets: never printed
     std::string profile = "default";
     std::string credentials_file;  // empty: ~/.aws/credentials

@@ -390,6 +390,9 @@ std::string describe(const Config& c) {
   line("endpoint", cw.endpoint);
   line("namespace", cw.metric_namespace);
   line("period", std::to_string(cw.period_s));
+  std::string dims = std::string(cw.dimension_from ? "from, " : "") +
+                     (cw.dimension_to ? "to, " : "") + (cw.dimension_url ? "url, " : "");
+  line("dimensions", dims.substr(0, dims.size() >= 2 ? dims.size() - 2 : 0));
   line("access_key_id", cw.access_key_id);
   line("secret_access_key", secret(cw.secret_access_key));
   line("session_token", secret(cw.session_token));

@@ -107,6 +107,30 @@ std::string set_cloudwatch_endpoint(Config& c, std::string_view t) {
   return {};
 }
 
+std::string set_dimensions(Config& c, std::string_view t) {
+  auto& cw = c.cloudwatch;
+  bool from = false, to = false, url = false;
+  size_t at = 0;
+  while (at <= t.size()) {
+    size_t comma = t.find(',', at);
+    std::string_view item = t.substr(at, comma == std::string_view::npos ? t.npos : comma - at);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item == "from")
+      from = true;
+    else if (item == "to")
+      to = true;
+    else if (item == "url")
+      url = true;
+    else
+      return "'" + std::string(item) + "' is not from, to or url";
+    if (comma == std::string_view::npos) break;
+    at = comma + 1;
+  }
+  cw.dimension_from = from, cw.dimension_to = to, cw.dimension_url = url;
+  return {};
+}
+
 std::string set_format(Config& c, std::string_view t) {
   if (t == "text")
     c.format = Config::Format::text;
@@ -209,6 +233,7 @@ const Setting kSettings[] = {
      [](C& c, T t) { return set_text(c.cloudwatch.profile, t); }},
     {"cloudwatch", "credentials_file", nullptr, "AWS_SHARED_CREDENTIALS_FILE", true,
      [](C& c, T t) { return set_text(c.cloudwatch.credentials_file, t); }},
+    {"cloudwatch", "dimensions", nullptr, nullptr, true, set_dimensions},
     {"cloudwatch", "spool_dir", nullptr, nullptr, true,
      [](C& c, T t) { return set_text(c.cloudwatch.spool_dir, t); }},
     {"cloudwatch", "spool_max_bytes", nullptr, nullptr, true,

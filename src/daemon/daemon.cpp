@@ -110,6 +110,7 @@ void Daemon::open_cloudwatch(const Config& c) {
   o.endpoint = cw.endpoint;
   o.metric_namespace = cw.metric_namespace;
   o.period_s = cw.period_s;
+  o.dimensions = {cw.dimension_from, cw.dimension_to, cw.dimension_url};
   o.access_key_id = cw.access_key_id;
   o.secret_access_key = cw.secret_access_key;
   o.session_token = cw.session_token;

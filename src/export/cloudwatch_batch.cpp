@@ -68,8 +68,9 @@ void CloudWatchBatch::add(const Sample& s, const std::string& to) {
   }
   int64_t period_ms = int64_t(period_s_) * 1000;
   int64_t start = t_ms / period_ms * period_ms;
+  const std::string& url = dims_.url ? s.url : std::string();
   if (!s.ok()) {
-    aggregated_[{"Failures", to, std::string(to_string(s.reason)), start}][1.0] += 1;
+    aggregated_[{"Failures", to, url, std::string(to_string(s.reason)), start}][1.0] += 1;
     return;
   }
   const std::pair<const char*, uint64_t> phases[] = {{"DNS", s.t.dns},     {"TCP", s.t.tcp},
@@ -77,7 +78,7 @@ void CloudWatchBatch::add(const Sample& s, const std::string& to) {
                                                      {"LastB", s.t.lastb}, {"Total", s.t.total}};
   for (const auto& [name, ns] : phases) {
     if (std::string_view(name) == "TLS" && !s.tls_version) continue;
-    aggregated_[{name, to, "", start}][ms(ns)] += 1;
+    aggregated_[{name, to, url, "", start}][ms(ns)] += 1;
   }
 }
 
@@ -89,7 +90,9 @@ std::vector<MetricDatum> CloudWatchBatch::take() {
     // is kept and CloudWatch's percentiles stay right.
     MetricDatum d;
     d.name = key.metric;
-    d.dimensions = {{"From", from_}, {"To", key.to}};
+    if (dims_.from) d.dimensions.emplace_back("From", from_);
+    if (dims_.to) d.dimensions.emplace_back("To", key.to);
+    if (dims_.url) d.dimensions.emplace_back("Url", key.url);
     if (!key.reason.empty()) d.dimensions.emplace_back("Reason", key.reason);
     d.unit = key.metric == "Failures" ? "Count" : "Milliseconds";
     d.timestamp_ms = key.period_start_ms;

@@ -24,6 +24,11 @@ struct MetricDatum {
   int storage_resolution = 60;
 };
 
+// Which dimensions full-mode datums carry (failures add Reason).
+struct CloudWatchDimensions {
+  bool from = true, to = true, url = false;
+};
+
 class CloudWatchBatch {
  public:
   static constexpr size_t kMaxValuesPerDatum = 150;
@@ -31,8 +36,9 @@ class CloudWatchBatch {
   static constexpr size_t kMaxRequestBytes = 1000 * 1000;
 
   enum class Mode { full, compat };
-  CloudWatchBatch(Mode mode, std::string from_location, int period_s)
-      : mode_(mode), from_(std::move(from_location)), period_s_(period_s) {}
+  using Dimensions = CloudWatchDimensions;
+  CloudWatchBatch(Mode mode, std::string from_location, int period_s, Dimensions dims = {})
+      : mode_(mode), from_(std::move(from_location)), period_s_(period_s), dims_(dims) {}
 
   // to: the peer's location (or URL when it has none).
   void add(const Sample& s, const std::string& to);
@@ -42,17 +48,18 @@ class CloudWatchBatch {
 
  private:
   struct Key {
-    std::string metric, to, reason;
+    std::string metric, to, url, reason;
     int64_t period_start_ms;
     bool operator<(const Key& o) const {
-      return std::tie(period_start_ms, metric, to, reason) <
-             std::tie(o.period_start_ms, o.metric, o.to, o.reason);
+      return std::tie(period_start_ms, metric, to, url, reason) <
+             std::tie(o.period_start_ms, o.metric, o.to, o.url, o.reason);
     }
   };
 
   Mode mode_;
   std::string from_;
   int period_s_;
+  Dimensions dims_;
   std::map<Key, std::map<double, double>> aggregated_;  // value -> count
   std::vector<MetricDatum> compat_;
   size_t pending_samples_ = 0;

@@ -49,7 +49,7 @@ CloudWatchSink::CloudWatchSink(Loop& loop, CloudWatchOptions options)
       api_(CurlApi::load()),
       multi_(loop, api_),
       easy_(api_.easy_init()),
-      batch_(options_.mode, options_.from_location, options_.period_s),
+      batch_(options_.mode, options_.from_location, options_.period_s, options_.dimensions),
       period_timer_(loop, [this] { on_period(); }),
       retry_timer_(loop, [this] { send_next(); }),
       drain_timer_(loop, [this] { finish_drain(); }) {

@@ -24,6 +24,7 @@ struct CloudWatchOptions {
   std::string endpoint;  // full URL
   std::string metric_namespace = "pingmesh";
   int period_s = 60;
+  CloudWatchBatch::Dimensions dimensions;
   std::string access_key_id, secret_access_key, session_token;
   std::string from_location;
   size_t max_queued_requests = 64;  // in memory; the oldest is dropped past it

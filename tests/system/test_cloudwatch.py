@@ -250,3 +250,48 @@ def test_spooled_data_older_than_two_weeks_is_dropped(daemons, tmp_path):
         assert not any(x["name"] == "Old" for r in ep.requests for x in r["datums"])
     finally:
         ep.close()
+
+
+def test_many_peers_one_request_a_period(daemons, tmp_path):
+    """40 peers at 1 Hz for a few periods: few requests, and every probe counted once."""
+    creds = credentials()
+    ep = Endpoint(creds)
+    try:
+        port = free_port()
+        urls = "".join(f"url = http://127.0.0.{i + 1}:{port}/v1/ping\n" for i in range(40))
+        ini = tmp_path / "p.ini"
+        ini.write_text(f"[node]\nport = {port}\ndelay = 1\nlocation = Lab\n"
+                       f"[cloudwatch]\nenabled = yes\nperiod = 1\ndimensions = from, to, url\n"
+                       f"[peers]\n{urls}")
+        d = daemons(["-C", str(ini), "-q"], env=aws_env(ep, creds))
+        time.sleep(4)
+        d.signal(signal.SIGTERM)
+        assert d.finish(timeout=20) == 0
+        assert not ep.bad
+        reqs = ep.accepted()
+        periods = {x["timestamp"] for r in reqs for x in r["datums"]}
+        assert len(reqs) <= len(periods) + 1, "one request a period (and the drain)"
+        tcp = [x for r in reqs for x in r["datums"] if x["name"] == "TCP"]
+        assert len({x["dims"]["Url"] for x in tcp}) == 40, "a datum per peer"
+        counted = sum(sum(x["counts"]) for x in tcp)
+        summaries = [int(m) for m in re.findall(r"Recorded (\d+) samples", d.stdout())]
+        assert len(summaries) == 40 and counted == sum(summaries)
+    finally:
+        ep.close()
+
+
+def test_missing_libcurl_is_a_clear_configuration_error(tmp_path):
+    import subprocess
+    from conftest import BIN
+    lib = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True).stdout
+    m = re.search(r"libcurl\.so\.4 .*=> (\S+)", lib)
+    if not m or subprocess.run(["unshare", "-m", "true"]).returncode != 0:
+        pytest.skip("needs libcurl.so.4 and a private mount namespace (root)")
+    r = subprocess.run(
+        ["unshare", "-m", "sh", "-c", 'mount --bind /dev/null "$1" && shift && exec "$@"', "sh",
+         m.group(1), BIN, "-c", "-s", str(free_port())],
+        capture_output=True, text=True, timeout=20,
+        env={"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "B",
+             "HOME": "/nonexistent", "PINGMESH_CONFIG": ""})
+    assert r.returncode == 78, r.stderr
+    assert "CloudWatch needs libcurl" in r.stderr and "apt-get install libcurl4" in r.stderr

@@ -121,3 +121,22 @@ TEST(CloudWatchBatch, CompatIsTheOriginalsDatum) {
   EXPECT_EQ(f["MetricData.member.1.Dimensions.member.3.Name"], "FromLocation");
   EXPECT_EQ(f["MetricData.member.1.Timestamp"], "2027-01-15T08%3A00%3A00.123Z");
 }
+
+TEST(CloudWatchBatch, DimensionsAreConfigurable) {
+  CloudWatchBatch b(CloudWatchBatch::Mode::full, "Here", 60, {false, true, true});
+  Sample s = ok_sample(1800000000, 0.2);
+  s.url = "http://a.example/v1/ping";
+  b.add(s, "There");
+  s.url = "http://b.example/v1/ping";
+  b.add(s, "There");
+  auto ds = b.take();
+  size_t tcp = 0;
+  for (const auto& d : ds) {
+    if (d.name != "TCP") continue;
+    ++tcp;
+    ASSERT_EQ(d.dimensions.size(), 2u);
+    EXPECT_EQ(d.dimensions[0].first, "To");
+    EXPECT_EQ(d.dimensions[1].first, "Url");
+  }
+  EXPECT_EQ(tcp, 2u) << "with the url dimension, peers of one location stay apart";
+}

@@ -201,7 +201,8 @@ TEST(Ini, CloudWatchSettingsAndSecretsNeverPrinted) {
   TempFile f(
       "[node]\nport = 8080\n[cloudwatch]\nenabled = yes\nmode = compat\nregion = eu-west-1\nperiod "
       "= 1\n"
-      "access_key_id = AKIDEXAMPLE\nsecret_access_key = s3cr3t-from-file\n");
+      "access_key_id = AKIDEXAMPLE\nsecret_access_key = s3cr3t-from-file\n"
+             "dimensions = to, url\n");
   auto loaded = load(f.path, {},
                      {{"AWS_SESSION_TOKEN", "t0k3n-from-env"},
                       {"AWS_DEFAULT_REGION", "us-west-2"},
@@ -214,6 +215,8 @@ TEST(Ini, CloudWatchSettingsAndSecretsNeverPrinted) {
   EXPECT_EQ(cw.secret_access_key, "s3cr3t-from-file");
   EXPECT_EQ(cw.session_token, "t0k3n-from-env");
   EXPECT_EQ(cw.endpoint, "http://127.0.0.1:9/");
+  EXPECT_FALSE(cw.dimension_from);
+  EXPECT_TRUE(cw.dimension_to && cw.dimension_url);
   std::string shown = describe(loaded.config);
   EXPECT_EQ(shown.find("s3cr3t"), std::string::npos) << shown;
   EXPECT_EQ(shown.find("t0k3n"), std::string::npos) << shown;
