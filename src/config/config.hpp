@@ -80,7 +80,9 @@ struct Config {
     std::string access_key_id, secret_access_key, session_token;  // secrets: never printed
     std::string profile = "default";
     std::string credentials_file;  // empty: ~/.aws/credentials
-    std::string spool_dir;         // empty: $STATE_DIRECTORY/spool under systemd, else memory only
+    bool imds = false;             // credentials from the EC2 instance metadata service (IMDSv2)
+    std::string imds_endpoint = "http://169.254.169.254";
+    std::string spool_dir;  // empty: $STATE_DIRECTORY/spool under systemd, else memory only
     long spool_max_bytes = 64L << 20;
   } cloudwatch;
 

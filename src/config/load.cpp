@@ -297,9 +297,10 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
   // region and credentials, publishing is switched off with a log line, as the original.
   auto& cw = c.cloudwatch;
   if (cw.enabled) {
-    if (cw.access_key_id.empty() || cw.secret_access_key.empty())
+    if (!cw.imds && (cw.access_key_id.empty() || cw.secret_access_key.empty()))
       read_shared_credentials(cw, getenv);
-    if (cw.region.empty() || cw.access_key_id.empty() || cw.secret_access_key.empty()) {
+    bool keys = cw.imds || (!cw.access_key_id.empty() && !cw.secret_access_key.empty());
+    if (cw.region.empty() || !keys) {
       out.notices.push_back(
           "CloudWatch needs a region (AWS_REGION or [cloudwatch] region) and credentials "
           "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, [cloudwatch], or the shared "
@@ -398,6 +399,8 @@ std::string describe(const Config& c) {
   line("session_token", secret(cw.session_token));
   line("profile", cw.profile);
   line("credentials_file", cw.credentials_file);
+  line("imds", yes(cw.imds));
+  line("imds_endpoint", cw.imds_endpoint);
   line("spool_dir", cw.spool_dir);
   line("spool_max_bytes", std::to_string(cw.spool_max_bytes));
   for (size_t i = 0; i < c.peers.size(); ++i) {

@@ -114,6 +114,8 @@ void Daemon::open_cloudwatch(const Config& c) {
   o.access_key_id = cw.access_key_id;
   o.secret_access_key = cw.secret_access_key;
   o.session_token = cw.session_token;
+  if (cw.imds && (cw.access_key_id.empty() || cw.secret_access_key.empty()))
+    o.imds_endpoint = cw.imds_endpoint;
   o.from_location = c.location;
   o.spool_dir = cw.spool_dir;
   o.spool_max_bytes = uint64_t(cw.spool_max_bytes);

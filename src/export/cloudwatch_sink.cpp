@@ -53,17 +53,9 @@ CloudWatchSink::CloudWatchSink(Loop& loop, CloudWatchOptions options)
       period_timer_(loop, [this] { on_period(); }),
       retry_timer_(loop, [this] { send_next(); }),
       drain_timer_(loop, [this] { finish_drain(); }) {
-  // libcurl 7.88's SigV4 rules (DESIGN.md): body through COPYPOSTFIELDS, no removed or
-  // empty headers, no X-Amz-Date of ours; the session token is a header of ours.
-  if (!options_.session_token.empty())
-    headers_ =
-        api_.slist_append(nullptr, ("X-Amz-Security-Token: " + options_.session_token).c_str());
   std::string sigv4 = "aws:amz:" + options_.region + ":monitoring";
   api_.easy_setopt(easy_, CURLOPT_URL, options_.endpoint.c_str());
   api_.easy_setopt(easy_, CURLOPT_AWS_SIGV4, sigv4.c_str());
-  api_.easy_setopt(easy_, CURLOPT_USERNAME, options_.access_key_id.c_str());
-  api_.easy_setopt(easy_, CURLOPT_PASSWORD, options_.secret_access_key.c_str());
-  if (headers_) api_.easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
   api_.easy_setopt(easy_, CURLOPT_USERAGENT, "pingmesh/" PINGMESH_VERSION);
   api_.easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &collect);
   api_.easy_setopt(easy_, CURLOPT_WRITEDATA, &response_);
@@ -78,7 +70,36 @@ CloudWatchSink::CloudWatchSink(Loop& loop, CloudWatchOptions options)
     }
   }
   period_timer_.start(ms_to_period_end(options_.period_s));
-  send_next();  // what a previous run left in the spool
+  if (options_.imds_endpoint.empty()) {
+    use_credentials({options_.access_key_id, options_.secret_access_key, options_.session_token});
+  } else {
+    imds_ =
+        std::make_unique<ImdsCredentials>(loop_, api_, multi_, options_.imds_endpoint,
+                                          [this](const AwsCredentials& c) { use_credentials(c); });
+  }
+}
+
+// libcurl 7.88's SigV4 rules (DESIGN.md): body through COPYPOSTFIELDS, no removed or empty
+// headers, no X-Amz-Date of ours; the session token is a header of ours. curl copies the
+// strings it is given.
+void CloudWatchSink::use_credentials(const AwsCredentials& c) {
+  if (in_flight_) {  // curl is using the headers: apply them once the answer is in
+    pending_credentials_ = c;
+    return;
+  }
+  apply_credentials(c);
+  send_next();  // what waited for them, and what a previous run left in the spool
+}
+
+void CloudWatchSink::apply_credentials(const AwsCredentials& c) {
+  api_.easy_setopt(easy_, CURLOPT_USERNAME, c.access_key_id.c_str());
+  api_.easy_setopt(easy_, CURLOPT_PASSWORD, c.secret_access_key.c_str());
+  if (headers_) api_.slist_free_all(headers_);
+  headers_ = c.session_token.empty()
+                 ? nullptr
+                 : api_.slist_append(nullptr, ("X-Amz-Security-Token: " + c.session_token).c_str());
+  api_.easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
+  have_credentials_ = true;
 }
 
 CloudWatchSink::~CloudWatchSink() {
@@ -150,7 +171,7 @@ void CloudWatchSink::done_with_current(bool delivered) {
 }
 
 void CloudWatchSink::send_next() {
-  if (in_flight_ || retry_timer_.pending() || !next_request()) return;
+  if (!have_credentials_ || in_flight_ || retry_timer_.pending() || !next_request()) return;
   in_flight_ = true;
   response_.clear();
   api_.easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, long(current_->body.size()));
@@ -181,6 +202,10 @@ void CloudWatchSink::on_response(CURLcode result) {
              current_->datums, status, code.c_str(), message.c_str());
       done_with_current(false);
     }
+  }
+  if (pending_credentials_) {
+    apply_credentials(*pending_credentials_);
+    pending_credentials_.reset();
   }
   if (drained_ && (idle() || retry_timer_.pending())) {
     finish_drain();  // nothing more can go now: what is left stays spooled

@@ -11,6 +11,7 @@
 
 #include "curl/curl_multi.hpp"
 #include "export/cloudwatch_batch.hpp"
+#include "export/imds.hpp"
 #include "export/spool.hpp"
 #include "log/log.hpp"
 #include "loop/timer.hpp"
@@ -26,6 +27,7 @@ struct CloudWatchOptions {
   int period_s = 60;
   CloudWatchBatch::Dimensions dimensions;
   std::string access_key_id, secret_access_key, session_token;
+  std::string imds_endpoint;  // set: credentials come from the instance metadata service
   std::string from_location;
   size_t max_queued_requests = 64;  // in memory; the oldest is dropped past it
   std::string spool_dir;            // empty: memory only (lost at exit)
@@ -71,6 +73,8 @@ class CloudWatchSink final : public SampleSink {
   void on_response(CURLcode result);
   void retry_later(const std::string& why);
   void finish_drain();
+  void use_credentials(const AwsCredentials& c);
+  void apply_credentials(const AwsCredentials& c);
 
   Loop& loop_;
   CloudWatchOptions options_;
@@ -78,6 +82,9 @@ class CloudWatchSink final : public SampleSink {
   CurlMulti multi_;
   CURL* easy_;  // one handle, reused: its connection stays open between requests
   curl_slist* headers_ = nullptr;
+  bool have_credentials_ = false;
+  std::optional<AwsCredentials> pending_credentials_;  // renewed while a request was out
+  std::unique_ptr<ImdsCredentials> imds_;  // after multi_: it goes first
   CloudWatchBatch batch_;
   Timer period_timer_, retry_timer_, drain_timer_;
   std::unique_ptr<Spool> spool_;

@@ -295,3 +295,65 @@ def test_missing_libcurl_is_a_clear_configuration_error(tmp_path):
              "HOME": "/nonexistent", "PINGMESH_CONFIG": ""})
     assert r.returncode == 78, r.stderr
     assert "CloudWatch needs libcurl" in r.stderr and "apt-get install libcurl4" in r.stderr
+
+
+def test_credentials_from_the_instance_metadata_service(daemons, tmp_path):
+    """IMDSv2 as EC2 has it, but on 127.0.0.1: a token first, then the role, then keys."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    creds = credentials("IMDSSESSIONTOKEN")
+    seen = []
+
+    class Imds(BaseHTTPRequestHandler):
+        def answer(self, status, body):
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_PUT(self):
+            seen.append(("PUT", self.path, self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")))
+            self.answer(200, "T0KEN")
+
+        def do_GET(self):
+            seen.append(("GET", self.path, self.headers.get("X-aws-ec2-metadata-token")))
+            if self.headers.get("X-aws-ec2-metadata-token") != "T0KEN":
+                return self.answer(401, "")
+            if self.path == "/latest/meta-data/iam/security-credentials/":
+                return self.answer(200, "mesh-role\n")
+            if self.path == "/latest/meta-data/iam/security-credentials/mesh-role":
+                return self.answer(200, json.dumps({
+                    "Code": "Success", "AccessKeyId": creds.access_key,
+                    "SecretAccessKey": creds.secret_key, "Token": creds.token,
+                    "Expiration": "2099-01-01T00:00:00Z"}))
+            self.answer(404, "")
+
+        def log_message(self, *args):
+            pass
+
+    imds = ThreadingHTTPServer(("127.0.0.1", 0), Imds)
+    threading.Thread(target=imds.serve_forever, daemon=True).start()
+    ep = Endpoint(creds)
+    try:
+        port = free_port()
+        ini = tmp_path / "p.ini"
+        ini.write_text(f"[node]\nport = {port}\ndelay = 1\n"
+                       f"[cloudwatch]\nenabled = yes\nperiod = 1\nimds = yes\n")
+        d = daemons(["-C", str(ini)], env={
+            "AWS_REGION": "us-east-1", "HOME": "/nonexistent",
+            "AWS_ENDPOINT_URL_CLOUDWATCH": ep.url,
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"http://127.0.0.1:{imds.server_address[1]}"})
+        time.sleep(3)
+        d.signal(signal.SIGTERM)
+        assert d.finish(timeout=20) == 0
+        assert seen[0] == ("PUT", "/latest/api/token", "21600")
+        assert "role mesh-role" in d.stderr()
+        assert ep.accepted() and not ep.bad, (ep.bad, d.stderr())
+        assert "IMDSSESSIONTOKEN" not in d.stderr()
+    finally:
+        ep.close()
+        imds.shutdown()
+        imds.server_close()
