@@ -84,7 +84,7 @@ class CloudWatchSink final : public SampleSink {
   curl_slist* headers_ = nullptr;
   bool have_credentials_ = false;
   std::optional<AwsCredentials> pending_credentials_;  // renewed while a request was out
-  std::unique_ptr<ImdsCredentials> imds_;  // after multi_: it goes first
+  std::unique_ptr<ImdsCredentials> imds_;              // after multi_: it goes first
   CloudWatchBatch batch_;
   Timer period_timer_, retry_timer_, drain_timer_;
   std::unique_ptr<Spool> spool_;

@@ -202,7 +202,7 @@ TEST(Ini, CloudWatchSettingsAndSecretsNeverPrinted) {
       "[node]\nport = 8080\n[cloudwatch]\nenabled = yes\nmode = compat\nregion = eu-west-1\nperiod "
       "= 1\n"
       "access_key_id = AKIDEXAMPLE\nsecret_access_key = s3cr3t-from-file\n"
-             "dimensions = to, url\n");
+      "dimensions = to, url\n");
   auto loaded = load(f.path, {},
                      {{"AWS_SESSION_TOKEN", "t0k3n-from-env"},
                       {"AWS_DEFAULT_REGION", "us-west-2"},
