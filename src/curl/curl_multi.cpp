@@ -20,9 +20,11 @@ CurlMulti::~CurlMulti() {
   polls_.clear();
 }
 
-void CurlMulti::add(CURL* easy, Done done) {
+bool CurlMulti::add(CURL* easy, Done done) {
   transfers_[easy] = std::move(done);
-  api_.multi_add_handle(multi_, easy);  // curl arms its timer through on_timer
+  if (api_.multi_add_handle(multi_, easy) == CURLM_OK) return true;  // curl arms its timer
+  transfers_.erase(easy);
+  return false;
 }
 
 void CurlMulti::remove(CURL* easy) {
@@ -47,8 +49,8 @@ int CurlMulti::on_socket(CURL*, curl_socket_t fd, int what, void* data, void*) n
   int events = 0;
   if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) events |= UV_READABLE;
   if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) events |= UV_WRITABLE;
-  poll->start(events);
-  return 0;
+  // A socket we cannot watch fails its transfer at once rather than at its timeout.
+  return poll->start(events) == 0 ? 0 : -1;
 }
 
 int CurlMulti::on_timer(CURLM*, long timeout_ms, void* data) noexcept {

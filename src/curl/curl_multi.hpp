@@ -25,7 +25,8 @@ class CurlMulti {
   CurlMulti(const CurlMulti&) = delete;
   CurlMulti& operator=(const CurlMulti&) = delete;
 
-  void add(CURL* easy, Done done);
+  // False when curl refuses the handle; done is then never called.
+  [[nodiscard]] bool add(CURL* easy, Done done);
   // Abandons a transfer in progress (no Done call).
   void remove(CURL* easy);
   size_t running() const { return transfers_.size(); }

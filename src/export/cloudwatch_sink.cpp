@@ -1,5 +1,6 @@
 #include "export/cloudwatch_sink.hpp"
 
+#include <cerrno>
 #include <random>
 
 #include "loop/clock.hpp"
@@ -147,9 +148,11 @@ bool CloudWatchSink::next_request() {
     if (!e) break;
     auto body = spool_->read(*e);
     if (!body) {
-      spool_->remove(*e);  // unreadable: nothing we can send
+      if (errno != ENOENT) return false;  // a passing error (EMFILE, EIO): try again later
+      spool_->remove(*e);                 // gone from under us
       continue;
     }
+    spool_->pin(e->name);  // the size bound must not delete what is being sent
     current_ = Request{std::move(*body), 0, 0, e};
     current_->datums = count_datums(current_->body);
     return true;
@@ -161,6 +164,7 @@ bool CloudWatchSink::next_request() {
 }
 
 void CloudWatchSink::done_with_current(bool delivered) {
+  if (spool_) spool_->pin("");
   if (current_->file) {
     if (delivered)
       spool_->remove(*current_->file);
@@ -176,7 +180,10 @@ void CloudWatchSink::send_next() {
   response_.clear();
   api_.easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, long(current_->body.size()));
   api_.easy_setopt(easy_, CURLOPT_COPYPOSTFIELDS, current_->body.c_str());
-  multi_.add(easy_, [this](CURL*, CURLcode result) { on_response(result); });
+  if (!multi_.add(easy_, [this](CURL*, CURLcode result) { on_response(result); })) {
+    in_flight_ = false;
+    retry_later("libcurl refused to start the transfer");
+  }
 }
 
 void CloudWatchSink::on_response(CURLcode result) {
@@ -193,7 +200,20 @@ void CloudWatchSink::on_response(CURLcode result) {
     std::string code = xml_field(response_, "Code");
     std::string message = xml_field(response_, "Message");
     bool throttled = status == 429 || code == "Throttling" || code == "ThrottlingException";
-    if (status >= 500 || throttled) {
+    // Credentials that are wrong, expired or not yet renewed, or a skewed clock: the data
+    // is fine, so it waits (with back-off) rather than being set aside.
+    bool credentials = code == "ExpiredToken" || code == "ExpiredTokenException" ||
+                       code == "RequestExpired" || code == "InvalidClientTokenId" ||
+                       code == "SignatureDoesNotMatch" || code == "UnrecognizedClientException" ||
+                       code == "InvalidSignatureException" || code == "AccessDenied" ||
+                       code == "AccessDeniedException";
+    if (credentials) {
+      PM_LOG(error,
+             "CloudWatch refused a batch of %zu datums: HTTP %ld %s: %s (kept; check "
+             "the credentials and the clock)",
+             current_->datums, status, code.c_str(), message.c_str());
+      retry_later("HTTP " + std::to_string(status) + " " + code);
+    } else if (status >= 500 || throttled) {
       retry_later("HTTP " + std::to_string(status) + (code.empty() ? "" : " " + code));
     } else {
       ++counters_.rejected;

@@ -75,8 +75,8 @@ void ImdsCredentials::start(Step step) {
   api_.easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
   api_.easy_setopt(easy_, CURLOPT_TIMEOUT_MS, 3000L);
   api_.easy_setopt(easy_, CURLOPT_NOPROXY, "*");  // the metadata service is never proxied
-  in_flight_ = true;
-  multi_.add(easy_, [this](CURL*, CURLcode result) { on_done(result); });
+  in_flight_ = multi_.add(easy_, [this](CURL*, CURLcode result) { on_done(result); });
+  if (!in_flight_) fail("cannot start a transfer");
 }
 
 void ImdsCredentials::on_done(CURLcode result) {

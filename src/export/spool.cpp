@@ -46,7 +46,7 @@ void Spool::scan() {
       unlink(path(name).c_str());  // a write that a crash interrupted
       continue;
     }
-    if (!ends_with(name, ".form")) continue;
+    if (!ends_with(name, ".form") || name.find_first_not_of("0123456789") != 20) continue;
     struct stat st;
     if (stat(path(name).c_str(), &st) != 0) continue;
     entries_.push_back({name, uint64_t(st.st_size), std::strtoll(name.c_str(), nullptr, 10)});
@@ -86,12 +86,14 @@ bool Spool::put(const std::string& body, int64_t unix_ns) {
 
 void Spool::enforce_bound() {
   while (bytes_ > max_bytes_ && entries_.size() > 1) {
+    // The oldest, unless it is the one being sent: then the next oldest.
+    Entry victim = entries_.front().name == pinned_ ? entries_[1] : entries_.front();
     ++counters_.dropped_full;
     if (!std::exchange(full_logged_, true))
       PM_LOG(warning,
              "CloudWatch spool over %llu bytes: dropping the oldest requests (logged once)",
              (unsigned long long)max_bytes_);
-    remove(entries_.front());
+    remove(victim);
   }
 }
 
@@ -109,11 +111,14 @@ std::optional<Spool::Entry> Spool::oldest(int64_t now_unix_ns) {
 
 std::optional<std::string> Spool::read(const Entry& e) const {
   FILE* f = std::fopen(path(e.name).c_str(), "rb");
-  if (!f) return std::nullopt;
+  if (!f) return std::nullopt;  // errno says why
   std::string body(e.bytes, '\0');
   size_t got = std::fread(body.data(), 1, body.size(), f);
   std::fclose(f);
-  if (got != body.size()) return std::nullopt;
+  if (got != body.size()) {
+    errno = ENOENT;  // a short file will not get longer: drop it
+    return std::nullopt;
+  }
   return body;
 }
 

@@ -37,6 +37,8 @@ class Spool {
   std::optional<std::string> read(const Entry& e) const;
   void remove(const Entry& e);
   void set_aside(const Entry& e);
+  // The entry being sent: the size bound drops others first.
+  void pin(const std::string& name) { pinned_ = name; }
   size_t size() const { return entries_.size(); }
   uint64_t bytes() const { return bytes_; }
   const Counters& counters() const { return counters_; }
@@ -51,6 +53,7 @@ class Spool {
   std::vector<Entry> entries_;  // oldest first
   uint64_t bytes_ = 0;
   uint32_t sequence_ = 0;
+  std::string pinned_;
   Counters counters_;
   bool full_logged_ = false;
 };

@@ -17,7 +17,7 @@ class Timer : public Handle<uv_timer_t> {
 
   void start(uint64_t ms) {
     uv_timer_start(
-        h_, [](uv_timer_t* t) { owner<Timer>(t)->cb_(); }, ms, 0);
+        h_, [](uv_timer_t* t) noexcept { owner<Timer>(t)->cb_(); }, ms, 0);
   }
   void stop() { uv_timer_stop(h_); }
   bool pending() const { return uv_is_active(handle()); }
