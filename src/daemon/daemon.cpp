@@ -436,6 +436,18 @@ void Daemon::apply_reload() {
     PM_LOG(error, "reload failed, the running peers stay: %s", e.what());
     return;
   }
+  // What is built once: say so rather than ignore it silently.
+  const auto& a = config_.cloudwatch;
+  const auto& b = next.cloudwatch;
+  if (a.enabled != b.enabled || a.mode != b.mode || a.region != b.region ||
+      a.endpoint != b.endpoint || a.metric_namespace != b.metric_namespace ||
+      a.period_s != b.period_s || a.access_key_id != b.access_key_id ||
+      a.secret_access_key != b.secret_access_key || a.session_token != b.session_token ||
+      a.imds != b.imds || a.spool_dir != b.spool_dir || a.dimension_from != b.dimension_from ||
+      a.dimension_to != b.dimension_to || a.dimension_url != b.dimension_url)
+    PM_LOG(warning, "reload: the [cloudwatch] settings changed; they apply at the next start");
+  if (config_.dns_servers != next.dns_servers)
+    PM_LOG(warning, "reload: dns_servers changed; it applies at the next start");
   apply_logging(next);
   config_ = std::move(next);
 }

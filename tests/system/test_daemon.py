@@ -254,3 +254,16 @@ def test_reload_with_a_broken_certificate_keeps_everything(daemons, tmp_path):
         pass
     d.signal()
     assert d.finish() == 0
+
+
+def test_reload_says_what_needs_a_restart(daemons, tmp_path):
+    port = free_port()
+    ini = tmp_path / "p.ini"
+    write(ini, f"[node]\nport = {port}\nprobe_self = no\n")
+    d = daemons(["-C", str(ini)])
+    assert d.wait_for(lambda: answering(port) is not None)
+    write(ini, f"[node]\nport = {port}\nprobe_self = no\ndns_servers = 127.0.0.1:53\n")
+    d.signal(signal.SIGHUP)
+    assert d.wait_for(lambda: "dns_servers changed; it applies at the next start" in d.stderr())
+    d.signal()
+    assert d.finish() == 0
