@@ -88,8 +88,6 @@ struct Config {
 
   // Where it came from.
   std::string config_path;  // empty when no file was read
-
-  bool any_https_peer() const;
 };
 
 class UsageError : public std::runtime_error {

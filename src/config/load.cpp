@@ -90,10 +90,7 @@ void read_peers_file(IniReader& r, const std::string& file) {
   int n = 0;
   while (std::fgets(buf, sizeof buf, f)) {
     ++n;
-    std::string_view line(buf);
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == ' '))
-      line.remove_suffix(1);
-    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    std::string_view line = values::trim(buf);
     if (line.empty() || line.front() == '#' || line.front() == ';') continue;
     r.urls.emplace_back(std::string(line), file + ":" + std::to_string(n));
   }
@@ -213,12 +210,6 @@ bool readable(const std::string& path) {
 }
 
 }  // namespace
-
-bool Config::any_https_peer() const {
-  for (const auto& p : peers)
-    if (p.url.tls()) return true;
-  return false;
-}
 
 LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
   LoadedConfig out;

@@ -45,16 +45,9 @@ std::string set_pin(std::string& target, std::string_view t) {
 
 std::string set_listen(Config& c, std::string_view t) {
   std::vector<std::string> out;
-  size_t at = 0;
-  while (at <= t.size()) {
-    size_t comma = t.find(',', at);
-    std::string_view item = t.substr(at, comma == std::string_view::npos ? t.npos : comma - at);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+  for (auto item : values::list(t)) {
     if (!values::ip_address(item)) return "'" + std::string(item) + "' is not an IP address";
     out.emplace_back(item);
-    if (comma == std::string_view::npos) break;
-    at = comma + 1;
   }
   c.listen = std::move(out);
   return {};
@@ -62,29 +55,23 @@ std::string set_listen(Config& c, std::string_view t) {
 
 // "127.0.0.1", "127.0.0.1:5353", "[::1]:53", comma separated, as c-ares takes them.
 std::string set_dns_servers(Config& c, std::string_view t) {
-  size_t at = 0;
-  while (!t.empty() && at <= t.size()) {
-    size_t comma = t.find(',', at);
-    std::string_view item = t.substr(at, comma == std::string_view::npos ? t.npos : comma - at);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    std::string_view host = item;
+  for (auto item : t.empty() ? std::vector<std::string_view>{} : values::list(t)) {
+    std::string_view host = item, port;
     if (item.starts_with("[")) {
       auto close = item.find(']');
-      host = item.substr(1, close == std::string_view::npos ? 0 : close - 1);
-      auto rest = close == std::string_view::npos ? item : item.substr(close + 1);
-      if (close == std::string_view::npos ||
-          (!rest.empty() && (!rest.starts_with(":") || !values::integer(rest.substr(1), 1, 65535))))
+      if (close == std::string_view::npos) return "'" + std::string(item) + "' is not IP[:port]";
+      host = item.substr(1, close - 1);
+      port = item.substr(close + 1);
+      if (!port.empty() && !port.starts_with(":"))
         return "'" + std::string(item) + "' is not IP[:port]";
     } else if (auto colon = item.find(':'); colon != std::string_view::npos &&
                                             item.find(':', colon + 1) == std::string_view::npos) {
-      host = item.substr(0, colon);
-      if (!values::integer(item.substr(colon + 1), 1, 65535))
-        return "'" + std::string(item) + "' is not IP[:port]";
+      host = item.substr(0, colon);  // IPv4:port; a bare IPv6 address has several colons
+      port = item.substr(colon);
     }
-    if (!values::ip_address(host)) return "'" + std::string(item) + "' is not IP[:port]";
-    if (comma == std::string_view::npos) break;
-    at = comma + 1;
+    bool port_ok = port.empty() || values::integer(port.substr(1), 1, 65535);
+    if (!values::ip_address(host) || !port_ok)
+      return "'" + std::string(item) + "' is not IP[:port]";
   }
   c.dns_servers = t;
   return {};
@@ -108,25 +95,14 @@ std::string set_cloudwatch_endpoint(Config& c, std::string_view t) {
 }
 
 std::string set_dimensions(Config& c, std::string_view t) {
-  auto& cw = c.cloudwatch;
   bool from = false, to = false, url = false;
-  size_t at = 0;
-  while (at <= t.size()) {
-    size_t comma = t.find(',', at);
-    std::string_view item = t.substr(at, comma == std::string_view::npos ? t.npos : comma - at);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item == "from")
-      from = true;
-    else if (item == "to")
-      to = true;
-    else if (item == "url")
-      url = true;
-    else
+  for (auto item : values::list(t)) {
+    bool& flag = item == "from" ? from : item == "to" ? to : url;
+    if (item != "from" && item != "to" && item != "url")
       return "'" + std::string(item) + "' is not from, to or url";
-    if (comma == std::string_view::npos) break;
-    at = comma + 1;
+    flag = true;
   }
+  auto& cw = c.cloudwatch;
   cw.dimension_from = from, cw.dimension_to = to, cw.dimension_url = url;
   return {};
 }
@@ -226,9 +202,9 @@ const Setting kSettings[] = {
     {"cloudwatch", "access_key_id", nullptr, "AWS_ACCESS_KEY_ID", true,
      [](C& c, T t) { return set_text(c.cloudwatch.access_key_id, t); }},
     {"cloudwatch", "secret_access_key", nullptr, "AWS_SECRET_ACCESS_KEY", true,
-     [](C& c, T t) { return set_text(c.cloudwatch.secret_access_key, t); }, "secret"},
+     [](C& c, T t) { return set_text(c.cloudwatch.secret_access_key, t); }},
     {"cloudwatch", "session_token", nullptr, "AWS_SESSION_TOKEN", true,
-     [](C& c, T t) { return set_text(c.cloudwatch.session_token, t); }, "secret"},
+     [](C& c, T t) { return set_text(c.cloudwatch.session_token, t); }},
     {"cloudwatch", "profile", nullptr, "AWS_PROFILE", true,
      [](C& c, T t) { return set_text(c.cloudwatch.profile, t); }},
     {"cloudwatch", "credentials_file", nullptr, "AWS_SHARED_CREDENTIALS_FILE", true,

@@ -20,7 +20,6 @@ struct Setting {
   const char* env;      // environment variable, or nullptr
   bool takes_value;     // on the command line
   ApplySetting apply;
-  const char* secret = nullptr;  // non-null: masked in --check-config
 };
 
 const Setting* find_setting_by_flag(std::string_view flag);

@@ -47,6 +47,24 @@ bool ip_address(std::string_view s) {
          uv_inet_pton(AF_INET6, text.c_str(), addr) == 0;
 }
 
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> list(std::string_view s) {
+  std::vector<std::string_view> out;
+  for (size_t at = 0;;) {
+    size_t comma = s.find(',', at);
+    out.push_back(trim(s.substr(at, comma == std::string_view::npos ? s.npos : comma - at)));
+    if (comma == std::string_view::npos) return out;
+    at = comma + 1;
+  }
+}
+
 std::string integer_range(long min, long max) {
   return "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
 }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pingmesh::values {
 
@@ -13,6 +14,9 @@ std::optional<double> seconds(std::string_view text, double min, double max);
 std::optional<bool> boolean(std::string_view text);     // yes/no, true/false, on/off, 1/0
 std::optional<std::string> pin(std::string_view text);  // base64 SHA-256, "sha256//" allowed
 bool ip_address(std::string_view text);
+// "a, b,c" -> {"a", "b", "c"}: comma separated, spaces around items dropped.
+std::vector<std::string_view> list(std::string_view text);
+std::string_view trim(std::string_view text);
 
 std::string integer_range(long min, long max);      // "a whole number from 1 to 86400"
 std::string seconds_range(double min, double max);  // "a number of seconds from 0.1 to 300"

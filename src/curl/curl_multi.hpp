@@ -29,7 +29,6 @@ class CurlMulti {
   [[nodiscard]] bool add(CURL* easy, Done done);
   // Abandons a transfer in progress (no Done call).
   void remove(CURL* easy);
-  size_t running() const { return transfers_.size(); }
 
  private:
   static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socketp) noexcept;

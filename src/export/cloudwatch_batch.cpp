@@ -51,7 +51,6 @@ std::string form_encode(std::string_view s) {
 }
 
 void CloudWatchBatch::add(const Sample& s, const std::string& to) {
-  ++pending_samples_;
   int64_t t_ms = s.start_unix_ns / 1000000;
   if (mode_ == Mode::compat) {
     // The original: successes only, "TCP RTT" in ms, TestUrl / HTTP Resp Code / FromLocation.
@@ -107,7 +106,6 @@ std::vector<MetricDatum> CloudWatchBatch::take() {
     if (!d.values.empty()) out.push_back(std::move(d));
   }
   aggregated_.clear();
-  pending_samples_ = 0;
   return out;
 }
 

@@ -44,7 +44,6 @@ class CloudWatchBatch {
   void add(const Sample& s, const std::string& to);
   // Everything gathered so far, as datums; the batch is empty afterwards.
   std::vector<MetricDatum> take();
-  size_t pending_samples() const { return pending_samples_; }
 
  private:
   struct Key {
@@ -62,7 +61,6 @@ class CloudWatchBatch {
   Dimensions dims_;
   std::map<Key, std::map<double, double>> aggregated_;  // value -> count
   std::vector<MetricDatum> compat_;
-  size_t pending_samples_ = 0;
 };
 
 // The form body of PutMetricData requests for these datums, each request within the

@@ -25,7 +25,6 @@ class ResponseParser {
   int status() const { return status_; }
   uint64_t body_bytes() const { return body_bytes_; }
   const std::string& body_start() const { return body_start_; }
-  const char* error() const { return llhttp_get_error_reason(&parser_); }
 
  private:
   static int on_headers_complete(llhttp_t* p);

@@ -35,7 +35,6 @@ class TcpStream : public Handle<uv_tcp_t> {
   int fd() const;
   // Small writes leave at once (TCP_NODELAY); set once connected or accepted.
   void no_delay();
-  size_t write_queue_size() const { return h_ ? h_->write_queue_size : 0; }
   // Closes the connection with RST instead of FIN (a peer we give up on).
   void reset();
 

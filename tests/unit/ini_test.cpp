@@ -222,3 +222,15 @@ TEST(Ini, CloudWatchSettingsAndSecretsNeverPrinted) {
   EXPECT_EQ(shown.find("t0k3n"), std::string::npos) << shown;
   EXPECT_NE(shown.find("secret_access_key = (set, not shown)"), std::string::npos);
 }
+
+TEST(Ini, DnsServerForms) {
+  for (const char* ok : {"127.0.0.1", "::1", "[::1]:53, 127.0.0.1:5353"}) {
+    TempFile f(std::string("[node]\nport = 1\ndns_servers = ") + ok + "\n");
+    EXPECT_EQ(load(f.path).config.dns_servers, ok);
+  }
+  for (const char* bad : {"[::1]x", "1.2.3.4:0", "[::1", "host:53"})
+    EXPECT_NE(config_error(std::string("[node]\nport = 1\ndns_servers = ") + bad + "\n")
+                  .find("is not IP[:port]"),
+              std::string::npos)
+        << bad;
+}
