@@ -8,9 +8,11 @@
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
 #include "log/log.hpp"
+#include "log/output.hpp"
 
 int main(int argc, char** argv) {
   using namespace pingmesh;
+  open_missing_std_fds();
   // A peer that resets mid-write must give an error code, not kill the daemon.
   std::signal(SIGPIPE, SIG_IGN);
   const GetEnv getenv = [](const char* name) { return std::getenv(name); };

@@ -68,11 +68,18 @@ std::string local_ip_address() {
   return "127.0.0.1";
 }
 
+// Room for bursts (summaries at a reload of many peers) without holding much memory.
+constexpr size_t kStdoutBuffer = 256 * 1024;
+constexpr size_t kStderrBuffer = 64 * 1024;
+
 Daemon::Daemon(Config config, Reload reload)
-    : config_(std::move(config)),
+    : stdout_(loop_, 1, kStdoutBuffer),
+      stderr_(loop_, 2, kStderrBuffer),
+      log_to_(stderr_),
+      config_(std::move(config)),
       reload_(std::move(reload)),
       start_unix_ns_(wall_unix_ns()),
-      text_(stdout, 1),
+      text_(stdout_, 1),
       resolver_(loop_, resolver_options(config_)),
       seed_(mono_ns()),
       sigint_(loop_, SIGINT, [this](int n) { on_signal(n); }),
@@ -91,6 +98,13 @@ Daemon::Daemon(Config config, Reload reload)
                 }),
       reaper_(loop_, [this] { reap_peers(); }) {
   if (config_.location.empty()) config_.location = local_ip_address();
+  stdout_.on_recovered([](uint64_t n) {
+    PM_LOG(warning, "%llu lines of output dropped: stdout's reader was too slow",
+           (unsigned long long)n);
+  });
+  stderr_.on_recovered([](uint64_t n) {
+    PM_LOG(warning, "%llu log lines dropped: stderr's reader was too slow", (unsigned long long)n);
+  });
   sigint_.unref();
   sigterm_.unref();
   sighup_.unref();
@@ -149,7 +163,15 @@ int Daemon::run() {
   if (notify_.watchdog_interval_ms()) watchdog_.start(notify_.watchdog_interval_ms());
   finish_if_idle();  // nothing to probe and nothing to serve
   loop_.run();
+  flush_output(stop_deadline_ns_ ? stop_deadline_ns_
+                                 : mono_ns() + uint64_t(config_.shutdown_timeout_s * 1e9));
   return exit_ok;
+}
+
+// What waits for a slow reader goes out within the stop timeout, never later.
+void Daemon::flush_output(uint64_t deadline_ns) {
+  stdout_.flush(deadline_ns);
+  stderr_.flush(deadline_ns);
 }
 
 void Daemon::apply_logging(const Config& c) {
@@ -159,7 +181,7 @@ void Daemon::apply_logging(const Config& c) {
   samples_ = nullptr;
   if (c.format == Config::Format::text) samples_ = &text_;
   if (c.format == Config::Format::json) {
-    json_ = std::make_unique<JsonSink>(stdout, c.location);
+    json_ = std::make_unique<JsonSink>(stdout_, c.location);
     samples_ = json_.get();
   }
 }
@@ -356,8 +378,8 @@ void Daemon::reap_peers() {
 
 void Daemon::on_signal(int signum) {
   if (shutting_down_) {
-    std::fflush(stdout);
-    std::_Exit(exit_failure);  // a second signal: out at once
+    flush_output(mono_ns());  // a second signal: what can go without waiting, then out
+    std::_Exit(exit_failure);
   }
   shutting_down_ = true;
   notify_.send("STOPPING=1");

@@ -13,6 +13,8 @@
 #include "export/cloudwatch_sink.hpp"
 #include "export/text_sink.hpp"
 #include "http/responder.hpp"
+#include "log/log.hpp"
+#include "loop/fd_output.hpp"
 #include "loop/loop.hpp"
 #include "loop/signal.hpp"
 #include "probe/peer.hpp"
@@ -61,7 +63,16 @@ class Daemon final : public Peer::Events {
   void notify_status();
   std::string peers_json() const;
 
-  Loop loop_;  // first member: destroyed last, after every handle is closed
+  // Installs the daemon's stderr for logging while it lives.
+  struct LogTo {
+    explicit LogTo(Output& o) { log::set_output(&o); }
+    ~LogTo() { log::set_output(nullptr); }
+  };
+  void flush_output(uint64_t deadline_ns);
+
+  Loop loop_;                 // first member: destroyed last, after every handle is closed
+  FdOutput stdout_, stderr_;  // never block the loop; bounded
+  LogTo log_to_;
   Config config_;
   Reload reload_;
   int64_t start_unix_ns_;

@@ -80,7 +80,10 @@ std::string Daemon::peers_json() const {
   field(o, in, "Requests", std::to_string(responder_ ? responder_->counters().requests : 0));
   field(o, in, "NumActive", std::to_string(num_active));
   field(o, in, "NumDeleted", std::to_string(num_deleted));
-  field(o, in, "DelPeers", array(deleted), true);
+  field(o, in, "DelPeers", array(deleted));
+  // Ours, after the original's fields.
+  field(o, in, "StdoutDropped", std::to_string(stdout_.dropped_lines()));
+  field(o, in, "StderrDropped", std::to_string(stderr_.dropped_lines()), true);
   o += "}\n";
   return o;
 }

@@ -14,10 +14,9 @@ std::string ms(uint64_t ns) {
   return buf;
 }
 
-void write_line(FILE* out, const std::string& line) {
-  std::fwrite(line.data(), 1, line.size(), out);
-  std::fputc('\n', out);
-  std::fflush(out);
+void write_line(Output& out, std::string line) {
+  line += '\n';
+  out.write(line);
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // Samples as JSON lines on stdout: one object per probe, one per peer summary.
 #pragma once
 
-#include <cstdio>
 #include <string>
 
+#include "log/output.hpp"
 #include "pingmesh/sample.hpp"
 
 namespace pingmesh {
@@ -14,12 +14,12 @@ std::string json_summary(const PeerTotals& p);
 
 class JsonSink final : public SampleSink {
  public:
-  JsonSink(FILE* out, std::string from_location) : out_(out), from_(std::move(from_location)) {}
+  JsonSink(Output& out, std::string from_location) : out_(out), from_(std::move(from_location)) {}
   void on_sample(const Sample& s, int successes_so_far) noexcept override;
   void on_peer_summary(const PeerTotals& totals) noexcept override;
 
  private:
-  FILE* out_;
+  Output& out_;
   std::string from_;
 };
 

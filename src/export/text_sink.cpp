@@ -7,8 +7,7 @@
 namespace pingmesh {
 
 void TextSink::print(const std::string& text) {
-  std::fwrite(text.data(), 1, text.size(), out_);
-  std::fflush(out_);
+  out_.write(text);
 }
 
 void TextSink::print_header() {

@@ -2,15 +2,16 @@
 // 0 nothing per ping; 1 the short line (failures as "N row"); 2+ "N row" for every ping.
 #pragma once
 
-#include <cstdio>
+#include <string>
 
+#include "log/output.hpp"
 #include "pingmesh/sample.hpp"
 
 namespace pingmesh {
 
 class TextSink final : public SampleSink {
  public:
-  TextSink(FILE* out, int verbosity) : out_(out), verbosity_(verbosity) {}
+  TextSink(Output& out, int verbosity) : out_(out), verbosity_(verbosity) {}
 
   void set_verbosity(int v) { verbosity_ = v; }
   void print_header();
@@ -19,7 +20,7 @@ class TextSink final : public SampleSink {
   void print(const std::string& text);
 
  private:
-  FILE* out_;
+  Output& out_;
   int verbosity_;
 };
 

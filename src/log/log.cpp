@@ -2,11 +2,13 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <string>
 
 namespace pingmesh::log {
 
@@ -14,6 +16,12 @@ namespace {
 
 Level g_max = Level::notice;
 int g_journal = -1;  // unknown until the first line
+Output* g_out = nullptr;
+
+Output& out() {
+  static DirectOutput direct(2);
+  return g_out ? *g_out : direct;
+}
 
 // systemd sets JOURNAL_STREAM=dev:ino when stderr is connected to the journal.
 bool stderr_is_journal() {
@@ -26,6 +34,10 @@ bool stderr_is_journal() {
 }
 
 }  // namespace
+
+void set_output(Output* o) {
+  g_out = o;
+}
 
 void set_level(Level max_shown) {
   g_max = max_shown;
@@ -46,11 +58,13 @@ void write(Level level, const char* fmt, ...) {
   if (g_journal) {
     // The journal stamps lines itself; "<N>" carries the syslog priority, on every line.
     static const int kPriority[] = {3, 4, 5, 6, 7};
+    std::string lines;
     for (char *line = msg, *next; line; line = next) {
       next = std::strchr(line, '\n');
       if (next) *next++ = '\0';
-      std::fprintf(stderr, "<%d>%s\n", kPriority[int(level)], line);
+      lines += "<" + std::to_string(kPriority[int(level)]) + ">" + line + "\n";
     }
+    out().write(lines);
     return;
   }
   char stamp[32];
@@ -58,8 +72,10 @@ void write(Level level, const char* fmt, ...) {
   struct tm tm;
   localtime_r(&now, &tm);
   strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S", &tm);
-  // One write per line, so lines from several sources never interleave.
-  std::fprintf(stderr, "%s %s\n", stamp, msg);
+  // One write per message, so lines from several sources never interleave.
+  char line[sizeof stamp + sizeof msg + 2];
+  int n = std::snprintf(line, sizeof line, "%s %s\n", stamp, msg);
+  out().write(std::string_view(line, size_t(std::min<int>(n, sizeof line - 1))));
 }
 
 }  // namespace pingmesh::log

@@ -3,10 +3,14 @@
 
 #include <utility>
 
+#include "log/output.hpp"
+
 namespace pingmesh::log {
 
 enum class Level { error, warning, notice, info, debug };
 
+// Where log lines go; null: straight to stderr. The caller keeps it alive while set.
+void set_output(Output* out);
 void set_level(Level max_shown);
 bool enabled(Level l);
 void write(Level l, const char* fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -6,7 +6,7 @@
 
 namespace pingmesh {
 
-// Readiness of a socket someone else owns (c-ares' sockets).
+// Readiness of a descriptor someone else owns (c-ares' sockets, stdout).
 class Poll : public Handle<uv_poll_t> {
  public:
   using Callback = std::function<void(int status, int events)>;
@@ -24,6 +24,9 @@ class Poll : public Handle<uv_poll_t> {
     return uv_poll_start(h_, events, [](uv_poll_t* p, int status, int ev) noexcept {
       owner<Poll>(p)->cb_(status, ev);
     });
+  }
+  void stop() {
+    if (h_) uv_poll_stop(h_);
   }
 
  private:
