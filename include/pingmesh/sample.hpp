@@ -61,7 +61,8 @@ struct Sample {
   Timings t;
   int http_code = 0;        // 502 for any transport failure, as the original
   uint64_t size = 0;        // decoded body bytes
-  std::string location;     // the peer's location read from its reply, "unknown" if none
+  std::string peer;         // whose sample: the peer's identity (PeerSpec::identity)
+  std::string location;     // what the peer's reply said of itself, "unknown" if nothing
   std::string remote_addr;  // "192.0.2.1" or "[2001:db8::1]", the original's form
   std::string url;          // scheme://host[:port]/path
   FailureReason reason = FailureReason::none;
@@ -82,6 +83,7 @@ struct PeerTotals {
   Timings sum;  // over successes only
   uint64_t size_sum = 0;
   int64_t first_start_unix_ns = 0;  // start of the first successful probe
+  std::string peer;                 // the peer's identity
   std::string location;             // shown in the summary
   std::string url;                  // scheme://host[:port]/path
 };

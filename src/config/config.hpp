@@ -28,6 +28,7 @@ struct PeerTls {
 
 struct PeerSpec {
   Url url;
+  std::string name;      // a [peer NAME] section's name
   std::string location;  // from URL#Location or the ini; empty = learn it
   std::string address;   // connect here instead of resolving; empty: the node's (-I)
   int delay_s = 0;       // 0: the node's
@@ -38,6 +39,10 @@ struct PeerSpec {
   } tls_override;
   PeerTls tls;         // resolved: the node's, with the overrides
   std::string origin;  // "command line", "file:line", for messages
+
+  // Whose samples these are, whatever the peer says of itself: the configured name or
+  // location, else the URL as configured (query included). Labels and dimensions use it.
+  std::string identity() const;
 };
 
 struct Config {

@@ -190,6 +190,7 @@ void read_ini(const std::string& path, Config& c, std::vector<std::string>& noti
       continue;
     }
     PeerSpec& spec = c.peers.back();
+    spec.name = name;
     if (p.location) spec.location = *p.location;
     if (p.address) spec.address = *p.address;
     if (p.delay) spec.delay_s = *p.delay;
@@ -409,6 +410,16 @@ std::string describe(const Config& c) {
     }
   }
   return out;
+}
+
+}  // namespace pingmesh
+
+namespace pingmesh {
+
+std::string PeerSpec::identity() const {
+  if (!name.empty()) return name;
+  if (!location.empty()) return location;
+  return url.query.empty() ? url.display() : url.display() + "?" + url.query;
 }
 
 }  // namespace pingmesh

@@ -250,7 +250,8 @@ std::vector<PeerSpec> Daemon::wanted_peers(const Config& c) const {
     PeerSpec p;
     p.url = *parse_url(text + "/v1/ping", nullptr);
     p.tls = c.tls;
-    p.tls.verify = false;  // our own certificate, whoever signed it
+    p.tls.verify = false;     // our own certificate, whoever signed it
+    p.location = c.location;  // it is us: our samples to ourselves carry our name
     p.origin = "self";
     out.push_back(std::move(p));
   }
@@ -311,6 +312,7 @@ void Daemon::sync_peers(const Config& c) {
     if (matched[i]) continue;
     const PeerSpec& spec = wanted[i];
     PeerSettings s;
+    s.identity = spec.identity();
     s.location = spec.location;
     s.address_override = spec.address;
     s.delay_ms = uint64_t(spec.delay_s ? spec.delay_s : c.delay_s) * 1000;
@@ -352,7 +354,7 @@ void Daemon::sync_peers(const Config& c) {
 }
 
 void Daemon::on_sample(Peer& peer, const Sample& s) noexcept {
-  if (!s.ok()) last_error_ = peer.url() + ": " + std::string(to_string(s.reason));
+  if (!s.ok()) last_error_ = peer.identity() + ": " + std::string(to_string(s.reason));
   if (samples_) samples_->on_sample(s, peer.totals().successes);
   if (cloudwatch_) cloudwatch_->on_sample(s, peer.totals().successes);
 }

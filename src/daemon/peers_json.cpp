@@ -48,7 +48,8 @@ std::string peer_json(const Peer& p, const Config& c) {
   field(totals, in2, "RespCode", t.successes ? "200" : "0");
   field(totals, in2, "Size", std::to_string(t.size_sum), true);
   totals += "      }";
-  field(o, in, "PingTotals", totals, true);
+  field(o, in, "PingTotals", totals);
+  field(o, in, "Identity", json_string(p.identity()), true);  // ours, after the original's
   o += "    }";
   return o;
 }

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <tuple>
 
@@ -50,7 +51,8 @@ std::string form_encode(std::string_view s) {
   return out;
 }
 
-void CloudWatchBatch::add(const Sample& s, const std::string& to) {
+void CloudWatchBatch::add(const Sample& s) {
+  const std::string& to = s.peer;
   int64_t t_ms = s.start_unix_ns / 1000000;
   if (mode_ == Mode::compat) {
     // The original: successes only, "TCP RTT" in ms, TestUrl / HTTP Resp Code / FromLocation.
@@ -156,6 +158,36 @@ std::vector<std::string> put_metric_data_bodies(const std::string& ns,
   }
   if (in_body > 0) bodies.push_back(std::move(body));
   return bodies;
+}
+
+std::optional<std::pair<std::string, std::string>> split_put_metric_data(std::string_view body) {
+  constexpr std::string_view kMember = "MetricData.member.";
+  std::string head;
+  std::map<unsigned long, std::vector<std::string_view>> datums;  // index -> its fields after "N."
+  while (!body.empty()) {
+    size_t amp = body.find('&');
+    std::string_view param = body.substr(0, amp);
+    body.remove_prefix(amp == std::string_view::npos ? body.size() : amp + 1);
+    size_t dot = param.find('.', kMember.size());
+    if (param.starts_with(kMember) && dot != std::string_view::npos) {
+      auto index = std::strtoul(std::string(param.substr(kMember.size())).c_str(), nullptr, 10);
+      datums[index].push_back(param.substr(dot + 1));
+    } else {
+      head += (head.empty() ? "" : "&") + std::string(param);
+    }
+  }
+  if (datums.size() < 2) return std::nullopt;
+  std::string halves[2] = {head, head};
+  size_t i = 0, first_half = (datums.size() + 1) / 2;
+  for (const auto& [index, fields] : datums) {
+    bool second = i >= first_half;
+    size_t renumbered = (second ? i - first_half : i) + 1;
+    for (auto f : fields)
+      halves[second] +=
+          "&" + std::string(kMember) + std::to_string(renumbered) + "." + std::string(f);
+    ++i;
+  }
+  return std::make_pair(std::move(halves[0]), std::move(halves[1]));
 }
 
 }  // namespace pingmesh

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -40,8 +41,8 @@ class CloudWatchBatch {
   CloudWatchBatch(Mode mode, std::string from_location, int period_s, Dimensions dims = {})
       : mode_(mode), from_(std::move(from_location)), period_s_(period_s), dims_(dims) {}
 
-  // to: the peer's location (or URL when it has none).
-  void add(const Sample& s, const std::string& to);
+  // Under the sample's peer identity (Sample::peer): the To / TestUrl dimension.
+  void add(const Sample& s);
   // Everything gathered so far, as datums; the batch is empty afterwards.
   std::vector<MetricDatum> take();
 
@@ -67,6 +68,10 @@ class CloudWatchBatch {
 // count and size limits. Datums are never split across requests.
 std::vector<std::string> put_metric_data_bodies(const std::string& metric_namespace,
                                                 const std::vector<MetricDatum>& datums);
+
+// A request body cut in two, each half with about half its datums, renumbered: how a
+// datum CloudWatch refuses is found without losing the others. nullopt for one datum.
+std::optional<std::pair<std::string, std::string>> split_put_metric_data(std::string_view body);
 
 // application/x-www-form-urlencoded, as the AWS SDKs send it (space as '+').
 std::string form_encode(std::string_view s);

@@ -110,7 +110,7 @@ CloudWatchSink::~CloudWatchSink() {
 }
 
 void CloudWatchSink::on_sample(const Sample& s, int) noexcept {
-  batch_.add(s, s.location != "unknown" ? s.location : s.url);
+  batch_.add(s);
 }
 
 void CloudWatchSink::on_period() {
@@ -160,6 +160,27 @@ bool CloudWatchSink::next_request() {
   if (queue_.empty()) return false;
   current_ = std::move(queue_.front());
   queue_.pop_front();
+  return true;
+}
+
+// Puts the two halves of the current request first in line, in its place (on disk when
+// it was spooled). False when it holds a single datum.
+bool CloudWatchSink::split_current() {
+  auto halves = split_put_metric_data(current_->body);
+  if (!halves) return false;
+  std::string* parts[] = {&halves->first, &halves->second};
+  size_t on_disk = 0;  // the halves keep the original's age: they sort before anything newer
+  if (current_->file) {
+    spool_->pin("");
+    while (on_disk < 2 && spool_->put(*parts[on_disk], current_->file->unix_ns)) ++on_disk;
+    spool_->remove(*current_->file);
+  }
+  for (size_t i = 2; i-- > on_disk;) {  // what the disk did not take waits in memory
+    Request r;
+    r.datums = count_datums(*parts[i]);
+    r.body = std::move(*parts[i]);
+    queue_.push_front(std::move(r));
+  }
   return true;
 }
 
@@ -215,6 +236,11 @@ void CloudWatchSink::on_response(CURLcode result) {
       retry_later("HTTP " + std::to_string(status) + " " + code);
     } else if (status >= 500 || throttled) {
       retry_later("HTTP " + std::to_string(status) + (code.empty() ? "" : " " + code));
+    } else if ((status == 400 || status == 413) && split_current()) {
+      // Refused as invalid: the halves go next, until only the datum at fault is refused.
+      PM_LOG(info, "CloudWatch refused %zu datums as invalid (HTTP %ld %s): sending them in halves",
+             current_ ? current_->datums : size_t(0), status, code.c_str());
+      current_.reset();
     } else {
       ++counters_.rejected;
       PM_LOG(error,

@@ -23,6 +23,7 @@ void write_line(Output& out, std::string line) {
 
 std::string json_sample(const Sample& s, const std::string& from) {
   std::string o = "{\"type\":\"sample\",\"time\":" + json_time(s.start_unix_ns);
+  o += ",\"peer\":" + json_string(s.peer);
   o += ",\"url\":" + json_string(s.url);
   o += ",\"from\":" + json_string(from);
   o += ",\"location\":" + json_string(s.location);
@@ -45,7 +46,8 @@ std::string json_sample(const Sample& s, const std::string& from) {
 }
 
 std::string json_summary(const PeerTotals& p) {
-  std::string o = "{\"type\":\"summary\",\"url\":" + json_string(p.url);
+  std::string o = "{\"type\":\"summary\",\"peer\":" + json_string(p.peer);
+  o += ",\"url\":" + json_string(p.url);
   o += ",\"location\":" + json_string(p.location);
   o += ",\"successes\":" + std::to_string(p.successes);
   o += ",\"failures\":" + std::to_string(p.failures);

@@ -1,5 +1,7 @@
 #include "http/ping_page.hpp"
 
+#include "log/printable.hpp"
+
 namespace pingmesh {
 
 std::string ping_page(std::string_view location) {
@@ -25,7 +27,8 @@ std::string extract_location(std::string_view body, bool json) {
   start += prefix.size();
   auto end = body.find(suffix, start);
   if (end == std::string_view::npos) return {};
-  return std::string(body.substr(start, end - start));
+  // Whatever the peer sent: data to show, never control.
+  return printable_text(body.substr(start, end - start));
 }
 
 }  // namespace pingmesh

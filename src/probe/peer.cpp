@@ -21,6 +21,8 @@ Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, Probe
     settings_.max_failures = settings_.limit;
   totals_.max_failures = settings_.max_failures;
   totals_.url = target_.display_url;
+  totals_.peer = settings_.identity.empty() ? target_.display_url : settings_.identity;
+  target_.identity = totals_.peer;
 }
 
 void Peer::start(uint64_t first_offset_ns) {
@@ -56,10 +58,10 @@ void Peer::on_probe_done(const Sample& s) {
     if (peer_ip_.empty()) peer_ip_ = s.remote_addr;
     if (totals_.successes == 1) {
       totals_.first_start_unix_ns = s.start_unix_ns;
-      // As the original: a preset location shows what the first reply said; otherwise
-      // the peer's location is learned from it, or is its URL if it says nothing.
+      // A preset location is what the user calls the peer, whatever it says; otherwise
+      // it is learned from the first reply, or is the URL if the reply says nothing.
       if (location_ == "unknown") location_ = s.location != "unknown" ? s.location : url();
-      totals_.location = settings_.location.empty() ? location_ : s.location;
+      totals_.location = location_;
     }
     totals_.sum.dns += s.t.dns;
     totals_.sum.tcp += s.t.tcp;

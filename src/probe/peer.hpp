@@ -12,6 +12,7 @@
 namespace pingmesh {
 
 struct PeerSettings {
+  std::string identity;  // whose samples: labels, dimensions, summaries
   std::string location;  // preset with URL#Location; empty = learn it from the replies
   std::string address_override;
   uint64_t delay_ms = 10000;
@@ -48,6 +49,7 @@ class Peer {
   const PeerSettings& settings() const { return settings_; }
   const std::string& location() const { return location_; }
   const std::string& url() const { return target_.display_url; }
+  const std::string& identity() const { return settings_.identity; }
   const std::string& peer_ip() const { return peer_ip_; }
   int64_t latest_unix_ns() const { return latest_unix_ns_; }
   uint64_t skipped_ticks() const { return skipped_ticks_; }

@@ -60,6 +60,7 @@ void Probe::start() {
   sample_ = Sample{};
   sample_.start_unix_ns = wall_unix_ns();
   sample_.url = target_.display_url;
+  sample_.peer = target_.identity;
   phase_ = Phase::dns;
   arm_timer(t_start_, limits_.timeout_ms);
 

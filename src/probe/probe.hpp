@@ -39,6 +39,7 @@ struct ProbeTarget {
   std::string address_override;  // -I: connect here instead of resolving url.host
   std::string request;           // the GET request, ready to write
   std::string display_url;
+  std::string identity;  // whose samples: PeerSpec::identity
   TlsTarget tls;
   std::unique_ptr<TlsSessionSlot> session;  // when resumption is allowed
 

@@ -13,6 +13,9 @@ from botocore.credentials import Credentials
 AUTH = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
                   r"SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$")
 
+ERROR_400 = ("<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameterValue</Code>"
+             "<Message>The value for dimension To is invalid.</Message>"
+             "</Error></ErrorResponse>")
 ERROR_403 = ("<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>"
              "<Message>The security token included in the request is invalid.</Message>"
              "</Error></ErrorResponse>")
@@ -74,11 +77,14 @@ def parse_datums(body):
 
 
 class Endpoint:
-    """answer: a list of status codes to give, in order, then 200 forever."""
+    """answer: a list of status codes to give, in order, then 200 forever.
+    refuse: a predicate on a request's datums; true answers 400 InvalidParameterValue, as
+    CloudWatch refuses a whole request for one bad datum."""
 
     def __init__(self, creds, region="us-east-1", port=0):
         self.creds, self.region = creds, region
         self.requests, self.bad, self.answers = [], [], []
+        self.refuse = None
         self.lock = threading.Lock()
         outer = self
 
@@ -93,11 +99,13 @@ class Endpoint:
                 with outer.lock:
                     status = outer.answers.pop(0) if outer.answers else 200
                     form, datums = parse_datums(body)
+                    if outer.refuse and outer.refuse(datums):
+                        status = 400
                     entry = {"status": status, "form": form, "datums": datums}
                     (outer.bad if why else outer.requests).append(why or entry)
                 if why:
                     status = 403
-                payload = ERROR_403 if status == 403 else (
+                payload = ERROR_403 if status == 403 else ERROR_400 if status == 400 else (
                     "<PutMetricDataResponse/>" if status == 200 else "<Error/>")
                 data = payload.encode()
                 self.send_response(status)

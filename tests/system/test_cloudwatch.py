@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from cloudwatch_endpoint import Endpoint, credentials
+from cloudwatch_endpoint import Endpoint, credentials, parse_datums
 from conftest import free_port
 
 SHORT = re.compile(r"^ *\d+ +\d+\.\d{3} msec ")
@@ -357,3 +357,70 @@ def test_credentials_from_the_instance_metadata_service(daemons, tmp_path):
         ep.close()
         imds.shutdown()
         imds.server_close()
+
+
+def test_one_peer_one_to_dimension_for_successes_and_failures(daemons, tmp_path):
+    """The To dimension is the peer's identity: its preset #Location, else its URL as
+    configured (query included), never what a reply said, so failures and latencies of
+    one peer land together."""
+    creds = credentials()
+    ep = Endpoint(creds)
+    port, closed = free_port(), free_port()
+    good = f"http://127.0.0.1:{port}/v1/ping?b=1"
+    down = f"http://127.0.0.1:{closed}/v1/ping?c=1"
+    try:
+        ini = tmp_path / "p.ini"
+        ini.write_text(f"[node]\nport = {port}\ndelay = 1\nlocation = Lab\n"
+                       f"[peers]\nurl = {good}\nurl = {down}#Down\n"
+                       f"[cloudwatch]\nenabled = yes\nperiod = 1\n")
+        d = daemons(["-C", str(ini)], env=aws_env(ep, creds))
+        time.sleep(3.5)
+        d.signal(signal.SIGTERM)
+        assert d.finish(timeout=20) == 0
+        datums = [x for r in ep.accepted() for x in r["datums"]]
+        tcp_to = {x["dims"]["To"] for x in datums if x["name"] == "TCP"}
+        failures_to = {x["dims"]["To"] for x in datums if x["name"] == "Failures"}
+        assert tcp_to == {good}, tcp_to
+        assert failures_to == {"Down"}, failures_to
+    finally:
+        ep.close()
+
+
+def test_a_poison_datum_is_set_aside_alone(daemons, tmp_path):
+    """CloudWatch refuses a whole request for one bad datum (400): the request is split
+    until only that datum is refused; every other datum is delivered."""
+    creds = credentials()
+    ep = Endpoint(creds)
+    ep.refuse = lambda datums: any(x["dims"].get("To") == "Poison" for x in datums)
+    port = free_port()
+    spool = tmp_path / "spool"
+    try:
+        ini = tmp_path / "p.ini"
+        ini.write_text(f"[node]\nport = {port}\ndelay = 1\nlocation = Lab\n[peers]\n"
+                       f"url = http://127.0.0.1:{port}/v1/ping?1#Good\n"
+                       f"url = http://127.0.0.1:{port}/v1/ping?2#Poison\n"
+                       f"url = http://127.0.0.1:{port}/v1/ping?3#Fine\n"
+                       f"[cloudwatch]\nenabled = yes\nperiod = 1\nspool_dir = {spool}\n")
+        d = daemons(["-C", str(ini), "-v"], env=aws_env(ep, creds))
+        time.sleep(3.5)
+        d.signal(signal.SIGTERM)
+        assert d.finish(timeout=20) == 0
+        assert not ep.bad, ep.bad
+        delivered = [x for r in ep.accepted() for x in r["datums"]]
+        assert delivered, d.stderr()
+        assert all(x["dims"]["To"] != "Poison" for x in delivered)
+        tcp = {}
+        for x in delivered:
+            if x["name"] == "TCP":
+                tcp[x["dims"]["To"]] = tcp.get(x["dims"]["To"], 0) + sum(x["counts"])
+        # Every probe of the good peers arrived: 1 a second each, about 3 each.
+        assert tcp.get("Good", 0) >= 2 and tcp.get("Fine", 0) >= 2, tcp
+        assert abs(tcp["Good"] - tcp["Fine"]) <= 1, tcp
+        rejected = list(spool.glob("*.rejected"))
+        assert rejected, "the poison datums are kept aside"
+        for f in rejected:
+            _, datums = parse_datums(f.read_bytes())
+            assert {x["dims"]["To"] for x in datums} == {"Poison"}, datums
+        assert not list(spool.glob("*.form")), "nothing else left behind"
+    finally:
+        ep.close()

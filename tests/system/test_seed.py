@@ -10,8 +10,9 @@ SHORT = re.compile(r"^( {0,2}\d+) +(\d+\.\d{3}) msec +(\S+) (\S+)\n$")
 MS = r"\d+\.\d{3}"
 
 
-def check_summary(text, url, location, count=None):
-    """The summary block: blank line, Recorded…, header, averages row, blank line."""
+def check_summary(text, url, location, count=None, served_from=None):
+    """The summary block: blank line, Recorded…, header, averages row, blank line.
+    served_from: the location in the peer's page (its size), when it is not `location`."""
     m = re.search(r"\nRecorded (\d+) samples in (\d+s|\d+m\d\ds), average values:\n", text)
     assert m, text
     n = int(m.group(1))
@@ -27,7 +28,7 @@ def check_summary(text, url, location, count=None):
         assert re.fullmatch(MS, f), row
     assert fields[3] == "0.000"  # TLS, plain http
     assert fields[7] == ""  # the original leaves HTTP empty in the summary
-    assert int(fields[8]) == 96 + 2 * len(location)
+    assert int(fields[8]) == 96 + 2 * len(served_from or location)
     assert fields[9] == location
     assert fields[10] == url
     assert rest[len(HEADER) + len(row):].startswith("\n\n")
@@ -109,8 +110,9 @@ def test_limit_without_serving_exits_by_itself(daemons):
     d = daemons(["-d", "1", "-n", "2", url + "#Preset"])
     assert d.finish(timeout=20) == 0
     assert len(d.lines_matching(SHORT.pattern)) == 2
-    # A preset location shows what the first reply said, as in the original.
-    check_summary(d.stdout(), url, "Peer,XX", count=2)
+    # A preset location is the peer's identity: the summary shows it, not what the reply
+    # said (the original showed the reply's, so one peer had two names).
+    check_summary(d.stdout(), url, "Preset", count=2, served_from="Peer,XX")
     server.signal()
     assert server.finish() == 0
 

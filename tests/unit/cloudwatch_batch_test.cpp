@@ -10,8 +10,10 @@ using namespace pingmesh;
 
 namespace {
 
-Sample ok_sample(int64_t unix_s, double tcp_ms, bool tls = false) {
+Sample ok_sample(int64_t unix_s, double tcp_ms, bool tls = false, std::string peer = "There") {
   Sample s;
+  s.peer = std::move(peer);
+  s.location = "what the reply said";
   s.start_unix_ns = unix_s * 1000000000LL + 123456789;
   s.t.tcp = uint64_t(tcp_ms * 1e6);
   s.t.total = uint64_t(tcp_ms * 2e6);
@@ -45,19 +47,22 @@ std::map<std::string, std::string> form(const std::string& body) {
 
 TEST(CloudWatchBatch, AggregatesPerPeerAndPeriodAndCountsEverySample) {
   CloudWatchBatch b(CloudWatchBatch::Mode::full, "Here", 60);
-  for (int i = 0; i < 100; ++i)
-    b.add(ok_sample(1800000000 + i % 60, 0.1 + (i % 7) * 0.01), "There");
+  for (int i = 0; i < 100; ++i) b.add(ok_sample(1800000000 + i % 60, 0.1 + (i % 7) * 0.01));
   Sample fail;
+  fail.peer = "There";
+  fail.location = "unknown";  // a failure has no reply: the identity still holds
   fail.start_unix_ns = 1800000000LL * 1000000000;
   fail.reason = FailureReason::connect_refused;
-  b.add(fail, "There");
-  b.add(fail, "There");
+  b.add(fail);
+  b.add(fail);
   auto ds = b.take();
   EXPECT_EQ(counted(ds, "TCP"), 100);
   EXPECT_EQ(counted(ds, "Total"), 100);
   EXPECT_EQ(counted(ds, "TLS"), 0) << "no TLS datum for http";
   EXPECT_EQ(counted(ds, "Failures"), 2);
   for (const auto& d : ds) {
+    EXPECT_EQ(d.dimensions[1], (std::pair<std::string, std::string>{"To", "There"}))
+        << d.name << ": one peer, one To, for its failures as for its latencies";
     if (d.name != "TCP") continue;
     EXPECT_EQ(d.values.size(), 7u) << "distinct values, each with its count";
     EXPECT_EQ(d.dimensions[0], (std::pair<std::string, std::string>{"From", "Here"}));
@@ -69,7 +74,7 @@ TEST(CloudWatchBatch, AggregatesPerPeerAndPeriodAndCountsEverySample) {
 
 TEST(CloudWatchBatch, NeverMoreThan150ValuesPerDatum) {
   CloudWatchBatch b(CloudWatchBatch::Mode::full, "Here", 60);
-  for (int i = 0; i < 400; ++i) b.add(ok_sample(1800000000, 0.1 + i * 0.001), "There");
+  for (int i = 0; i < 400; ++i) b.add(ok_sample(1800000000, 0.1 + i * 0.001));
   auto ds = b.take();
   size_t tcp_datums = 0;
   for (const auto& d : ds) {
@@ -104,7 +109,7 @@ TEST(CloudWatchBatch, RequestsStayWithinCountAndSize) {
 
 TEST(CloudWatchBatch, CompatIsTheOriginalsDatum) {
   CloudWatchBatch b(CloudWatchBatch::Mode::compat, "Chicago,US", 60);
-  b.add(ok_sample(1800000000, 1.374769), "Dallas,US");
+  b.add(ok_sample(1800000000, 1.374769, false, "Dallas,US"));
   auto bodies = put_metric_data_bodies("pingmesh", b.take());
   ASSERT_EQ(bodies.size(), 1u);
   auto f = form(bodies[0]);
@@ -126,9 +131,9 @@ TEST(CloudWatchBatch, DimensionsAreConfigurable) {
   CloudWatchBatch b(CloudWatchBatch::Mode::full, "Here", 60, {false, true, true});
   Sample s = ok_sample(1800000000, 0.2);
   s.url = "http://a.example/v1/ping";
-  b.add(s, "There");
+  b.add(s);
   s.url = "http://b.example/v1/ping";
-  b.add(s, "There");
+  b.add(s);
   auto ds = b.take();
   size_t tcp = 0;
   for (const auto& d : ds) {
@@ -139,4 +144,25 @@ TEST(CloudWatchBatch, DimensionsAreConfigurable) {
     EXPECT_EQ(d.dimensions[1].first, "Url");
   }
   EXPECT_EQ(tcp, 2u) << "with the url dimension, peers of one location stay apart";
+}
+
+TEST(CloudWatchBatch, SplitHalvesARequestAndRenumbersItsDatums) {
+  std::vector<MetricDatum> ds(5);
+  for (size_t i = 0; i < ds.size(); ++i) {
+    ds[i].name = "TCP";
+    ds[i].dimensions = {{"From", "a"}, {"To", "peer" + std::to_string(i)}};
+    ds[i].timestamp_ms = 1800000000000;
+    ds[i].values = {{0.5, 2}};
+  }
+  auto bodies = put_metric_data_bodies("pingmesh", ds);
+  ASSERT_EQ(bodies.size(), 1u);
+  auto halves = split_put_metric_data(bodies[0]);
+  ASSERT_TRUE(halves);
+  // Each half is exactly what put_metric_data_bodies makes of those datums alone.
+  std::vector<MetricDatum> first(ds.begin(), ds.begin() + 3), second(ds.begin() + 3, ds.end());
+  EXPECT_EQ(halves->first, put_metric_data_bodies("pingmesh", first)[0]);
+  EXPECT_EQ(halves->second, put_metric_data_bodies("pingmesh", second)[0]);
+  // Down to one datum: nothing more to split.
+  auto one = split_put_metric_data(put_metric_data_bodies("pingmesh", {ds[0]})[0]);
+  EXPECT_FALSE(one);
 }
