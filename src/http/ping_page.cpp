@@ -1,5 +1,7 @@
 #include "http/ping_page.hpp"
 
+#include "text/json_reader.hpp"
+
 namespace pingmesh {
 
 std::string ping_page(std::string_view location) {
@@ -18,8 +20,9 @@ bool is_pingmesh_path(std::string_view path) {
 }
 
 std::string extract_location(std::string_view body, bool json) {
-  std::string_view prefix = json ? "\"SrvLoc\": \"" : "<p>Served from ";
-  std::string_view suffix = json ? "\"" : "\n";
+  if (json) return json::top_level_string(body, "SrvLoc").value_or("");
+  std::string_view prefix = "<p>Served from ";
+  std::string_view suffix = "\n";
   auto start = body.find(prefix);
   if (start == std::string_view::npos) return {};
   start += prefix.size();
