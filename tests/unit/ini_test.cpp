@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <string>
@@ -12,6 +13,7 @@
 #include "config/config.hpp"
 
 using namespace pingmesh;
+using namespace std::string_literals;
 
 namespace {
 
@@ -233,4 +235,90 @@ TEST(Ini, DnsServerForms) {
                   .find("is not IP[:port]"),
               std::string::npos)
         << bad;
+}
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/pingmesh-dir-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+  std::string path;
+};
+
+std::string load_error(const std::string& path) {
+  try {
+    load(path);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(Ini, OnlyRegularFilesAreRead) {
+  TempDir dir;
+  EXPECT_EQ(load_error(dir.path), dir.path + ": cannot read the configuration file: a directory");
+  EXPECT_EQ(load_error("/dev/null"),
+            "/dev/null: cannot read the configuration file: not a regular file");
+  EXPECT_NE(config_error("[peers]\nfile = " + dir.path + "\n")
+                .find("F:2: file: cannot read '" + dir.path + "': a directory"),
+            std::string::npos);
+  EXPECT_NE(config_error("[peers]\nfile = /dev/null\n").find("F:2: file: cannot read '/dev/null'"),
+            std::string::npos);
+}
+
+TEST(Ini, EndlessFilesAreRefusedAtOnce) {
+  // /dev/zero never ends: once, reading it spun forever.
+  EXPECT_NE(load_error("/dev/zero").find("not a regular file"), std::string::npos);
+  EXPECT_NE(config_error("[peers]\nfile = /dev/zero\n").find("not a regular file"),
+            std::string::npos);
+  TempFile f(
+      "[node]\nport = 1\n[cloudwatch]\nenabled = yes\nregion = eu-west-1\n"
+      "credentials_file = /dev/zero\n");
+  EXPECT_FALSE(load(f.path).config.cloudwatch.enabled) << "no credentials: publishing is off";
+  TempFile creds("[default]\naws_access_key_id = AKID\naws_secret_access_key = s\n");
+  TempFile g(
+      "[node]\nport = 1\n[cloudwatch]\nenabled = yes\nregion = eu-west-1\n"
+      "credentials_file = " +
+      creds.path + "\n");
+  EXPECT_EQ(load(g.path).config.cloudwatch.access_key_id, "AKID");
+}
+
+TEST(Ini, FilesOverOneMebibyteAreRefused) {
+  std::string comments;
+  while (comments.size() <= (1u << 20)) comments += "; a comment line to fill the file\n";
+  EXPECT_EQ(config_error(comments + "[node]\nport = 1\n"),
+            "F: cannot read the configuration file: larger than 1048576 bytes");
+  TempFile peers(comments + "http://p.example/\n");
+  EXPECT_NE(config_error("[node]\nport = 1\n[peers]\nfile = " + peers.path + "\n")
+                .find("F:4: file: cannot read '" + peers.path + "': larger than 1048576 bytes"),
+            std::string::npos);
+  // Just under the bound is fine.
+  TempFile fits(comments.substr(0, (1u << 20) - 20) + "\n[node]\nport = 1\n");
+  EXPECT_EQ(load(fits.path).config.serve_port, 1);
+}
+
+TEST(Ini, NulBytesAreRefusedWithTheirLine) {
+  std::string e = config_error("[node]\nport = 1\nlocation = a\0b\nhostname = h\n"s);
+  EXPECT_NE(e.find("F:3: NUL byte"), std::string::npos) << e;
+  EXPECT_EQ(e.find("F:4"), std::string::npos) << "the next line is read as it is: " << e;
+  TempFile peers("http://a.example/\nhttp://b.example/\0x\n"s);
+  e = config_error("[node]\nport = 1\n[peers]\nfile = " + peers.path + "\n");
+  EXPECT_NE(e.find(peers.path + ":2: NUL byte"), std::string::npos) << e;
+}
+
+TEST(Ini, LongPeersFileLinesAreRefusedWhole) {
+  std::string url = "http://example.com/" + std::string(5000, 'a') + "x.example";
+  TempFile peers("http://ok.example/\n" + url + "\n");
+  std::string e = config_error("[node]\nport = 1\n[peers]\nfile = " + peers.path + "\n");
+  EXPECT_NE(e.find(peers.path + ":2: line longer than 4096 characters"), std::string::npos) << e;
+  // Once, the tail of such a line became a second peer.
+  TempFile ok("http://ok.example/\n");
+  TempFile f("[peers]\nfile = " + ok.path + "\n");
+  EXPECT_EQ(load(f.path).config.peers.size(), 1u);
 }
