@@ -388,70 +388,19 @@ std::string describe(const Config& c) {
   std::string out = "; the effective configuration";
   if (!c.config_path.empty()) out += " (from " + c.config_path + ", environment, command line)";
   out += "\n";
-  // The settings, read back through the table: apply() is the only writer, so we print
-  // each from the Config itself.
   auto line = [&](const char* key, const std::string& v) {
     out += std::string(key) + " = " + v + "\n";
   };
-  auto secs = [](double s) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%g", s);
-    return std::string(b);
-  };
   auto yes = [](bool b) { return std::string(b ? "yes" : "no"); };
-  out += "[node]\n";
-  line("location", c.location);
-  line("hostname", c.hostname);
-  std::string listen;
-  for (const auto& a : c.listen) listen += (listen.empty() ? "" : ", ") + a;
-  line("listen", listen);
-  line("port", std::to_string(c.serve_port));
-  line("report_port", std::to_string(c.report_port));
-  line("tls_port", std::to_string(c.tls_port));
-  line("cert", c.cert_file);
-  line("key", c.key_file);  // a path; the key itself is never printed
-  line("probe_self", c.probe_self == Config::ProbeSelf::automatic ? "auto"
-                     : c.probe_self == Config::ProbeSelf::yes     ? "yes"
-                                                                  : "no");
-  line("delay", std::to_string(c.delay_s));
-  line("limit", std::to_string(c.limit));
-  line("max_failures", std::to_string(c.max_failures));
-  line("timeout", secs(c.timeout_s));
-  line("connect_timeout", secs(c.connect_timeout_s));
-  line("tls_timeout", secs(c.tls_timeout_s));
-  line("dns_servers", c.dns_servers);
-  line("address", c.ip_override);
-  line("output", c.format == Config::Format::text   ? "text"
-                 : c.format == Config::Format::json ? "json"
-                                                    : "none");
-  line("verbosity", std::to_string(c.verbosity));
-  line("shutdown_timeout", secs(c.shutdown_timeout_s));
-  out += "[tls]\n";
-  line("verify", yes(c.tls.verify));
-  line("ca_file", c.tls.ca_file);
-  line("pin_sha256", c.tls.pin_sha256);
-  line("resume", yes(c.tls.resume));
-  const auto& cw = c.cloudwatch;
-  auto secret = [](const std::string& s) { return s.empty() ? std::string() : "(set, not shown)"; };
-  out += "[cloudwatch]\n";
-  line("enabled", yes(cw.enabled));
-  line("mode", cw.mode == Config::CloudWatch::Mode::full ? "full" : "compat");
-  line("region", cw.region);
-  line("endpoint", cw.endpoint);
-  line("namespace", cw.metric_namespace);
-  line("period", std::to_string(cw.period_s));
-  std::string dims = std::string(cw.dimension_from ? "from, " : "") +
-                     (cw.dimension_to ? "to, " : "") + (cw.dimension_url ? "url, " : "");
-  line("dimensions", dims.substr(0, dims.size() >= 2 ? dims.size() - 2 : 0));
-  line("access_key_id", cw.access_key_id);
-  line("secret_access_key", secret(cw.secret_access_key));
-  line("session_token", secret(cw.session_token));
-  line("profile", cw.profile);
-  line("credentials_file", cw.credentials_file);
-  line("imds", yes(cw.imds));
-  line("imds_endpoint", cw.imds_endpoint);
-  line("spool_dir", cw.spool_dir);
-  line("spool_max_bytes", std::to_string(cw.spool_max_bytes));
+  // The node's settings come from the table, so none can be left out: each entry with an
+  // ini key shows its own value, in its section.
+  const char* section = nullptr;
+  for (const Setting* s = settings_begin(); s != settings_end(); ++s) {
+    if (!s->section) continue;
+    if (!section || std::strcmp(section, s->section) != 0)
+      out += "[" + std::string(section = s->section) + "]\n";
+    line(s->key, s->show(c));
+  }
   for (size_t i = 0; i < c.peers.size(); ++i) {
     const PeerSpec& p = c.peers[i];
     out += "[peer " + std::to_string(i + 1) + "]  ; " + p.origin + "\n";

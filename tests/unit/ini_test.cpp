@@ -7,10 +7,13 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/settings.hpp"
 
 using namespace pingmesh;
 using namespace std::string_literals;
@@ -158,13 +161,43 @@ TEST(Ini, CommandLineTlsDefaultsReachFilePeersWithoutTheirOwn) {
 }
 
 TEST(Ini, CheckConfigOutputReadsBackTheSame) {
-  TempFile f("[node]\nlocation = Lab\nport = 8081\ndelay = 7\noutput = json\n[tls]\nverify = no\n");
+  TempFile f(
+      "[node]\nlocation = Lab\nport = 8081\ndelay = 7\noutput = json\ntimeout = 2.5\n"
+      "probe_self = no\nlisten = 127.0.0.1, ::1\n[tls]\nverify = no\n[cloudwatch]\nmode = compat\n"
+      "dimensions = to, url\nperiod = 5\nspool_max_bytes = 65536\n[prometheus]\nenabled = yes\n");
   std::string first = describe(load(f.path).config);
   TempFile again(first);
   std::string second = describe(load(again.path).config);
   auto body = [](const std::string& s) { return s.substr(s.find('\n')); };  // skip the path line
   EXPECT_EQ(body(first), body(second));
-  EXPECT_NE(first.find("delay = 7\n"), std::string::npos);
+  for (const char* shown :
+       {"delay = 7\n", "timeout = 2.5\n", "probe_self = no\n", "dimensions = to, url\n",
+        "mode = compat\n", "[prometheus]\nenabled = yes\n"})
+    EXPECT_NE(first.find(shown), std::string::npos) << shown << first;
+}
+
+// --check-config is made from the settings table: every key with a section appears in
+// its section, so a setting added to the table cannot be left out of the output.
+TEST(Ini, CheckConfigShowsEverySettingInItsSection) {
+  TempFile f("[node]\nport = 8081\n[peers]\nurl = https://p.example/\n");
+  std::string shown = describe(load(f.path).config);
+  std::map<std::string, std::set<std::string>> keys;  // section -> keys shown in it
+  std::string section, line;
+  for (std::istringstream in(shown); std::getline(in, line);) {
+    if (line.starts_with("["))
+      section = line.substr(1, line.find(']') - 1);
+    else if (auto eq = line.find(" = "); eq != std::string::npos)
+      keys[section].insert(line.substr(0, eq));
+  }
+  int checked = 0;
+  for (const Setting* s = settings_begin(); s != settings_end(); ++s) {
+    if (!s->section) continue;
+    ++checked;
+    EXPECT_TRUE(keys[s->section].count(s->key)) << "[" << s->section << "] " << s->key << "\n"
+                                                << shown;
+  }
+  EXPECT_GE(checked, 40) << "the table itself";
+  EXPECT_TRUE(keys["peer 1"].count("url"));
 }
 
 TEST(Ini, LongLinesAreRefusedWhole) {
