@@ -86,7 +86,7 @@ void add_peer_url(Config& c, std::string_view text, const std::string& origin, s
 }
 
 // A relative path in the file is relative to the file's own directory (systemd's
-// working directory is /).
+// working directory is /): [peers] file and every setting marked path in the table.
 std::string relative_to(const std::string& ini_path, std::string_view path) {
   if (path.starts_with("/")) return std::string(path);
   auto slash = ini_path.rfind('/');
@@ -149,7 +149,7 @@ int on_ini_entry(void* user, const char* section, const char* name, const char* 
       else
         (key == "verify" ? p.verify : p.resume) = *v;
     } else if (key == "ca_file") {
-      p.ca_file = text;
+      p.ca_file = text.empty() ? std::string() : relative_to(r->path, text);
       p.ca_file_place = r->place();
     } else if (key == "pin_sha256" && text.empty())
       p.pin = "";  // none, whatever the node's
@@ -181,7 +181,8 @@ int on_ini_entry(void* user, const char* section, const char* name, const char* 
                           std::string(sec) + "], ignored");
     return 1;
   }
-  std::string why = s->apply(*r->config, text);
+  std::string resolved = s->path && !text.empty() ? relative_to(r->path, text) : std::string(text);
+  std::string why = s->apply(*r->config, resolved);
   if (!why.empty()) r->error(std::string(key), why);
   (*r->places)[s] = r->place();
   return 1;

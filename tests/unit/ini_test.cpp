@@ -355,3 +355,32 @@ TEST(Ini, LongPeersFileLinesAreRefusedWhole) {
   TempFile f("[peers]\nfile = " + ok.path + "\n");
   EXPECT_EQ(load(f.path).config.peers.size(), 1u);
 }
+
+// Every path in the file is relative to the file's folder; on the command line, to the
+// working directory.
+TEST(Ini, EveryPathInTheFileIsRelativeToIt) {
+  TempDir dir;
+  std::ofstream(dir.path + "/p.ini")
+      << "[node]\ncert = c.pem\nkey = keys/k.pem\n[tls]\nca_file = ca.pem\n"
+         "[cloudwatch]\ncredentials_file = creds\nspool_dir = spool\n"
+         "[peer a]\nurl = https://a.example/\nca_file = ../a-ca.pem\n"
+         "[peer b]\nurl = https://b.example/\nca_file = /etc/hostname\n"
+         "[peers]\nurl = https://c.example/\n";
+  Config c = load(dir.path + "/p.ini", {"-k"}).config;
+  EXPECT_EQ(c.cert_file, dir.path + "/c.pem");
+  EXPECT_EQ(c.key_file, dir.path + "/keys/k.pem");
+  EXPECT_EQ(c.tls.ca_file, dir.path + "/ca.pem");
+  EXPECT_EQ(c.cloudwatch.credentials_file, dir.path + "/creds");
+  EXPECT_EQ(c.cloudwatch.spool_dir, dir.path + "/spool");
+  ASSERT_EQ(c.peers.size(), 3u);
+  EXPECT_EQ(c.peers[0].tls.ca_file, dir.path + "/ca.pem") << "the node's, resolved";
+  EXPECT_EQ(c.peers[1].tls.ca_file, dir.path + "/../a-ca.pem");
+  EXPECT_EQ(c.peers[2].tls.ca_file, "/etc/hostname") << "absolute stays";
+  c = load(dir.path + "/p.ini", {"-k", "--cert", "mine.pem", "--ca-file", "cl/ca.pem"}).config;
+  EXPECT_EQ(c.cert_file, "mine.pem") << "the command line's: the working directory's";
+  EXPECT_EQ(c.tls.ca_file, "cl/ca.pem");
+  EXPECT_EQ(c.key_file, dir.path + "/keys/k.pem");
+  // An empty value keeps its meaning (the default), and is not made a folder.
+  std::ofstream(dir.path + "/e.ini") << "[cloudwatch]\ncredentials_file =\n[node]\nport = 1\n";
+  EXPECT_EQ(load(dir.path + "/e.ini").config.cloudwatch.credentials_file, "");
+}
