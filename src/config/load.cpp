@@ -64,13 +64,16 @@ char* read_line(char* buf, int size, void* stream) {
   std::string_view line = next_line(r->text, r->at);
   ++r->line;
   buf[0] = '\0';
-  if (line.find('\0') != std::string_view::npos)
+  if (line.find('\0') != std::string_view::npos) {
     r->errors.push_back(r->place() + ": NUL byte");
-  else if (line.size() > size_t(size) - 2)
+  } else if (line.size() > size_t(size) - 2) {
     r->errors.push_back(r->place() + ": line longer than " + std::to_string(size - 2) +
                         " characters (use a [peers] file for long URLs)");
-  else
-    std::memcpy(buf, line.data(), line.size()), buf[line.size()] = '\n', buf[line.size() + 1] = 0;
+  } else {
+    std::memcpy(buf, line.data(), line.size());
+    buf[line.size()] = '\n';
+    buf[line.size() + 1] = '\0';
+  }
   return buf;
 }
 
@@ -400,7 +403,7 @@ std::string describe(const Config& c) {
     if (!s->section) continue;
     if (!section || std::strcmp(section, s->section) != 0)
       out += "[" + std::string(section = s->section) + "]\n";
-    line(s->key, s->show(c));
+    line(s->key, s->show ? s->show(c) : "; not shown");
   }
   for (size_t i = 0; i < c.peers.size(); ++i) {
     const PeerSpec& p = c.peers[i];

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 
 namespace pingmesh::values {
 
@@ -30,12 +31,14 @@ std::optional<long> integer(std::string_view s, long min, long max) {
   return v;
 }
 
+// strtod once the syntax is checked: from_chars for double would pull ~45 KB of
+// libstdc++ into the static binary. pingmesh never calls setlocale: the point is '.'.
 std::optional<double> seconds(std::string_view s, double min, double max) {
-  double v = 0;
   if (!decimal_syntax(s, true)) return std::nullopt;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || !(v >= min && v <= max))
-    return std::nullopt;
+  std::string text(s);
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (*end != '\0' || !(v >= min && v <= max)) return std::nullopt;
   return v;
 }
 

@@ -30,81 +30,84 @@ long hex4(std::string_view s, size_t at) {
   return v;
 }
 
-void append_utf8(std::string& out, unsigned long cp) {
+// Writes cp as UTF-8 at p; returns the end.
+char* put_utf8(char* p, unsigned long cp) {
   if (cp < 0x80) {
-    out += char(cp);
+    *p++ = char(cp);
   } else if (cp < 0x800) {
-    out += char(0xC0 | (cp >> 6));
-    out += char(0x80 | (cp & 0x3F));
+    *p++ = char(0xC0 | (cp >> 6));
+    *p++ = char(0x80 | (cp & 0x3F));
   } else if (cp < 0x10000) {
-    out += char(0xE0 | (cp >> 12));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
+    *p++ = char(0xE0 | (cp >> 12));
+    *p++ = char(0x80 | ((cp >> 6) & 0x3F));
+    *p++ = char(0x80 | (cp & 0x3F));
   } else {
-    out += char(0xF0 | (cp >> 18));
-    out += char(0x80 | ((cp >> 12) & 0x3F));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
+    *p++ = char(0xF0 | (cp >> 18));
+    *p++ = char(0x80 | ((cp >> 12) & 0x3F));
+    *p++ = char(0x80 | ((cp >> 6) & 0x3F));
+    *p++ = char(0x80 | (cp & 0x3F));
+  }
+  return p;
+}
+
+// What an escape stands for, or 0 if it is not one of JSON's.
+char simple_escape(char c) {
+  switch (c) {
+    case '"':
+      return '"';
+    case '\\':
+      return '\\';
+    case '/':
+      return '/';
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    default:
+      return 0;
   }
 }
 
 // A string token's text (between the quotes) with its escapes decoded. nullopt for what
 // JSON does not allow: raw control characters, unknown escapes, unpaired surrogates,
-// and NUL (\u0000), which no caller can carry as text.
+// and NUL (\u0000), which no caller can carry as text. Decoding never lengthens the
+// text (\uXXXX is 6 bytes for at most 3), so it is written in place of a copy.
 std::optional<std::string> decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
+  std::string out(s.size(), '\0');
+  char* p = out.data();
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x20) return std::nullopt;
     if (c != '\\') {
-      out += char(c);
+      *p++ = char(c);
       continue;
     }
     if (++i == s.size()) return std::nullopt;
-    switch (s[i]) {
-      case '"':
-        out += '"';
-        break;
-      case '\\':
-        out += '\\';
-        break;
-      case '/':
-        out += '/';
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u': {
-        long cp = hex4(s, i + 1);
-        i += 4;
-        if (cp <= 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) return std::nullopt;
-        if (cp >= 0xD800 && cp <= 0xDBFF) {  // a high surrogate: its low half must follow
-          if (i + 2 >= s.size() || s[i + 1] != '\\' || s[i + 2] != 'u') return std::nullopt;
-          long low = hex4(s, i + 3);
-          if (low < 0xDC00 || low > 0xDFFF) return std::nullopt;
-          i += 6;
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-        }
-        append_utf8(out, static_cast<unsigned long>(cp));
-        break;
-      }
-      default:
-        return std::nullopt;
+    if (s[i] != 'u') {
+      char e = simple_escape(s[i]);
+      if (!e) return std::nullopt;
+      *p++ = e;
+      continue;
     }
+    long cp = hex4(s, i + 1);
+    i += 4;
+    if (cp <= 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) return std::nullopt;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {  // a high surrogate: its low half must follow
+      if (i + 2 >= s.size() || s[i + 1] != '\\' || s[i + 2] != 'u') return std::nullopt;
+      long low = hex4(s, i + 3);
+      if (low < 0xDC00 || low > 0xDFFF) return std::nullopt;
+      i += 6;
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+    }
+    p = put_utf8(p, static_cast<unsigned long>(cp));
   }
+  out.resize(size_t(p - out.data()));
   return out;
 }
 

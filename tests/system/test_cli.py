@@ -18,6 +18,10 @@ def test_bad_flag_exits_64_naming_it():
 def test_bad_value_and_bad_url_exit_64():
     r = run("-d", "zero", "http://127.0.0.1:1/")
     assert r.returncode == 64 and "flag -d: 'zero'" in r.stderr
+    # One number syntax for every flag (--timeout once took hex and spaces).
+    for bad in ("0x10", " 5", "1e1"):
+        r = run("--timeout", bad, "http://127.0.0.1:1/")
+        assert r.returncode == 64 and f"flag --timeout: '{bad}'" in r.stderr, r.stderr
     r = run("gopher://h/")
     assert r.returncode == 64 and "bad URL 'gopher://h/'" in r.stderr
 

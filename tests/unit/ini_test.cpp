@@ -193,6 +193,7 @@ TEST(Ini, CheckConfigShowsEverySettingInItsSection) {
   for (const Setting* s = settings_begin(); s != settings_end(); ++s) {
     if (!s->section) continue;
     ++checked;
+    EXPECT_TRUE(s->show) << "[" << s->section << "] " << s->key << " shows no value";
     EXPECT_TRUE(keys[s->section].count(s->key)) << "[" << s->section << "] " << s->key << "\n"
                                                 << shown;
   }
