@@ -6,8 +6,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="meson ninja-build pkg-config g++ libuv1-dev libc-ares-dev libmbedtls-dev libinih-dev
-node-llhttp libgtest-dev libcurl4-openssl-dev python3 python3-pytest python3-botocore openssl curl
-systemd systemd-container mmdebstrap"
+libjsmn-dev node-llhttp libgtest-dev libcurl4-openssl-dev python3 python3-pytest python3-botocore
+openssl curl systemd systemd-container mmdebstrap"
 
 install_missing() {
   missing=""

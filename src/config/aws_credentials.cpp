@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "config/text_file.hpp"
 
 namespace pingmesh {
 
@@ -39,8 +40,11 @@ bool read_shared_credentials(Config::CloudWatch& cw, const GetEnv& getenv) {
     if (!home) return false;
     path = std::string(home) + "/.aws/credentials";
   }
+  // Bounded and regular, like every file a configuration names.
+  std::string text;
+  if (!read_text_file(path, kMaxConfigFileBytes, &text).empty()) return false;
   Reading r{cw.profile, &cw};
-  return ini_parse(path.c_str(), on_entry, &r) == 0 && !cw.access_key_id.empty();
+  return ini_parse_string(text.c_str(), on_entry, &r) == 0 && !cw.access_key_id.empty();
 }
 
 }  // namespace pingmesh

@@ -91,6 +91,8 @@ struct Config {
     long spool_max_bytes = 64L << 20;
   } cloudwatch;
 
+  bool prometheus_enabled = false;  // reserved: read and shown, no exporter yet
+
   // Where it came from.
   std::string config_path;  // empty when no file was read
 };

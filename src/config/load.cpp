@@ -11,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "config/settings.hpp"
+#include "config/text_file.hpp"
 #include "config/values.hpp"
 
 namespace pingmesh {
@@ -21,19 +22,22 @@ namespace {
 struct IniPeer {
   std::string place;  // file:line of the section
   std::optional<std::string> url, location, address, ca_file, pin;
+  std::string ca_file_place;
   std::optional<int> delay;
   std::optional<bool> verify, resume;
 };
 
 struct IniReader {
   std::string path;
-  FILE* file = nullptr;
+  std::string text;  // the whole file, read at once (bounded)
+  size_t at = 0;     // where the next line starts
   int line = 0;
   Config* config = nullptr;
   std::vector<std::string> errors;
   std::vector<std::string>* notices = nullptr;
-  std::map<std::string, IniPeer> peers;                   // by section name
-  std::vector<std::pair<std::string, std::string>> urls;  // [peers] url = ..., with place
+  std::map<std::string, IniPeer> peers;                     // by section name
+  std::vector<std::pair<std::string, std::string>> urls;    // [peers] url = ..., with place
+  std::map<const Setting*, std::string>* places = nullptr;  // file:line of each setting
   std::string last_section;
 
   std::string place() const { return path + ":" + std::to_string(line); }
@@ -42,22 +46,35 @@ struct IniReader {
   }
 };
 
+// The line at text[at], without its newline; moves at past it.
+std::string_view next_line(std::string_view text, size_t& at) {
+  size_t end = text.find('\n', at);
+  if (end == std::string_view::npos) end = text.size();
+  std::string_view line = text.substr(at, end - at);
+  at = end + 1;
+  return line;
+}
+
 // inih reads through this, so the handler always knows the line it is on. Debian's inih
-// has a 200-byte line buffer: a longer line is refused whole, not cut in two.
+// has a 200-byte line buffer: a longer line is refused whole, not cut in two. A NUL byte
+// would end the line early in inih: refused too. Either is handed on as a blank line.
 char* read_line(char* buf, int size, void* stream) {
   auto* r = static_cast<IniReader*>(stream);
-  char* got = std::fgets(buf, size, r->file);
-  if (!got) return nullptr;
+  if (r->at >= r->text.size()) return nullptr;
+  std::string_view line = next_line(r->text, r->at);
   ++r->line;
-  size_t n = std::strlen(buf);
-  if (n > 0 && buf[n - 1] != '\n' && !std::feof(r->file)) {
+  buf[0] = '\0';
+  if (line.find('\0') != std::string_view::npos) {
+    r->errors.push_back(r->place() + ": NUL byte");
+  } else if (line.size() > size_t(size) - 2) {
     r->errors.push_back(r->place() + ": line longer than " + std::to_string(size - 2) +
                         " characters (use a [peers] file for long URLs)");
-    for (int c = std::fgetc(r->file); c != EOF && c != '\n'; c = std::fgetc(r->file)) {
-    }
-    buf[0] = '\0';
+  } else {
+    std::memcpy(buf, line.data(), line.size());
+    buf[line.size()] = '\n';
+    buf[line.size() + 1] = '\0';
   }
-  return got;
+  return buf;
 }
 
 void add_peer_url(Config& c, std::string_view text, const std::string& origin, std::string* error) {
@@ -72,7 +89,7 @@ void add_peer_url(Config& c, std::string_view text, const std::string& origin, s
 }
 
 // A relative path in the file is relative to the file's own directory (systemd's
-// working directory is /).
+// working directory is /): [peers] file and every setting marked path in the table.
 std::string relative_to(const std::string& ini_path, std::string_view path) {
   if (path.starts_with("/")) return std::string(path);
   auto slash = ini_path.rfind('/');
@@ -80,21 +97,32 @@ std::string relative_to(const std::string& ini_path, std::string_view path) {
          std::string(path);
 }
 
+// One URL a line. A line is refused whole when it is too long or holds a NUL byte.
+constexpr size_t kMaxPeersFileLine = 4096;
+
 void read_peers_file(IniReader& r, const std::string& file) {
-  FILE* f = std::fopen(file.c_str(), "r");
-  if (!f) {
-    r.error("file", "cannot read '" + file + "'");
+  std::string text;
+  if (std::string why = read_text_file(file, kMaxConfigFileBytes, &text); !why.empty()) {
+    r.error("file", "cannot read '" + file + "': " + why);
     return;
   }
-  char buf[4096];
   int n = 0;
-  while (std::fgets(buf, sizeof buf, f)) {
-    ++n;
-    std::string_view line = values::trim(buf);
+  for (size_t at = 0; at < text.size();) {
+    std::string_view raw = next_line(text, at);
+    std::string place = file + ":" + std::to_string(++n);
+    if (raw.find('\0') != std::string_view::npos) {
+      r.errors.push_back(place + ": NUL byte");
+      continue;
+    }
+    if (raw.size() > kMaxPeersFileLine) {
+      r.errors.push_back(place + ": line longer than " + std::to_string(kMaxPeersFileLine) +
+                         " characters");
+      continue;
+    }
+    std::string_view line = values::trim(raw);
     if (line.empty() || line.front() == '#' || line.front() == ';') continue;
-    r.urls.emplace_back(std::string(line), file + ":" + std::to_string(n));
+    r.urls.emplace_back(std::string(line), std::move(place));
   }
-  std::fclose(f);
 }
 
 int on_ini_entry(void* user, const char* section, const char* name, const char* value) {
@@ -123,9 +151,10 @@ int on_ini_entry(void* user, const char* section, const char* name, const char* 
         r->error(std::string(key), "'" + std::string(text) + "' is not yes or no");
       else
         (key == "verify" ? p.verify : p.resume) = *v;
-    } else if (key == "ca_file")
-      p.ca_file = text;
-    else if (key == "pin_sha256" && text.empty())
+    } else if (key == "ca_file") {
+      p.ca_file = text.empty() ? std::string() : relative_to(r->path, text);
+      p.ca_file_place = r->place();
+    } else if (key == "pin_sha256" && text.empty())
       p.pin = "";  // none, whatever the node's
     else if (key == "pin_sha256") {
       auto v = values::pin(text);
@@ -155,20 +184,26 @@ int on_ini_entry(void* user, const char* section, const char* name, const char* 
                           std::string(sec) + "], ignored");
     return 1;
   }
-  std::string why = s->apply(*r->config, text);
+  std::string resolved = s->path && !text.empty() ? relative_to(r->path, text) : std::string(text);
+  std::string why = s->apply(*r->config, resolved);
   if (!why.empty()) r->error(std::string(key), why);
+  (*r->places)[s] = r->place();
   return 1;
 }
 
-void read_ini(const std::string& path, Config& c, std::vector<std::string>& notices) {
+// Where a peer's own ca_file was set, for messages about it.
+using CaFilePlaces = std::map<std::string, std::string>;  // peer origin -> file:line
+
+void read_ini(const std::string& path, Config& c, std::vector<std::string>& notices,
+              std::map<const Setting*, std::string>& places, CaFilePlaces& ca_places) {
   IniReader r;
+  r.places = &places;
   r.path = path;
   r.config = &c;
   r.notices = &notices;
-  r.file = std::fopen(path.c_str(), "r");
-  if (!r.file) throw ConfigError(path + ": cannot read the configuration file");
+  if (std::string why = read_text_file(path, kMaxConfigFileBytes, &r.text); !why.empty())
+    throw ConfigError(path + ": cannot read the configuration file: " + why);
   int rc = ini_parse_stream(read_line, &r, on_ini_entry, &r);
-  std::fclose(r.file);
   if (rc > 0)
     r.errors.push_back(path + ":" + std::to_string(rc) +
                        ": not an ini line ([section] or key = value)");
@@ -197,6 +232,7 @@ void read_ini(const std::string& path, Config& c, std::vector<std::string>& noti
     spec.tls_override.verify = p.verify;
     spec.tls_override.resume = p.resume;
     spec.tls_override.ca_file = p.ca_file;
+    if (p.ca_file) ca_places[spec.origin] = p.ca_file_place;
     spec.tls_override.pin_sha256 = p.pin;
   }
   if (!r.errors.empty()) {
@@ -225,7 +261,9 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
   } else if (*default_path && (readable(default_path) || errno != ENOENT)) {
     c.config_path = default_path;  // there but unreadable: an error below, not "absent"
   }
-  if (!c.config_path.empty()) read_ini(c.config_path, c, out.notices);
+  std::map<const Setting*, std::string> places;  // file:line, for what the file set
+  CaFilePlaces ca_places;
+  if (!c.config_path.empty()) read_ini(c.config_path, c, out.notices, places, ca_places);
 
   // 2. The environment. A bad value is the original's warning, not an error.
   std::map<const Setting*, std::string> from_env;
@@ -257,6 +295,7 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
     std::string flag = use.setting->flag;
     if (!why.empty())
       throw UsageError((flag.size() > 1 ? "flag --" : "flag -") + flag + ": " + why);
+    places.erase(use.setting);
     if (auto e = from_env.find(use.setting); e != from_env.end())
       out.notices.push_back(std::string("Note: -") + use.setting->flag + " " + use.value +
                             " overrides " + use.setting->env + "=" + e->second);
@@ -316,11 +355,34 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
     fail(
         "a TLS port (--tls-port, [node] tls_port) needs --cert FILE and --key FILE ([node] cert, "
         "key)");
-  for (const auto* f : {&c.cert_file, &c.key_file})
-    if (c.tls_port && !readable(*f)) fail("cannot read '" + *f + "'");
-  for (const auto& p : c.peers)
-    if (p.url.tls() && p.tls.verify && !readable(p.tls.ca_file))
-      fail("cannot read the CA file '" + p.tls.ca_file + "' (needed for " + p.url.display() + ")");
+  // Files handed to mbedTLS later: regular and readable, said here with where they were
+  // set (a directory once came back as "PK - Memory allocation failed").
+  // what: "'cert.pem'", "the CA file 'ca.pem' (needed for https://…)"; peer_place: where a
+  // [peer] section set its own file, else the node's setting is named.
+  auto check_file = [&](const char* section, const char* key, const std::string& path,
+                        const std::string& what, const std::string& peer_place) {
+    std::string why = regular_file_problem(path);
+    if (why.empty()) return;
+    why = "cannot read " + what + ": " + why;
+    const Setting* s = find_setting_by_key(section, key);
+    if (!peer_place.empty()) throw ConfigError(peer_place + ": " + key + ": " + why);
+    if (auto p = places.find(s); p != places.end())
+      throw ConfigError(p->second + ": " + key + ": " + why);
+    for (const auto& use : cl.settings)
+      if (use.setting == s) throw UsageError(std::string("flag --") + s->flag + ": " + why);
+    fail(why);
+  };
+  if (c.tls_port) {
+    check_file("node", "cert", c.cert_file, "'" + c.cert_file + "'", "");
+    check_file("node", "key", c.key_file, "'" + c.key_file + "'", "");
+  }
+  for (const auto& p : c.peers) {
+    if (!p.url.tls() || !p.tls.verify) continue;
+    auto own = ca_places.find(p.origin);
+    check_file("tls", "ca_file", p.tls.ca_file,
+               "the CA file '" + p.tls.ca_file + "' (needed for " + p.url.display() + ")",
+               p.tls_override.ca_file && own != ca_places.end() ? own->second : "");
+  }
   bool serving = c.serve_port || c.tls_port;
   if (c.peers.empty() && !serving)
     throw UsageError("nothing to do: give peer URLs to probe, or -s PORT to serve");
@@ -331,70 +393,19 @@ std::string describe(const Config& c) {
   std::string out = "; the effective configuration";
   if (!c.config_path.empty()) out += " (from " + c.config_path + ", environment, command line)";
   out += "\n";
-  // The settings, read back through the table: apply() is the only writer, so we print
-  // each from the Config itself.
   auto line = [&](const char* key, const std::string& v) {
     out += std::string(key) + " = " + v + "\n";
   };
-  auto secs = [](double s) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%g", s);
-    return std::string(b);
-  };
   auto yes = [](bool b) { return std::string(b ? "yes" : "no"); };
-  out += "[node]\n";
-  line("location", c.location);
-  line("hostname", c.hostname);
-  std::string listen;
-  for (const auto& a : c.listen) listen += (listen.empty() ? "" : ", ") + a;
-  line("listen", listen);
-  line("port", std::to_string(c.serve_port));
-  line("report_port", std::to_string(c.report_port));
-  line("tls_port", std::to_string(c.tls_port));
-  line("cert", c.cert_file);
-  line("key", c.key_file);  // a path; the key itself is never printed
-  line("probe_self", c.probe_self == Config::ProbeSelf::automatic ? "auto"
-                     : c.probe_self == Config::ProbeSelf::yes     ? "yes"
-                                                                  : "no");
-  line("delay", std::to_string(c.delay_s));
-  line("limit", std::to_string(c.limit));
-  line("max_failures", std::to_string(c.max_failures));
-  line("timeout", secs(c.timeout_s));
-  line("connect_timeout", secs(c.connect_timeout_s));
-  line("tls_timeout", secs(c.tls_timeout_s));
-  line("dns_servers", c.dns_servers);
-  line("address", c.ip_override);
-  line("output", c.format == Config::Format::text   ? "text"
-                 : c.format == Config::Format::json ? "json"
-                                                    : "none");
-  line("verbosity", std::to_string(c.verbosity));
-  line("shutdown_timeout", secs(c.shutdown_timeout_s));
-  out += "[tls]\n";
-  line("verify", yes(c.tls.verify));
-  line("ca_file", c.tls.ca_file);
-  line("pin_sha256", c.tls.pin_sha256);
-  line("resume", yes(c.tls.resume));
-  const auto& cw = c.cloudwatch;
-  auto secret = [](const std::string& s) { return s.empty() ? std::string() : "(set, not shown)"; };
-  out += "[cloudwatch]\n";
-  line("enabled", yes(cw.enabled));
-  line("mode", cw.mode == Config::CloudWatch::Mode::full ? "full" : "compat");
-  line("region", cw.region);
-  line("endpoint", cw.endpoint);
-  line("namespace", cw.metric_namespace);
-  line("period", std::to_string(cw.period_s));
-  std::string dims = std::string(cw.dimension_from ? "from, " : "") +
-                     (cw.dimension_to ? "to, " : "") + (cw.dimension_url ? "url, " : "");
-  line("dimensions", dims.substr(0, dims.size() >= 2 ? dims.size() - 2 : 0));
-  line("access_key_id", cw.access_key_id);
-  line("secret_access_key", secret(cw.secret_access_key));
-  line("session_token", secret(cw.session_token));
-  line("profile", cw.profile);
-  line("credentials_file", cw.credentials_file);
-  line("imds", yes(cw.imds));
-  line("imds_endpoint", cw.imds_endpoint);
-  line("spool_dir", cw.spool_dir);
-  line("spool_max_bytes", std::to_string(cw.spool_max_bytes));
+  // The node's settings come from the table, so none can be left out: each entry with an
+  // ini key shows its own value, in its section.
+  const char* section = nullptr;
+  for (const Setting* s = settings_begin(); s != settings_end(); ++s) {
+    if (!s->section) continue;
+    if (!section || std::strcmp(section, s->section) != 0)
+      out += "[" + std::string(section = s->section) + "]\n";
+    line(s->key, s->show ? s->show(c) : "; not shown");
+  }
   for (size_t i = 0; i < c.peers.size(); ++i) {
     const PeerSpec& p = c.peers[i];
     out += "[peer " + std::to_string(i + 1) + "]  ; " + p.origin + "\n";

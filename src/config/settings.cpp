@@ -1,6 +1,8 @@
 #include "config/settings.hpp"
 
+#include <cstdio>
 #include <iterator>
+#include <vector>
 
 #include "config/values.hpp"
 #include "http/url.hpp"
@@ -142,92 +144,173 @@ std::string set_ip(std::string& target, std::string_view t) {
   return {};
 }
 
+std::string show_seconds(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", s);
+  return b;
+}
+
+std::string show_bool(bool b) {
+  return b ? "yes" : "no";
+}
+
+std::string show_secret(const std::string& s) {
+  return s.empty() ? std::string() : "(set, not shown)";
+}
+
+std::string show_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+std::string show_probe_self(const Config& c) {
+  return c.probe_self == Config::ProbeSelf::automatic ? "auto"
+         : c.probe_self == Config::ProbeSelf::yes     ? "yes"
+                                                      : "no";
+}
+
+std::string show_format(const Config& c) {
+  return c.format == Config::Format::text   ? "text"
+         : c.format == Config::Format::json ? "json"
+                                            : "none";
+}
+
+std::string show_dimensions(const Config& c) {
+  const auto& cw = c.cloudwatch;
+  std::vector<std::string> dims;
+  if (cw.dimension_from) dims.emplace_back("from");
+  if (cw.dimension_to) dims.emplace_back("to");
+  if (cw.dimension_url) dims.emplace_back("url");
+  return show_list(dims);
+}
+
 using C = Config;
 using T = std::string_view;
+using S = std::string;
+constexpr bool path = true;
 
-// Order: as --check-config prints them.
+// Order: as --check-config prints them. Entries without a section (environment-only
+// names, command-line spellings) show nothing: the entry with the ini key shows it.
 const Setting kSettings[] = {
-    {"node", "location", "L", nullptr, true, [](C& c, T t) { return set_text(c.location, t); }},
+    {"node", "location", "L", nullptr, true, [](C& c, T t) { return set_text(c.location, t); },
+     [](const C& c) { return c.location; }},
     {"node", "hostname", "H", "PINGMESH_HOSTNAME", true,
-     [](C& c, T t) { return set_text(c.hostname, t); }},
-    {"node", "listen", nullptr, nullptr, true, set_listen},
+     [](C& c, T t) { return set_text(c.hostname, t); }, [](const C& c) { return c.hostname; }},
+    {"node", "listen", nullptr, nullptr, true, set_listen,
+     [](const C& c) { return show_list(c.listen); }},
     {"node", "port", "s", nullptr, true,
-     [](C& c, T t) { return set_int(c.serve_port, t, 0, 65535); }},
+     [](C& c, T t) { return set_int(c.serve_port, t, 0, 65535); },
+     [](const C& c) { return std::to_string(c.serve_port); }},
     {"node", "report_port", "r", nullptr, true,
-     [](C& c, T t) { return set_int(c.report_port, t, 0, 65535); }},
+     [](C& c, T t) { return set_int(c.report_port, t, 0, 65535); },
+     [](const C& c) { return std::to_string(c.report_port); }},
     {"node", "tls_port", "tls-port", nullptr, true,
-     [](C& c, T t) { return set_int(c.tls_port, t, 0, 65535); }},
-    {"node", "cert", "cert", nullptr, true, [](C& c, T t) { return set_text(c.cert_file, t); }},
-    {"node", "key", "key", nullptr, true, [](C& c, T t) { return set_text(c.key_file, t); }},
-    {"node", "probe_self", nullptr, nullptr, true, set_probe_self},
+     [](C& c, T t) { return set_int(c.tls_port, t, 0, 65535); },
+     [](const C& c) { return std::to_string(c.tls_port); }},
+    {"node", "cert", "cert", nullptr, true, [](C& c, T t) { return set_text(c.cert_file, t); },
+     [](const C& c) { return c.cert_file; }, path},
+    // A path: the key itself is never printed.
+    {"node", "key", "key", nullptr, true, [](C& c, T t) { return set_text(c.key_file, t); },
+     [](const C& c) { return c.key_file; }, path},
+    {"node", "probe_self", nullptr, nullptr, true, set_probe_self, show_probe_self},
     {"node", "delay", "d", "PINGMESH_DELAY", true,
-     [](C& c, T t) { return set_int(c.delay_s, t, 1, 86400); }},
+     [](C& c, T t) { return set_int(c.delay_s, t, 1, 86400); },
+     [](const C& c) { return std::to_string(c.delay_s); }},
     {"node", "limit", "n", "PINGMESH_LIMIT", true,
-     [](C& c, T t) { return set_int(c.limit, t, 0, 1000000000); }},
+     [](C& c, T t) { return set_int(c.limit, t, 0, 1000000000); },
+     [](const C& c) { return std::to_string(c.limit); }},
     {"node", "max_failures", "f", "PINGMESH_MAXFAIL", true,
-     [](C& c, T t) { return set_int(c.max_failures, t, 1, 1000000000); }},
+     [](C& c, T t) { return set_int(c.max_failures, t, 1, 1000000000); },
+     [](const C& c) { return std::to_string(c.max_failures); }},
     {"node", "timeout", "timeout", nullptr, true,
-     [](C& c, T t) { return set_seconds(c.timeout_s, t, 0.1, 300); }},
+     [](C& c, T t) { return set_seconds(c.timeout_s, t, 0.1, 300); },
+     [](const C& c) { return show_seconds(c.timeout_s); }},
     {"node", "connect_timeout", "connect-timeout", nullptr, true,
-     [](C& c, T t) { return set_seconds(c.connect_timeout_s, t, 0.1, 300); }},
+     [](C& c, T t) { return set_seconds(c.connect_timeout_s, t, 0.1, 300); },
+     [](const C& c) { return show_seconds(c.connect_timeout_s); }},
     {"node", "tls_timeout", "tls-timeout", nullptr, true,
-     [](C& c, T t) { return set_seconds(c.tls_timeout_s, t, 0.1, 300); }},
-    {"node", "dns_servers", "dns-server", nullptr, true, set_dns_servers},
-    {"node", "address", "I", nullptr, true, [](C& c, T t) { return set_ip(c.ip_override, t); }},
-    {"node", "output", "format", nullptr, true, set_format},
-    {"node", "verbosity", nullptr, nullptr, true, set_verbosity},
+     [](C& c, T t) { return set_seconds(c.tls_timeout_s, t, 0.1, 300); },
+     [](const C& c) { return show_seconds(c.tls_timeout_s); }},
+    {"node", "dns_servers", "dns-server", nullptr, true, set_dns_servers,
+     [](const C& c) { return c.dns_servers; }},
+    {"node", "address", "I", nullptr, true, [](C& c, T t) { return set_ip(c.ip_override, t); },
+     [](const C& c) { return c.ip_override; }},
+    {"node", "output", "format", nullptr, true, set_format, show_format},
+    {"node", "verbosity", nullptr, nullptr, true, set_verbosity,
+     [](const C& c) { return std::to_string(c.verbosity); }},
     {"node", "shutdown_timeout", "shutdown-timeout", nullptr, true,
-     [](C& c, T t) { return set_seconds(c.shutdown_timeout_s, t, 0.1, 15); }},
-    {"tls", "verify", nullptr, nullptr, true, [](C& c, T t) { return set_bool(c.tls.verify, t); }},
+     [](C& c, T t) { return set_seconds(c.shutdown_timeout_s, t, 0.1, 15); },
+     [](const C& c) { return show_seconds(c.shutdown_timeout_s); }},
+    {"tls", "verify", nullptr, nullptr, true, [](C& c, T t) { return set_bool(c.tls.verify, t); },
+     [](const C& c) { return show_bool(c.tls.verify); }},
     {"tls", "ca_file", "ca-file", nullptr, true,
-     [](C& c, T t) { return set_text(c.tls.ca_file, t); }},
+     [](C& c, T t) { return set_text(c.tls.ca_file, t); }, [](const C& c) { return c.tls.ca_file; },
+     path},
     {"tls", "pin_sha256", "pin-sha256", nullptr, true,
-     [](C& c, T t) { return set_pin(c.tls.pin_sha256, t); }},
-    {"tls", "resume", nullptr, nullptr, true, [](C& c, T t) { return set_bool(c.tls.resume, t); }},
+     [](C& c, T t) { return set_pin(c.tls.pin_sha256, t); },
+     [](const C& c) { return c.tls.pin_sha256; }},
+    {"tls", "resume", nullptr, nullptr, true, [](C& c, T t) { return set_bool(c.tls.resume, t); },
+     [](const C& c) { return show_bool(c.tls.resume); }},
     {"cloudwatch", "enabled", nullptr, nullptr, true,
-     [](C& c, T t) { return set_bool(c.cloudwatch.enabled, t); }},
-    {"cloudwatch", "mode", nullptr, nullptr, true, set_cloudwatch_mode},
+     [](C& c, T t) { return set_bool(c.cloudwatch.enabled, t); },
+     [](const C& c) { return show_bool(c.cloudwatch.enabled); }},
+    {"cloudwatch", "mode", nullptr, nullptr, true, set_cloudwatch_mode,
+     [](const C& c) {
+       return S(c.cloudwatch.mode == Config::CloudWatch::Mode::full ? "full" : "compat");
+     }},
     // AWS_REGION is applied after AWS_DEFAULT_REGION, so it wins, as in the AWS SDKs.
     {nullptr, "region", nullptr, "AWS_DEFAULT_REGION", true,
      [](C& c, T t) { return set_text(c.cloudwatch.region, t); }},
     {"cloudwatch", "region", nullptr, "AWS_REGION", true,
-     [](C& c, T t) { return set_text(c.cloudwatch.region, t); }},
+     [](C& c, T t) { return set_text(c.cloudwatch.region, t); },
+     [](const C& c) { return c.cloudwatch.region; }},
     {nullptr, "endpoint", nullptr, "AWS_ENDPOINT_URL", true, set_cloudwatch_endpoint},
     {"cloudwatch", "endpoint", nullptr, "AWS_ENDPOINT_URL_CLOUDWATCH", true,
-     set_cloudwatch_endpoint},
+     set_cloudwatch_endpoint, [](const C& c) { return c.cloudwatch.endpoint; }},
     {"cloudwatch", "namespace", nullptr, nullptr, true,
-     [](C& c, T t) { return set_text(c.cloudwatch.metric_namespace, t); }},
+     [](C& c, T t) { return set_text(c.cloudwatch.metric_namespace, t); },
+     [](const C& c) { return c.cloudwatch.metric_namespace; }},
     {"cloudwatch", "period", nullptr, nullptr, true,
-     [](C& c, T t) { return set_int(c.cloudwatch.period_s, t, 1, 3600); }},
+     [](C& c, T t) { return set_int(c.cloudwatch.period_s, t, 1, 3600); },
+     [](const C& c) { return std::to_string(c.cloudwatch.period_s); }},
     {"cloudwatch", "access_key_id", nullptr, "AWS_ACCESS_KEY_ID", true,
-     [](C& c, T t) { return set_text(c.cloudwatch.access_key_id, t); }},
+     [](C& c, T t) { return set_text(c.cloudwatch.access_key_id, t); },
+     [](const C& c) { return c.cloudwatch.access_key_id; }},
     {"cloudwatch", "secret_access_key", nullptr, "AWS_SECRET_ACCESS_KEY", true,
-     [](C& c, T t) { return set_text(c.cloudwatch.secret_access_key, t); }},
+     [](C& c, T t) { return set_text(c.cloudwatch.secret_access_key, t); },
+     [](const C& c) { return show_secret(c.cloudwatch.secret_access_key); }},
     {"cloudwatch", "session_token", nullptr, "AWS_SESSION_TOKEN", true,
-     [](C& c, T t) { return set_text(c.cloudwatch.session_token, t); }},
+     [](C& c, T t) { return set_text(c.cloudwatch.session_token, t); },
+     [](const C& c) { return show_secret(c.cloudwatch.session_token); }},
     {"cloudwatch", "profile", nullptr, "AWS_PROFILE", true,
-     [](C& c, T t) { return set_text(c.cloudwatch.profile, t); }},
+     [](C& c, T t) { return set_text(c.cloudwatch.profile, t); },
+     [](const C& c) { return c.cloudwatch.profile; }},
     {"cloudwatch", "credentials_file", nullptr, "AWS_SHARED_CREDENTIALS_FILE", true,
-     [](C& c, T t) { return set_text(c.cloudwatch.credentials_file, t); }},
-    {"cloudwatch", "dimensions", nullptr, nullptr, true, set_dimensions},
+     [](C& c, T t) { return set_text(c.cloudwatch.credentials_file, t); },
+     [](const C& c) { return c.cloudwatch.credentials_file; }, path},
+    {"cloudwatch", "dimensions", nullptr, nullptr, true, set_dimensions, show_dimensions},
     {"cloudwatch", "imds", nullptr, nullptr, true,
-     [](C& c, T t) { return set_bool(c.cloudwatch.imds, t); }},
+     [](C& c, T t) { return set_bool(c.cloudwatch.imds, t); },
+     [](const C& c) { return show_bool(c.cloudwatch.imds); }},
     {"cloudwatch", "imds_endpoint", nullptr, "AWS_EC2_METADATA_SERVICE_ENDPOINT", true,
-     [](C& c, T t) { return set_text(c.cloudwatch.imds_endpoint, t); }},
+     [](C& c, T t) { return set_text(c.cloudwatch.imds_endpoint, t); },
+     [](const C& c) { return c.cloudwatch.imds_endpoint; }},
     {"cloudwatch", "spool_dir", nullptr, nullptr, true,
-     [](C& c, T t) { return set_text(c.cloudwatch.spool_dir, t); }},
+     [](C& c, T t) { return set_text(c.cloudwatch.spool_dir, t); },
+     [](const C& c) { return c.cloudwatch.spool_dir; }, path},
     {"cloudwatch", "spool_max_bytes", nullptr, nullptr, true,
      [](C& c, T t) {
        auto v = values::integer(t, 65536, 1L << 32);
        if (!v) return "'" + std::string(t) + "' is not " + values::integer_range(65536, 1L << 32);
        c.cloudwatch.spool_max_bytes = *v;
        return std::string();
-     }},
+     },
+     [](const C& c) { return std::to_string(c.cloudwatch.spool_max_bytes); }},
     // Reserved for the Prometheus exporter, so files written for it load today.
     {"prometheus", "enabled", nullptr, nullptr, true,
-     [](C&, T t) {
-       return values::boolean(t) ? std::string() : "'" + std::string(t) + "' is not yes or no";
-     }},
+     [](C& c, T t) { return set_bool(c.prometheus_enabled, t); },
+     [](const C& c) { return show_bool(c.prometheus_enabled); }},
     // Command-line spellings of the settings above.
     {nullptr, "output", "j", nullptr, false, [](C& c, T) { return set_format(c, "json"); }},
     {nullptr, "verify", "k", nullptr, false,

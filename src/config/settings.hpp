@@ -12,6 +12,8 @@ namespace pingmesh {
 
 // What a flag or key does with its text: "" on success, else why it is not acceptable.
 using ApplySetting = std::string (*)(Config& c, std::string_view text);
+// Its value in the Config, as the ini file would say it (secrets masked).
+using ShowSetting = std::string (*)(const Config& c);
 
 struct Setting {
   const char* section;  // ini section, or nullptr for command-line-only flags
@@ -20,11 +22,13 @@ struct Setting {
   const char* env;      // environment variable, or nullptr
   bool takes_value;     // on the command line
   ApplySetting apply;
+  ShowSetting show = nullptr;  // nullptr for entries without a section
+  bool path = false;           // a file or directory: in the ini, relative to the ini's folder
 };
 
 const Setting* find_setting_by_flag(std::string_view flag);
 const Setting* find_setting_by_key(std::string_view section, std::string_view key);
-// For --check-config: every setting with an ini key.
+// The whole table, in --check-config's order; entries with a section have an ini key.
 const Setting* settings_begin();
 const Setting* settings_end();
 

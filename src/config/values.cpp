@@ -8,19 +8,37 @@
 
 namespace pingmesh::values {
 
+namespace {
+
+// The one number syntax: decimal digits, then, where the setting allows it, a point and
+// more digits. No sign, space, hex, exponent, inf or nan, whatever strtod would take.
+bool decimal_syntax(std::string_view s, bool fraction) {
+  auto digits = [](std::string_view d) {
+    return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  auto point = s.find('.');
+  if (point == std::string_view::npos) return digits(s);
+  return fraction && digits(s.substr(0, point)) && digits(s.substr(point + 1));
+}
+
+}  // namespace
+
 std::optional<long> integer(std::string_view s, long min, long max) {
   long v = 0;
+  if (!decimal_syntax(s, false)) return std::nullopt;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v < min || v > max)
-    return std::nullopt;
+  if (ec != std::errc() || end != s.data() + s.size() || v < min || v > max) return std::nullopt;
   return v;
 }
 
+// strtod once the syntax is checked: from_chars for double would pull ~45 KB of
+// libstdc++ into the static binary. pingmesh never calls setlocale: the point is '.'.
 std::optional<double> seconds(std::string_view s, double min, double max) {
+  if (!decimal_syntax(s, true)) return std::nullopt;
   std::string text(s);
   char* end = nullptr;
   double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !(v >= min && v <= max)) return std::nullopt;
+  if (*end != '\0' || !(v >= min && v <= max)) return std::nullopt;
   return v;
 }
 

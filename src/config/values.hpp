@@ -9,6 +9,8 @@
 
 namespace pingmesh::values {
 
+// Numbers are decimal digits only ("10", and "2.5" where seconds allow a fraction): no
+// sign, whitespace, hex or exponent, on the command line, in the environment and the file.
 std::optional<long> integer(std::string_view text, long min, long max);
 std::optional<double> seconds(std::string_view text, double min, double max);
 std::optional<bool> boolean(std::string_view text);     // yes/no, true/false, on/off, 1/0

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "log/log.hpp"
+#include "text/json_reader.hpp"
 
 namespace pingmesh {
 
@@ -25,14 +26,7 @@ long seconds_until(const std::string& iso) {
 }  // namespace
 
 std::string json_string_field(const std::string& json, const std::string& key) {
-  auto at = json.find("\"" + key + "\"");
-  if (at == std::string::npos) return {};
-  at = json.find(':', at);
-  if (at == std::string::npos) return {};
-  at = json.find('"', at);
-  if (at == std::string::npos) return {};
-  auto end = json.find('"', at + 1);
-  return end == std::string::npos ? std::string() : json.substr(at + 1, end - at - 1);
+  return json::top_level_string(json, key).value_or("");
 }
 
 ImdsCredentials::ImdsCredentials(Loop& loop, const CurlApi& api, CurlMulti& multi,

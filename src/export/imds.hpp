@@ -43,7 +43,7 @@ class ImdsCredentials {
   bool in_flight_ = false;
 };
 
-// The string value of "key" in a flat JSON object; empty when absent.
+// The string value of the top-level member "key", escapes decoded; empty when absent.
 std::string json_string_field(const std::string& json, const std::string& key);
 
 }  // namespace pingmesh

@@ -1,6 +1,7 @@
 #include "http/ping_page.hpp"
 
-#include "log/printable.hpp"
+#include "text/json_reader.hpp"
+#include "text/printable.hpp"
 
 namespace pingmesh {
 
@@ -19,15 +20,16 @@ bool is_pingmesh_path(std::string_view path) {
   return path.ends_with("/v1/ping") || path.ends_with("/v1/peers") || path.ends_with("/v1/addpeer");
 }
 
+// Whatever the peer sent is data to show, never control: printable_text.
 std::string extract_location(std::string_view body, bool json) {
-  std::string_view prefix = json ? "\"SrvLoc\": \"" : "<p>Served from ";
-  std::string_view suffix = json ? "\"" : "\n";
+  if (json) return printable_text(json::top_level_string(body, "SrvLoc").value_or(""));
+  std::string_view prefix = "<p>Served from ";
+  std::string_view suffix = "\n";
   auto start = body.find(prefix);
   if (start == std::string_view::npos) return {};
   start += prefix.size();
   auto end = body.find(suffix, start);
   if (end == std::string_view::npos) return {};
-  // Whatever the peer sent: data to show, never control.
   return printable_text(body.substr(start, end - start));
 }
 

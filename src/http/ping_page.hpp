@@ -12,7 +12,8 @@ std::string ping_page(std::string_view location);
 // Paths whose replies carry a location: /v1/ping (HTML) and /v1/peers (JSON).
 bool is_pingmesh_path(std::string_view path);
 
-// "<p>Served from X\n" in HTML, or "\"SrvLoc\": \"X\"" in /v1/peers JSON; empty if absent.
+// "<p>Served from X\n" in HTML, or the top-level "SrvLoc" string of /v1/peers JSON (a
+// real parser: escapes decoded, nested members of the same name ignored); empty if absent.
 std::string extract_location(std::string_view body, bool json);
 
 }  // namespace pingmesh

@@ -150,3 +150,30 @@ TEST(CommandLine, ServeOnlyIsEnough) {
   auto c = parse({"-s", "8080"}).config;
   EXPECT_TRUE(c.peers.empty());
 }
+
+// One number reader for every setting: decimal digits only, a fraction only where the
+// setting has one, the same on the command line, in the environment and in the ini file.
+TEST(CommandLine, OneNumberSyntaxForEverySetting) {
+  for (const char* flag : {"--timeout", "-d", "-s", "-n", "-f", "--connect-timeout",
+                           "--tls-timeout", "--shutdown-timeout", "--tls-port", "-r"})
+    for (const char* bad : {" 5", "5 ", "0x10", "+5", "-5", "1e1", "inf", "nan", "", "5.", ".5",
+                            "5,5", "0x1p3", "5\t", "٥"})
+      EXPECT_NE(usage_error({flag, bad, "http://h/"}).find("flag"), std::string::npos)
+          << flag << " '" << bad << "'";
+  auto c = parse({"--timeout", "2.5", "--connect-timeout", "002", "-d", "010", "-s", "0",
+                  "--shutdown-timeout", "15", "http://h/"})
+               .config;
+  EXPECT_DOUBLE_EQ(c.timeout_s, 2.5);
+  EXPECT_DOUBLE_EQ(c.connect_timeout_s, 2);
+  EXPECT_EQ(c.delay_s, 10) << "decimal, not octal";
+  EXPECT_NE(usage_error({"-d", "2.5", "http://h/"}).find("whole number"), std::string::npos);
+  EXPECT_NE(usage_error({"--timeout", "300.01", "http://h/"}).find("0.1 to 300"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"-s", "99999999999999999999999"}).find("flag -s"), std::string::npos);
+  Env env;
+  env.vars = {{"PINGMESH_DELAY", " 5"}, {"PINGMESH_LIMIT", "0x3"}};
+  auto loaded = parse({"http://h/"}, env);
+  EXPECT_EQ(loaded.config.delay_s, 10) << "refused with a warning, as any bad value";
+  EXPECT_EQ(loaded.config.limit, 0);
+  EXPECT_EQ(loaded.notices.size(), 2u);
+}

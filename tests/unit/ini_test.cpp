@@ -4,14 +4,19 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/settings.hpp"
 
 using namespace pingmesh;
+using namespace std::string_literals;
 
 namespace {
 
@@ -156,13 +161,44 @@ TEST(Ini, CommandLineTlsDefaultsReachFilePeersWithoutTheirOwn) {
 }
 
 TEST(Ini, CheckConfigOutputReadsBackTheSame) {
-  TempFile f("[node]\nlocation = Lab\nport = 8081\ndelay = 7\noutput = json\n[tls]\nverify = no\n");
+  TempFile f(
+      "[node]\nlocation = Lab\nport = 8081\ndelay = 7\noutput = json\ntimeout = 2.5\n"
+      "probe_self = no\nlisten = 127.0.0.1, ::1\n[tls]\nverify = no\n[cloudwatch]\nmode = compat\n"
+      "dimensions = to, url\nperiod = 5\nspool_max_bytes = 65536\n[prometheus]\nenabled = yes\n");
   std::string first = describe(load(f.path).config);
   TempFile again(first);
   std::string second = describe(load(again.path).config);
   auto body = [](const std::string& s) { return s.substr(s.find('\n')); };  // skip the path line
   EXPECT_EQ(body(first), body(second));
-  EXPECT_NE(first.find("delay = 7\n"), std::string::npos);
+  for (const char* shown :
+       {"delay = 7\n", "timeout = 2.5\n", "probe_self = no\n", "dimensions = to, url\n",
+        "mode = compat\n", "[prometheus]\nenabled = yes\n"})
+    EXPECT_NE(first.find(shown), std::string::npos) << shown << first;
+}
+
+// --check-config is made from the settings table: every key with a section appears in
+// its section, so a setting added to the table cannot be left out of the output.
+TEST(Ini, CheckConfigShowsEverySettingInItsSection) {
+  TempFile f("[node]\nport = 8081\n[peers]\nurl = https://p.example/\n");
+  std::string shown = describe(load(f.path).config);
+  std::map<std::string, std::set<std::string>> keys;  // section -> keys shown in it
+  std::string section, line;
+  for (std::istringstream in(shown); std::getline(in, line);) {
+    if (line.starts_with("["))
+      section = line.substr(1, line.find(']') - 1);
+    else if (auto eq = line.find(" = "); eq != std::string::npos)
+      keys[section].insert(line.substr(0, eq));
+  }
+  int checked = 0;
+  for (const Setting* s = settings_begin(); s != settings_end(); ++s) {
+    if (!s->section) continue;
+    ++checked;
+    EXPECT_TRUE(s->show) << "[" << s->section << "] " << s->key << " shows no value";
+    EXPECT_TRUE(keys[s->section].count(s->key)) << "[" << s->section << "] " << s->key << "\n"
+                                                << shown;
+  }
+  EXPECT_GE(checked, 40) << "the table itself";
+  EXPECT_TRUE(keys["peer 1"].count("url"));
 }
 
 TEST(Ini, LongLinesAreRefusedWhole) {
@@ -233,4 +269,119 @@ TEST(Ini, DnsServerForms) {
                   .find("is not IP[:port]"),
               std::string::npos)
         << bad;
+}
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/pingmesh-dir-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+  std::string path;
+};
+
+std::string load_error(const std::string& path) {
+  try {
+    load(path);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(Ini, OnlyRegularFilesAreRead) {
+  TempDir dir;
+  EXPECT_EQ(load_error(dir.path), dir.path + ": cannot read the configuration file: a directory");
+  EXPECT_EQ(load_error("/dev/null"),
+            "/dev/null: cannot read the configuration file: not a regular file");
+  EXPECT_NE(config_error("[peers]\nfile = " + dir.path + "\n")
+                .find("F:2: file: cannot read '" + dir.path + "': a directory"),
+            std::string::npos);
+  EXPECT_NE(config_error("[peers]\nfile = /dev/null\n").find("F:2: file: cannot read '/dev/null'"),
+            std::string::npos);
+}
+
+TEST(Ini, EndlessFilesAreRefusedAtOnce) {
+  // /dev/zero never ends: once, reading it spun forever.
+  EXPECT_NE(load_error("/dev/zero").find("not a regular file"), std::string::npos);
+  EXPECT_NE(config_error("[peers]\nfile = /dev/zero\n").find("not a regular file"),
+            std::string::npos);
+  TempFile f(
+      "[node]\nport = 1\n[cloudwatch]\nenabled = yes\nregion = eu-west-1\n"
+      "credentials_file = /dev/zero\n");
+  EXPECT_FALSE(load(f.path).config.cloudwatch.enabled) << "no credentials: publishing is off";
+  TempFile creds("[default]\naws_access_key_id = AKID\naws_secret_access_key = s\n");
+  TempFile g(
+      "[node]\nport = 1\n[cloudwatch]\nenabled = yes\nregion = eu-west-1\n"
+      "credentials_file = " +
+      creds.path + "\n");
+  EXPECT_EQ(load(g.path).config.cloudwatch.access_key_id, "AKID");
+}
+
+TEST(Ini, FilesOverOneMebibyteAreRefused) {
+  std::string comments;
+  while (comments.size() <= (1u << 20)) comments += "; a comment line to fill the file\n";
+  EXPECT_EQ(config_error(comments + "[node]\nport = 1\n"),
+            "F: cannot read the configuration file: larger than 1048576 bytes");
+  TempFile peers(comments + "http://p.example/\n");
+  EXPECT_NE(config_error("[node]\nport = 1\n[peers]\nfile = " + peers.path + "\n")
+                .find("F:4: file: cannot read '" + peers.path + "': larger than 1048576 bytes"),
+            std::string::npos);
+  // Just under the bound is fine.
+  TempFile fits(comments.substr(0, (1u << 20) - 20) + "\n[node]\nport = 1\n");
+  EXPECT_EQ(load(fits.path).config.serve_port, 1);
+}
+
+TEST(Ini, NulBytesAreRefusedWithTheirLine) {
+  std::string e = config_error("[node]\nport = 1\nlocation = a\0b\nhostname = h\n"s);
+  EXPECT_NE(e.find("F:3: NUL byte"), std::string::npos) << e;
+  EXPECT_EQ(e.find("F:4"), std::string::npos) << "the next line is read as it is: " << e;
+  TempFile peers("http://a.example/\nhttp://b.example/\0x\n"s);
+  e = config_error("[node]\nport = 1\n[peers]\nfile = " + peers.path + "\n");
+  EXPECT_NE(e.find(peers.path + ":2: NUL byte"), std::string::npos) << e;
+}
+
+TEST(Ini, LongPeersFileLinesAreRefusedWhole) {
+  std::string url = "http://example.com/" + std::string(5000, 'a') + "x.example";
+  TempFile peers("http://ok.example/\n" + url + "\n");
+  std::string e = config_error("[node]\nport = 1\n[peers]\nfile = " + peers.path + "\n");
+  EXPECT_NE(e.find(peers.path + ":2: line longer than 4096 characters"), std::string::npos) << e;
+  // Once, the tail of such a line became a second peer.
+  TempFile ok("http://ok.example/\n");
+  TempFile f("[peers]\nfile = " + ok.path + "\n");
+  EXPECT_EQ(load(f.path).config.peers.size(), 1u);
+}
+
+// Every path in the file is relative to the file's folder; on the command line, to the
+// working directory.
+TEST(Ini, EveryPathInTheFileIsRelativeToIt) {
+  TempDir dir;
+  std::ofstream(dir.path + "/p.ini")
+      << "[node]\ncert = c.pem\nkey = keys/k.pem\n[tls]\nca_file = ca.pem\n"
+         "[cloudwatch]\ncredentials_file = creds\nspool_dir = spool\n"
+         "[peer a]\nurl = https://a.example/\nca_file = ../a-ca.pem\n"
+         "[peer b]\nurl = https://b.example/\nca_file = /etc/hostname\n"
+         "[peers]\nurl = https://c.example/\n";
+  Config c = load(dir.path + "/p.ini", {"-k"}).config;
+  EXPECT_EQ(c.cert_file, dir.path + "/c.pem");
+  EXPECT_EQ(c.key_file, dir.path + "/keys/k.pem");
+  EXPECT_EQ(c.tls.ca_file, dir.path + "/ca.pem");
+  EXPECT_EQ(c.cloudwatch.credentials_file, dir.path + "/creds");
+  EXPECT_EQ(c.cloudwatch.spool_dir, dir.path + "/spool");
+  ASSERT_EQ(c.peers.size(), 3u);
+  EXPECT_EQ(c.peers[0].tls.ca_file, dir.path + "/ca.pem") << "the node's, resolved";
+  EXPECT_EQ(c.peers[1].tls.ca_file, dir.path + "/../a-ca.pem");
+  EXPECT_EQ(c.peers[2].tls.ca_file, "/etc/hostname") << "absolute stays";
+  c = load(dir.path + "/p.ini", {"-k", "--cert", "mine.pem", "--ca-file", "cl/ca.pem"}).config;
+  EXPECT_EQ(c.cert_file, "mine.pem") << "the command line's: the working directory's";
+  EXPECT_EQ(c.tls.ca_file, "cl/ca.pem");
+  EXPECT_EQ(c.key_file, dir.path + "/keys/k.pem");
+  // An empty value keeps its meaning (the default), and is not made a folder.
+  std::ofstream(dir.path + "/e.ini") << "[cloudwatch]\ncredentials_file =\n[node]\nport = 1\n";
+  EXPECT_EQ(load(dir.path + "/e.ini").config.cloudwatch.credentials_file, "");
 }

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "http/ping_page.hpp"
-#include "log/printable.hpp"
+#include "text/printable.hpp"
 
 using namespace pingmesh;
 

@@ -1,4 +1,4 @@
-#include "log/printable.hpp"
+#include "text/printable.hpp"
 
 #include <cstdint>
 
