@@ -89,6 +89,8 @@ struct Config {
     std::string imds_endpoint = "http://169.254.169.254";
     std::string spool_dir;  // empty: $STATE_DIRECTORY/spool under systemd, else memory only
     long spool_max_bytes = 64L << 20;
+
+    bool operator==(const CloudWatch&) const = default;  // every key, so none is missed
   } cloudwatch;
 
   bool prometheus_enabled = false;  // reserved: read and shown, no exporter yet

@@ -165,7 +165,7 @@ int Daemon::run() {
   loop_.run();
   flush_output(stop_deadline_ns_ ? stop_deadline_ns_
                                  : mono_ns() + uint64_t(config_.shutdown_timeout_s * 1e9));
-  return exit_ok;
+  return exit_code_;
 }
 
 // What waits for a slow reader goes out within the stop timeout, never later.
@@ -210,22 +210,30 @@ std::unique_ptr<TlsServerConfig> Daemon::make_tls_server(const Config& c) {
   }
 }
 
-void Daemon::open_responder(const Config& c, std::unique_ptr<TlsServerConfig> tls) {
+void Daemon::open_responder(const Config& c) {
   responder_key_ = responder_key(c);
-  if (!c.serve_port && !c.tls_port) return;
-  tls_server_ = tls ? std::move(tls) : make_tls_server(c);
+  tls_server_ = make_tls_server(c);
+  responder_ = make_responder(c, tls_server_.get());
+  log_listening(c);
+}
+
+std::unique_ptr<Responder> Daemon::make_responder(const Config& c, TlsServerConfig* tls) {
+  if (!c.serve_port && !c.tls_port) return nullptr;
   Responder::Options ro;
   ro.addresses = c.listen;
   ro.plain = c.serve_port > 0;
   ro.port = uint16_t(c.serve_port);
-  ro.tls = tls_server_ ? tls_server_->get() : nullptr;
+  ro.tls = tls ? tls->get() : nullptr;
   ro.tls_port = uint16_t(c.tls_port);
   ro.location = c.location;
   auto r = std::make_unique<Responder>(loop_, ro, [this] { return peers_json(); });
-  r->start();
-  responder_ = std::move(r);
-  if (ro.plain) PM_LOG(notice, "starting server on port %d", c.serve_port);
-  if (ro.tls) PM_LOG(notice, "starting TLS server on port %d", c.tls_port);
+  r->start();  // throws when a port cannot be bound
+  return r;
+}
+
+void Daemon::log_listening(const Config& c) {
+  if (c.serve_port) PM_LOG(notice, "starting server on port %d", c.serve_port);
+  if (c.tls_port) PM_LOG(notice, "starting TLS server on port %d", c.tls_port);
 }
 
 // The configured peers, and the node itself when a service has none configured: a
@@ -279,35 +287,42 @@ const mbedtls_ssl_config* Daemon::tls_client_for(const PeerTls& t, std::string* 
 }
 
 void Daemon::sync_peers(const Config& c) {
+  apply_peers(plan_peers(c));
+}
+
+// Builds what c needs and the running peers lack, touching nothing that runs: a TLS
+// configuration that cannot be built throws here.
+Daemon::PeerPlan Daemon::plan_peers(const Config& c) {
   auto wanted = wanted_peers(c);
   ProbeLimits limits = limits_of(c);
   auto key_of = [&](const PeerSpec& s) {
     int delay = s.delay_s ? s.delay_s : c.delay_s;
-    return s.url.display() + "?" + s.url.query + "|" + s.location + "|" + s.address + "|" +
-           std::to_string(delay) + "|" + std::to_string(c.limit) + "|" +
+    return s.url.display() + "?" + s.url.query + "|" + s.identity() + "|" + s.location + "|" +
+           s.address + "|" + std::to_string(delay) + "|" + std::to_string(c.limit) + "|" +
            std::to_string(c.max_failures) + "|" + std::to_string(limits.timeout_ms) + "|" +
            std::to_string(limits.connect_timeout_ms) + "|" + std::to_string(limits.tls_timeout_ms) +
            "|" + (s.tls.verify ? "v" : "-") + s.tls.ca_file + "|" + s.tls.pin_sha256 +
            (s.tls.resume ? "|r" : "|-");
   };
-  std::vector<std::string> keys;
+  PeerPlan plan;
   std::vector<bool> matched(wanted.size(), false);
+  std::vector<std::string> keys;
   for (const auto& w : wanted) keys.push_back(key_of(w));
-
-  std::vector<size_t> kept;  // indexes into peers_
   for (size_t j = 0; j < peers_.size(); ++j) {
     if (peers_[j].removed) continue;
-    for (size_t i = 0; i < wanted.size(); ++i)
-      if (!matched[i] && keys[i] == peers_[j].key) {
-        matched[i] = true;
-        kept.push_back(j);
-        break;
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      if (matched[i] || keys[i] != peers_[j].key) continue;
+      matched[i] = true;
+      plan.kept.push_back(j);
+      // A renewed CA file (its time is in the TLS key) applies to a kept peer too.
+      if (wanted[i].url.tls()) {
+        std::string tls_key;
+        const mbedtls_ssl_config* conf = tls_client_for(wanted[i].tls, &tls_key);
+        if (tls_key != peers_[j].tls_key) plan.new_tls.push_back({j, tls_key, conf});
       }
+      break;
+    }
   }
-
-  // Make the new peers first: a TLS configuration that cannot be built throws here,
-  // before anything running has been touched.
-  std::vector<PeerEntry> fresh;
   for (size_t i = 0; i < wanted.size(); ++i) {
     if (matched[i]) continue;
     const PeerSpec& spec = wanted[i];
@@ -325,14 +340,24 @@ void Daemon::sync_peers(const Config& c) {
       s.tls.pin_sha256 = spec.tls.pin_sha256;
       s.tls.resume = spec.tls.resume;
     }
-    fresh.push_back({std::make_unique<Peer>(loop_, resolver_, spec.url, s, limits, *this, ++seed_),
-                     keys[i], tls_key, false});
+    plan.fresh.push_back(
+        {std::make_unique<Peer>(loop_, resolver_, spec.url, s, limits, *this, ++seed_), keys[i],
+         tls_key, false});
   }
+  return plan;
+}
 
+// Swaps the plan in: new peers start, peers c no longer has stop, kept ones keep their
+// statistics and schedule.
+void Daemon::apply_peers(PeerPlan plan) {
+  for (auto& [j, key, conf] : plan.new_tls) {
+    peers_[j].peer->use_tls_config(conf);  // from its next probe on
+    peers_[j].tls_key = key;
+  }
   size_t removed = 0;
   for (size_t j = 0; j < peers_.size(); ++j) {
     PeerEntry& e = peers_[j];
-    if (e.removed || std::find(kept.begin(), kept.end(), j) != kept.end()) continue;
+    if (e.removed || std::find(plan.kept.begin(), plan.kept.end(), j) != plan.kept.end()) continue;
     e.removed = true;
     ++removed;
     if (e.peer->ended())
@@ -340,23 +365,25 @@ void Daemon::sync_peers(const Config& c) {
     else
       e.peer->stop();  // it prints its summary once its probe in flight is done
   }
+  if (!plan.new_tls.empty()) reaper_.start(0);  // the configurations no peer uses any more
 
   // New peers start spread over their period, so they never fire together.
-  size_t added = fresh.size();
+  size_t added = plan.fresh.size();
   for (size_t i = 0; i < added; ++i) {
-    Peer& p = *fresh[i].peer;
-    peers_.push_back(std::move(fresh[i]));
+    Peer& p = *plan.fresh[i].peer;
+    peers_.push_back(std::move(plan.fresh[i]));
     PM_LOG(info, "ping %s", p.url().c_str());
     p.start(spread_offset_ns(i, added, p.settings().delay_ms * 1000000));
   }
   if (running_)
-    PM_LOG(notice, "peers: %zu added, %zu removed, %zu kept", added, removed, kept.size());
+    PM_LOG(notice, "peers: %zu added, %zu removed, %zu kept", added, removed, plan.kept.size());
 }
 
 void Daemon::on_sample(Peer& peer, const Sample& s) noexcept {
   if (!s.ok()) last_error_ = peer.identity() + ": " + std::string(to_string(s.reason));
   if (samples_) samples_->on_sample(s, peer.totals().successes);
   if (cloudwatch_) cloudwatch_->on_sample(s, peer.totals().successes);
+  if (reap_tls_pending_) reaper_.start(0);
 }
 
 void Daemon::on_peer_ended(Peer& peer) noexcept {
@@ -371,9 +398,15 @@ void Daemon::on_peer_ended(Peer& peer) noexcept {
 // and the TLS configurations nobody uses any more.
 void Daemon::reap_peers() {
   std::erase_if(peers_, [](const PeerEntry& e) { return e.removed && e.peer->ended(); });
+  reap_tls_pending_ = false;
   std::erase_if(tls_clients_, [&](const auto& kv) {
-    for (const auto& e : peers_)
+    for (const auto& e : peers_) {
       if (e.tls_key == kv.first) return false;
+      if (e.peer->uses_tls_config(kv.second->get())) {
+        reap_tls_pending_ = true;  // a probe begun before a reload: once it is done
+        return false;
+      }
+    }
     return true;
   });
 }
@@ -414,66 +447,72 @@ void Daemon::on_reload() {
   finish_if_idle();
 }
 
+// All or nothing: everything the new configuration needs is built (certificates and CA
+// files parsed, peers made, listeners bound) before anything running changes; then swapped.
 void Daemon::apply_reload() {
+  auto refuse = [this](const char* what, const std::string& why) {
+    last_error_ = "reload: " + why;
+    PM_LOG(error, "reload failed, %s: %s", what, why.c_str());
+  };
   LoadedConfig loaded;
+  std::unique_ptr<TlsServerConfig> tls;
+  bool listeners_change = false;
+  PeerPlan plan;
   try {
     loaded = reload_();
+    if (loaded.config.location.empty()) loaded.config.location = local_ip_address();
+    listeners_change = responder_key(loaded.config) != responder_key_;
+    if (listeners_change) tls = make_tls_server(loaded.config);
+    plan = plan_peers(loaded.config);
   } catch (const std::exception& e) {
-    last_error_ = std::string("reload: ") + e.what();
-    PM_LOG(error, "reload failed, the running configuration stays: %s", e.what());
-    return;
+    return refuse("the running configuration stays", e.what());
   }
   for (const auto& n : loaded.notices) PM_LOG(warning, "%s", n.c_str());
   Config next = std::move(loaded.config);
-  if (next.location.empty()) next.location = local_ip_address();
-
-  // Listeners: built and bound before anything else changes; if they cannot be, the
-  // previous ones are reopened and the whole new configuration is refused.
-  if (responder_key(next) != responder_key_) {
-    std::unique_ptr<TlsServerConfig> tls;
-    try {
-      tls = make_tls_server(next);
-    } catch (const std::exception& e) {
-      last_error_ = std::string("reload: ") + e.what();
-      PM_LOG(error, "reload failed, the running configuration stays: %s", e.what());
-      return;
-    }
-    responder_.reset();  // frees the ports for the new listeners
-    tls_server_.reset();
-    try {
-      open_responder(next, std::move(tls));
-    } catch (const std::exception& e) {
-      last_error_ = std::string("reload: ") + e.what();
-      PM_LOG(error, "reload failed, the running configuration stays: %s", e.what());
-      try {
-        open_responder(config_);
-      } catch (const std::exception& again) {
-        PM_LOG(error, "cannot reopen the previous listeners either: %s", again.what());
-      }
-      return;
-    }
+  if (listeners_change) {
+    std::string why;
+    if (!swap_responder(next, std::move(tls), &why))
+      return refuse("the running configuration stays", why);
   }
-  try {
-    sync_peers(next);
-  } catch (const std::exception& e) {  // a CA file that cannot be parsed, say
-    last_error_ = std::string("reload: ") + e.what();
-    PM_LOG(error, "reload failed, the running peers stay: %s", e.what());
-    return;
-  }
+  apply_peers(std::move(plan));
   // What is built once: say so rather than ignore it silently.
-  const auto& a = config_.cloudwatch;
-  const auto& b = next.cloudwatch;
-  if (a.enabled != b.enabled || a.mode != b.mode || a.region != b.region ||
-      a.endpoint != b.endpoint || a.metric_namespace != b.metric_namespace ||
-      a.period_s != b.period_s || a.access_key_id != b.access_key_id ||
-      a.secret_access_key != b.secret_access_key || a.session_token != b.session_token ||
-      a.imds != b.imds || a.spool_dir != b.spool_dir || a.dimension_from != b.dimension_from ||
-      a.dimension_to != b.dimension_to || a.dimension_url != b.dimension_url)
+  if (!(config_.cloudwatch == next.cloudwatch))
     PM_LOG(warning, "reload: the [cloudwatch] settings changed; they apply at the next start");
   if (config_.dns_servers != next.dns_servers)
     PM_LOG(warning, "reload: dns_servers changed; it applies at the next start");
   apply_logging(next);
   config_ = std::move(next);
+}
+
+// The new listeners are bound while the old ones still answer; where they want the same
+// port, the old ones go first and come back if the new ones cannot be bound.
+bool Daemon::swap_responder(const Config& next, std::unique_ptr<TlsServerConfig> tls,
+                            std::string* why) {
+  std::unique_ptr<Responder> fresh;
+  try {
+    fresh = make_responder(next, tls.get());
+  } catch (const std::exception&) {
+    responder_.reset();  // frees the ports for the new listeners
+    try {
+      fresh = make_responder(next, tls.get());
+    } catch (const std::exception& e) {
+      *why = e.what();
+      try {
+        responder_ = make_responder(config_, tls_server_.get());
+      } catch (const std::exception& again) {
+        // Nothing answers any more: end, and say so with the exit code, so that
+        // systemd's Restart=on-failure brings the node back.
+        PM_LOG(error, "cannot reopen the previous listeners either: %s", again.what());
+        exit_code_ = exit_failure;
+      }
+      return false;
+    }
+  }
+  responder_ = std::move(fresh);
+  tls_server_ = std::move(tls);
+  responder_key_ = responder_key(next);
+  log_listening(next);
+  return true;
 }
 
 void Daemon::notify_status() {

@@ -53,10 +53,26 @@ class Daemon final : public Peer::Events {
   void apply_logging(const Config& c);
   void open_cloudwatch(const Config& c);
   std::unique_ptr<TlsServerConfig> make_tls_server(const Config& c);  // throws ConfigError
-  void open_responder(const Config& c, std::unique_ptr<TlsServerConfig> tls = nullptr);
+  void open_responder(const Config& c);                               // throws
+  std::unique_ptr<Responder> make_responder(const Config& c, TlsServerConfig* tls);  // throws
+  bool swap_responder(const Config& next, std::unique_ptr<TlsServerConfig> tls, std::string* why);
+  void log_listening(const Config& c);
   std::string responder_key(const Config& c) const;
+  // What a reload changes in the peers, built before anything running is touched.
+  struct PeerPlan {
+    std::vector<PeerEntry> fresh;  // not started yet
+    std::vector<size_t> kept;      // indexes into peers_
+    struct NewTls {
+      size_t peer;
+      std::string key;
+      const mbedtls_ssl_config* conf;
+    };
+    std::vector<NewTls> new_tls;  // kept peers whose CA file was renewed
+  };
   // Adds the peers c has that we lack, stops the ones it no longer has.
   void sync_peers(const Config& c);
+  PeerPlan plan_peers(const Config& c);  // throws ConfigError
+  void apply_peers(PeerPlan plan);
   std::vector<PeerSpec> wanted_peers(const Config& c) const;
   const mbedtls_ssl_config* tls_client_for(const PeerTls& t, std::string* key);
   TlsRandom& tls_random();
@@ -98,6 +114,8 @@ class Daemon final : public Peer::Events {
   bool running_ = false;
   bool reloading_ = false;
   bool shutting_down_ = false;
+  bool reap_tls_pending_ = false;
+  int exit_code_ = exit_ok;
 };
 
 // This host's first non-loopback address, the original's default location.

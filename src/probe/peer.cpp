@@ -35,6 +35,7 @@ void Peer::on_tick() {
   if (busy()) {
     ++skipped_ticks_;  // the previous probe is still running: keep the grid, skip this one
   } else {
+    in_flight_tls_ = target_.tls.conf;
     probe_ = std::make_unique<Probe>(loop_, resolver_, target_, limits_,
                                      [this](const Sample& s) { on_probe_done(s); });
     probe_->start();

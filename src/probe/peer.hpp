@@ -42,6 +42,12 @@ class Peer {
   void stop();
   // Drops a probe in flight, with no sample.
   void cancel();
+  // A renewed CA file, say: from the next probe on.
+  void use_tls_config(const mbedtls_ssl_config* conf) { target_.tls.conf = conf; }
+  // Whether conf may still be in use: ours, or the one a probe in flight began with.
+  bool uses_tls_config(const mbedtls_ssl_config* conf) const {
+    return conf == target_.tls.conf || (busy() && conf == in_flight_tls_);
+  }
 
   bool ended() const { return ended_; }
   bool busy() const { return probe_ && probe_->running(); }
@@ -69,6 +75,7 @@ class Peer {
   Schedule schedule_;
   Timer timer_;
   std::unique_ptr<Probe> probe_;  // kept after it ends; replaced by the next one
+  const mbedtls_ssl_config* in_flight_tls_ = nullptr;  // what probe_ began with
   uint64_t due_ns_ = 0;
   bool stopping_ = false;
   bool ended_ = false;
