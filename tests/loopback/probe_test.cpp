@@ -5,6 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "dns/resolver.hpp"
 #include "http/responder.hpp"
 
@@ -235,28 +238,55 @@ TEST_F(ProbeTest, ManyPeersAtOnce) {
   }
 }
 
-// A listener whose accept queue is full drops new SYNs: a black hole on loopback.
-TEST_F(ProbeTest, BlackHoleIsConnectTimeoutInBoundedTime) {
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(listener, 0);
-  auto addr = loopback4();
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(sockaddr_in)), 0);
-  ASSERT_EQ(listen(listener, 0), 0);
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  uint16_t port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-  std::vector<int> fillers;
-  for (int i = 0; i < 4; ++i) {
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(sockaddr_in));
-    fillers.push_back(s);
+// A listener whose accept queue is full drops new SYNs: a black hole on loopback,
+// made with plain sockets outside the loop.
+class BlackHole {
+ public:
+  // Binds family's loopback address at port (0: any port).
+  BlackHole(int family, uint16_t port) {
+    sockaddr_storage ss{};
+    socklen_t len;
+    if (family == AF_INET6) {
+      uv_ip6_addr("::1", port, reinterpret_cast<sockaddr_in6*>(&ss));
+      len = sizeof(sockaddr_in6);
+    } else {
+      uv_ip4_addr("127.0.0.1", port, reinterpret_cast<sockaddr_in*>(&ss));
+      len = sizeof(sockaddr_in);
+    }
+    auto* sa = reinterpret_cast<sockaddr*>(&ss);
+    listener_ = socket(family, SOCK_STREAM, 0);
+    EXPECT_GE(listener_, 0);
+    EXPECT_EQ(bind(listener_, sa, len), 0) << strerror(errno);
+    EXPECT_EQ(listen(listener_, 0), 0);
+    getsockname(listener_, sa, &len);
+    port_ = ntohs(family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                                     : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    for (int i = 0; i < 4; ++i) {
+      int s = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      connect(s, sa, len);
+      fillers_.push_back(s);
+    }
   }
+  ~BlackHole() {
+    for (int s : fillers_) close(s);
+    close(listener_);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::vector<int> fillers_;
+};
+
+TEST_F(ProbeTest, BlackHoleIsConnectTimeoutInBoundedTime) {
+  BlackHole hole(AF_INET, 0);
   {
     Resolver resolver(loop, {});
     Recorder rec;
     ProbeLimits limits;
     limits.connect_timeout_ms = 300;
-    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(port) + "/"),
+    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(hole.port()) + "/"),
               every(50, 0, 1), limits, rec, 1);
     peer.start(start_now);
     ASSERT_TRUE(run_until(
@@ -267,6 +297,83 @@ TEST_F(ProbeTest, BlackHoleIsConnectTimeoutInBoundedTime) {
     EXPECT_LT(s.t.tcp, 600000000u);
     EXPECT_EQ(s.t.first, 0u);
   }
-  for (int s : fillers) close(s);
-  close(listener);
+}
+
+// localhost is ::1 then 127.0.0.1. With ::1 black-holed, the probe starts 127.0.0.1
+// after the connection attempt delay (250 ms) and keeps it, long before the connect
+// timeout; TCP counts from DNS done, the wait on ::1 included, as the original's.
+TEST_F(ProbeTest, BlackHoledFirstAddressFallsBackToTheNext) {
+  {
+    Responder::Options o = local_responder("Second");
+    o.addresses = {"127.0.0.1"};
+    Responder responder(loop, o, [] { return "{}"; });
+    responder.start();
+    BlackHole hole(AF_INET6, uint16_t(responder.port()));
+    Resolver resolver(loop, {});
+    Recorder rec;
+    ProbeLimits limits;
+    limits.connect_timeout_ms = 2000;
+    Peer peer(loop, resolver,
+              url("http://localhost:" + std::to_string(responder.port()) + "/v1/ping"),
+              every(20, 2), limits, rec, 1);
+    uint64_t began = mono_ns();
+    peer.start(start_now);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 10000));
+    uint64_t took = mono_ns() - began;
+    ASSERT_EQ(rec.samples.size(), 2u);
+    for (const auto& e : rec.samples) {
+      const Sample& s = e.sample;
+      EXPECT_TRUE(s.ok()) << to_string(s.reason);
+      EXPECT_EQ(s.remote_addr, "127.0.0.1");
+      EXPECT_EQ(s.location, "Second");
+      EXPECT_GE(s.t.tcp, 240000000u) << "the second address starts after the attempt delay";
+      EXPECT_LT(s.t.tcp, 600000000u) << "and not at the connect timeout";
+    }
+    EXPECT_LT(took, 1500000000u) << "two probes, each about 250 ms";
+    EXPECT_EQ(responder.counters().requests, 2u);
+  }
+}
+
+// Accepts, then closes with RST (SO_LINGER 0): the connection was made, so the probe
+// reports `reset`, whether the RST beats the connect callback or the first read.
+class ResettingServer {
+ public:
+  explicit ResettingServer(Loop& loop)
+      : loop_(loop), listener_(loop, [this](TcpListener& l) { accept(l); }) {
+    auto addr = loopback4();
+    EXPECT_EQ(listener_.listen(reinterpret_cast<sockaddr*>(&addr)), 0);
+  }
+  int port() const { return listener_.port(); }
+  int accepted = 0;
+
+ private:
+  struct Nothing : TcpStream::Events {
+    void on_read(int, const char*, size_t, uint64_t) noexcept override {}
+  };
+  void accept(TcpListener& l) {
+    TcpStream conn(loop_, nothing_);
+    if (l.accept(conn) == 0) ++accepted;
+    conn.reset();
+  }
+  Loop& loop_;
+  Nothing nothing_;
+  TcpListener listener_;
+};
+
+TEST_F(ProbeTest, AcceptThenResetIsReset) {
+  {
+    ResettingServer server(loop);
+    Resolver resolver(loop, {});
+    Recorder rec;
+    const int n = 13;
+    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(server.port()) + "/"),
+              every(10, 0, n), {}, rec, 1);
+    peer.start(start_now);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_EQ(rec.samples.size(), size_t(n));
+    for (const auto& e : rec.samples) EXPECT_EQ(to_string(e.sample.reason), "reset");
+    EXPECT_EQ(server.accepted, n);
+  }
 }
