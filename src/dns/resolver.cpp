@@ -1,5 +1,6 @@
 #include "dns/resolver.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -68,6 +69,20 @@ void Resolver::Ticket::cancel() {
     query_->ticket = nullptr;
     query_ = nullptr;
   }
+}
+
+Resolver::Options Resolver::options_for(std::string servers, uint64_t budget_ms) {
+  // Three tries wait t, 2t and 4t (c-ares 1.18: timeout << round), 7t in all.
+  constexpr uint64_t kMinTryMs = 100, kMaxFirstTryMs = 2000;
+  Options o;
+  o.servers = std::move(servers);
+  uint64_t first = std::clamp<uint64_t>(budget_ms / 7, kMinTryMs, kMaxFirstTryMs);
+  int tries = 3;
+  // A long budget: more rounds, not a longer first wait (a lost datagram is retried soon).
+  while (first * ((uint64_t(1) << tries) - 1) < budget_ms && tries < 16) ++tries;
+  o.timeout_ms = int(first);
+  o.tries = tries;
+  return o;
 }
 
 Resolver::Resolver(Loop& loop, const Options& options)

@@ -31,9 +31,13 @@ class Resolver {
  public:
   struct Options {
     std::string servers;    // "127.0.0.1:5353,[::1]:53"; empty = the system's
-    int timeout_ms = 2000;  // per try
-    int tries = 2;
+    int timeout_ms = 2000;  // the first try; c-ares doubles it for each round of servers
+    int tries = 2;          // sends to each server
   };
+  // c-ares' schedule for lookups that may take up to budget_ms (the probe timeout):
+  // a first try of at most 2 s, and enough tries that one server is asked until the
+  // budget is spent. The probe's own deadline ends the lookup in any case.
+  static Options options_for(std::string servers, uint64_t budget_ms);
   // reason is FailureReason::none on success; now is the monotonic time of the answer.
   using Callback = std::function<void(FailureReason reason, Addresses addrs, uint64_t now)>;
 

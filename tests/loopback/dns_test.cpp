@@ -173,6 +173,63 @@ TEST_F(DnsTest, ProbeTimeoutCutsASlowLookup) {
   }
 }
 
+// c-ares alone (no probe deadline): against a server that never answers, it keeps
+// asking until the budget it was given is spent, then says timeout. Before, it gave up
+// after 2 s + 4 s whatever the probe timeout.
+TEST_F(DnsTest, LookupLastsTheBudgetItWasGiven) {
+  for (uint64_t budget_ms : {1400u, 2800u}) {
+    TinyDnsServer dns(loop, /*mute=*/true);
+    Resolver resolver(loop, Resolver::options_for(dns.address(), budget_ms));
+    Resolver::Ticket ticket;
+    FailureReason reason = FailureReason::none;
+    uint64_t began = mono_ns(), ended = 0;
+    resolver.resolve("peer.test", 80, ticket, [&](FailureReason r, Addresses, uint64_t now) {
+      reason = r;
+      ended = now;
+    });
+    ASSERT_TRUE(run_until(
+        loop, [&] { return ended != 0; }, budget_ms + 3000));
+    uint64_t took_ms = (ended - began) / 1000000;
+    EXPECT_EQ(reason, FailureReason::dns_timeout);
+    EXPECT_GE(took_ms, budget_ms - 50) << "c-ares gave up before the budget";
+    EXPECT_LT(took_ms, budget_ms + 600) << "c-ares went on past the budget";
+    EXPECT_GE(dns.queries, 6) << "three tries each for A and AAAA";
+  }
+}
+
+// The schedule for a long probe timeout: the first try stays short (a lost datagram is
+// retried soon), and one server's tries, each twice the last (c-ares 1.18), cover it.
+TEST_F(DnsTest, LongBudgetsGetMoreTriesNotALongerFirstWait) {
+  for (uint64_t budget_ms : {1000u, 2000u, 10000u, 12000u, 60000u, 300000u}) {
+    Resolver::Options o = Resolver::options_for("", budget_ms);
+    uint64_t total = 0;
+    for (int round = 0; round < o.tries; ++round) total += uint64_t(o.timeout_ms) << round;
+    EXPECT_GE(total, budget_ms) << budget_ms;
+    EXPECT_LT(total, budget_ms * 3) << budget_ms;
+    EXPECT_LE(o.timeout_ms, 2000) << budget_ms;
+    EXPECT_GE(o.tries, 3) << budget_ms;
+  }
+}
+
+// --timeout 2 with the daemon's resolver settings: dns_timeout at the probe's 2 s.
+TEST_F(DnsTest, ProbeTimeoutEndsTheLookup) {
+  {
+    TinyDnsServer dns(loop, /*mute=*/true);
+    Resolver resolver(loop, Resolver::options_for(dns.address(), 2000));
+    Recorder rec;
+    ProbeLimits limits;
+    limits.timeout_ms = 2000;
+    Peer peer(loop, resolver, url("http://peer.test:80/"), once(), limits, rec, 1);
+    peer.start(0);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
+    const Sample& s = rec.samples.at(0).sample;
+    EXPECT_EQ(s.reason, FailureReason::dns_timeout);
+    EXPECT_GE(s.t.dns, 1950000000u);
+    EXPECT_LT(s.t.dns, 2300000000u);
+  }
+}
+
 TEST_F(DnsTest, LocalhostNeedsNoServer) {
   auto a = resolve_locally("localhost", 80);
   ASSERT_TRUE(a);
