@@ -51,6 +51,7 @@ TEST_F(ProbeTest, ProbesOurResponder) {
     Peer peer(loop, resolver,
               url("http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping"),
               every(20, 3), {}, rec, 1);
+    uint64_t previous_ns = mono_ns();
     peer.start(start_now);
     ASSERT_TRUE(run_until(
         loop, [&] { return !rec.ended.empty(); }, 5000));
@@ -67,13 +68,87 @@ TEST_F(ProbeTest, ProbesOurResponder) {
       EXPECT_GT(s.t.tcp, 0u);
       EXPECT_EQ(s.t.tls, 0u);
       EXPECT_GT(s.t.first, 0u);
-      EXPECT_GE(s.t.total, s.t.tcp + s.t.first + s.t.lastb);
+      // By the test's own clock: each probe ran after the previous sample, before its own.
+      EXPECT_LE(s.t.dns + s.t.total, e.at_ns - previous_ns);
+      previous_ns = e.at_ns;
       EXPECT_LT(s.t.total, 1000000000u);
       EXPECT_GT(s.kernel_rtt_us, 0u);
     }
     EXPECT_EQ(peer.totals().successes, 3);
     EXPECT_EQ(peer.location(), "Chicago,US");
     EXPECT_EQ(responder.counters().requests, 3u);
+  }
+}
+
+// Answers the request after hold_ms, the body's end hold_ms later: the server's own
+// schedule, which the probe's First and LastB must show.
+class SlowServer {
+ public:
+  SlowServer(Loop& loop, uint64_t hold_ms)
+      : loop_(loop), hold_ms_(hold_ms), listener_(loop, [this](TcpListener& l) { accept(l); }) {
+    auto addr = loopback4();
+    EXPECT_EQ(listener_.listen(reinterpret_cast<sockaddr*>(&addr)), 0);
+  }
+  int port() const { return listener_.port(); }
+
+ private:
+  struct Conn : TcpStream::Events {
+    Conn(SlowServer& s) : server(s), stream(s.loop_, *this), later(s.loop_, [this] { step(); }) {}
+    void on_read(int status, const char*, size_t, uint64_t) noexcept override {
+      if (status != 0 || step_ != 0) return;
+      step_ = 1;
+      later.start(server.hold_ms_);
+    }
+    void step() {
+      if (step_ == 1) {
+        stream.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234");
+        step_ = 2;
+        later.start(server.hold_ms_);
+      } else {
+        stream.write("56789");
+        stream.shutdown();
+      }
+    }
+    SlowServer& server;
+    TcpStream stream;
+    Timer later;
+    int step_ = 0;
+  };
+  void accept(TcpListener& l) {
+    conns_.push_back(std::make_unique<Conn>(*this));
+    l.accept(conns_.back()->stream);
+    conns_.back()->stream.start_reading();
+  }
+
+  Loop& loop_;
+  uint64_t hold_ms_;
+  TcpListener listener_;
+  std::vector<std::unique_ptr<Conn>> conns_;
+};
+
+TEST_F(ProbeTest, PhasesShowTheServersOwnSchedule) {
+  {
+    const uint64_t hold_ms = 60;
+    SlowServer server(loop, hold_ms);
+    Resolver resolver(loop, {});
+    Recorder rec;
+    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(server.port()) + "/"),
+              every(20, 1), {}, rec, 1);
+    uint64_t began = mono_ns();
+    peer.start(start_now);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_EQ(rec.samples.size(), 1u);
+    const Sample& s = rec.samples[0].sample;
+    ASSERT_TRUE(s.ok()) << to_string(s.reason);
+    EXPECT_EQ(s.size, 10u);
+    const uint64_t hold = hold_ms * 1000000, slack = 40000000;
+    EXPECT_GE(s.t.first, hold) << "the server held the answer";
+    EXPECT_LT(s.t.first, hold + slack);
+    EXPECT_GE(s.t.lastb, hold) << "and then the body's end";
+    EXPECT_LT(s.t.lastb, hold + slack);
+    EXPECT_GE(s.t.total, 2 * hold);
+    EXPECT_LE(s.t.total, rec.samples[0].at_ns - began) << "within the test's own clock";
   }
 }
 
