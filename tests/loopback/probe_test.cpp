@@ -452,3 +452,54 @@ TEST_F(ProbeTest, AcceptThenResetIsReset) {
     EXPECT_EQ(server.accepted, n);
   }
 }
+
+// Shutdown closes our listener while a probe of ourselves is in flight: the reset that
+// follows is our own doing, so the probe counts as cancelled, not as a failure.
+TEST_F(ProbeTest, ProbeBrokenByOurOwnStopIsNoFailure) {
+  {
+    Responder responder(loop, local_responder("Self"), [] { return "{}"; });
+    responder.start();
+    Resolver resolver(loop, {});
+    Recorder rec;
+    Peer peer(loop, resolver,
+              url("http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping"), every(20),
+              {}, rec, 1);
+    peer.start(start_now);
+    // Due in the same loop turn as the peer's first tick, so it runs just after the probe
+    // has sent its SYN and before the connection is accepted: the daemon's stop order.
+    Timer shutdown(loop, [&] {
+      ASSERT_TRUE(peer.busy());
+      responder.stop_listening();
+      peer.stop();
+    });
+    shutdown.start(0);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
+    for (const auto& e : rec.samples)
+      EXPECT_TRUE(e.sample.ok()) << "recorded " << to_string(e.sample.reason);
+    EXPECT_EQ(peer.totals().failures, 0);
+  }
+}
+
+// The grace timer cancels a probe still stalled at shutdown: no sample, no failure.
+TEST_F(ProbeTest, ProbeCancelledAtShutdownIsNoFailure) {
+  {
+    ScriptedServer stall(loop, ScriptedServer::Mode::stall);
+    Resolver resolver(loop, {});
+    Recorder rec;
+    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(stall.port()) + "/"),
+              every(20), {}, rec, 1);
+    peer.start(start_now);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return stall.accepted() == 1; }, 5000));
+    run_for(loop, 20);  // the request is out; the probe waits for an answer
+    peer.stop();
+    ASSERT_TRUE(peer.busy());
+    EXPECT_TRUE(rec.ended.empty()) << "a probe in flight may still finish";
+    peer.cancel();
+    EXPECT_EQ(rec.ended.size(), 1u);
+    run_for(loop, 50);
+    EXPECT_TRUE(rec.samples.empty());
+    EXPECT_EQ(peer.totals().failures, 0);
+  }
+}
