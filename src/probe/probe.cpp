@@ -38,7 +38,8 @@ constexpr uint64_t kAttemptDelayMs = 250;
 // Forwards its stream's events to the probe, which tells the attempts apart by them.
 class Probe::Attempt final : public TcpStream::Events {
  public:
-  Attempt(Loop& loop, Probe& probe) : stream(loop, *this), probe_(probe) {}
+  Attempt(Loop& loop, Probe& probe, const sockaddr_storage& to)
+      : stream(loop, *this), address(to), probe_(probe) {}
   void on_connect(int status, uint64_t now) noexcept override {
     probe_.on_connect(*this, status, now);
   }
@@ -48,6 +49,7 @@ class Probe::Attempt final : public TcpStream::Events {
   void on_written(int status) noexcept override { probe_.on_written(status); }
 
   TcpStream stream;
+  sockaddr_storage address;
 
  private:
   Probe& probe_;
@@ -121,9 +123,8 @@ void Probe::on_resolved(FailureReason reason, Addresses addrs, uint64_t now) {
 void Probe::start_attempts(uint64_t now) {
   attempt_timer_.stop();
   while (next_addr_ < addrs_.size()) {
-    const auto* addr = reinterpret_cast<const sockaddr*>(&addrs_[next_addr_++]);
-    auto attempt = std::make_unique<Attempt>(loop_, *this);
-    int rc = attempt->stream.connect(addr);
+    auto attempt = std::make_unique<Attempt>(loop_, *this, addrs_[next_addr_++]);
+    int rc = attempt->stream.connect(reinterpret_cast<const sockaddr*>(&attempt->address));
     if (rc != 0) {
       connect_failure_ = connect_reason(rc);
       continue;
@@ -158,6 +159,7 @@ void Probe::on_connect(Attempt& attempt, int status, uint64_t now) noexcept {
   drop_attempts();
   conn_ = std::move(done);
   stream_ = &conn_->stream;
+  sample_.remote_addr = format_addr(reinterpret_cast<const sockaddr*>(&conn_->address));
   if (status == UV_ECONNRESET) {
     // Accepted, then reset before we saw the connect complete: the server was reached.
     finish(FailureReason::reset, now);
@@ -166,10 +168,6 @@ void Probe::on_connect(Attempt& attempt, int status, uint64_t now) noexcept {
   t_tcp_ = now;
   stream_->no_delay();
   sample_.kernel_rtt_us = kernel_rtt_us(stream_->fd());
-  sockaddr_storage peer{};
-  int len = sizeof peer;
-  if (uv_tcp_getpeername(stream_->get(), reinterpret_cast<sockaddr*>(&peer), &len) == 0)
-    sample_.remote_addr = format_addr(reinterpret_cast<sockaddr*>(&peer));
   if (stream_->start_reading() != 0) {
     finish(FailureReason::reset, now);
     return;

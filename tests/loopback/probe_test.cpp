@@ -449,7 +449,10 @@ TEST_F(ProbeTest, AcceptThenResetIsReset) {
     ASSERT_TRUE(run_until(
         loop, [&] { return !rec.ended.empty(); }, 5000));
     ASSERT_EQ(rec.samples.size(), size_t(n));
-    for (const auto& e : rec.samples) EXPECT_EQ(to_string(e.sample.reason), "reset");
+    for (const auto& e : rec.samples) {
+      EXPECT_EQ(to_string(e.sample.reason), "reset");
+      EXPECT_EQ(e.sample.remote_addr, "127.0.0.1") << "the server was reached";
+    }
     EXPECT_EQ(server.accepted, n);
   }
 }
