@@ -23,10 +23,9 @@ log::Level level_for(int verbosity) {
   return log::Level::debug;
 }
 
+// A lookup may take the whole probe timeout, as the README says, not c-ares' own 6 s.
 Resolver::Options resolver_options(const Config& c) {
-  Resolver::Options o;
-  o.servers = c.dns_servers;
-  return o;
+  return Resolver::options_for(c.dns_servers, uint64_t(c.timeout_s * 1000));
 }
 
 ProbeLimits limits_of(const Config& c) {

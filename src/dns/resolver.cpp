@@ -1,5 +1,11 @@
 #include "dns/resolver.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <stdexcept>
 
@@ -12,6 +18,9 @@ struct Query {
   Resolver::Callback cb;
   Resolver::Ticket* ticket;
   uint16_t port;
+  std::string host;
+  uint64_t started_ns;
+  bool over_tcp = false;
 };
 
 namespace {
@@ -70,23 +79,67 @@ void Resolver::Ticket::cancel() {
   }
 }
 
+Resolver::Options Resolver::options_for(std::string servers, uint64_t budget_ms) {
+  // Three tries wait t, 2t and 4t (c-ares 1.18: timeout << round), 7t in all.
+  constexpr uint64_t kMinTryMs = 100, kMaxFirstTryMs = 2000;
+  Options o;
+  o.servers = std::move(servers);
+  uint64_t first = std::clamp<uint64_t>(budget_ms / 7, kMinTryMs, kMaxFirstTryMs);
+  int tries = 3;
+  // A long budget: more rounds, not a longer first wait (a lost datagram is retried soon).
+  while (first * ((uint64_t(1) << tries) - 1) < budget_ms && tries < 16) ++tries;
+  o.timeout_ms = int(first);
+  o.tries = tries;
+  return o;
+}
+
 Resolver::Resolver(Loop& loop, const Options& options)
-    : loop_(loop), timer_(loop, [this] { process(ARES_SOCKET_BAD, ARES_SOCKET_BAD, mono_ns()); }) {
+    : loop_(loop), timer_(loop, [this] {
+        uint64_t now = mono_ns();
+        process(udp_, ARES_SOCKET_BAD, ARES_SOCKET_BAD, now);
+        process(tcp_, ARES_SOCKET_BAD, ARES_SOCKET_BAD, now);
+      }) {
   static const int lib = ares_library_init(ARES_LIB_INIT_ALL);
   if (lib != ARES_SUCCESS) throw std::runtime_error("c-ares: " + std::string(ares_strerror(lib)));
+  open_lane(udp_, options, ARES_FLAG_IGNTC);
+  try {
+    open_lane(tcp_, options, ARES_FLAG_USEVC);
+  } catch (...) {
+    ares_destroy(udp_.channel);
+    throw;
+  }
+  // Plain system calls, but every UDP answer passes here first, so a truncated one is seen.
+  static const ares_socket_functions funcs = {
+      [](int domain, int type, int protocol, void*) -> ares_socket_t {
+        return socket(domain, type, protocol);
+      },
+      [](ares_socket_t fd, void*) { return close(fd); },
+      [](ares_socket_t fd, const sockaddr* to, ares_socklen_t len, void*) {
+        return connect(fd, to, len);
+      },
+      &Resolver::recv_datagram,
+      [](ares_socket_t fd, const iovec* iov, int n, void*) -> ares_ssize_t {
+        return writev(fd, iov, n);
+      },
+  };
+  ares_set_socket_functions(udp_.channel, &funcs, this);
+}
 
+void Resolver::open_lane(Lane& lane, const Options& options, int flags) {
+  lane.self = this;
   ares_options opts{};
   opts.sock_state_cb = &Resolver::on_sock_state;
-  opts.sock_state_cb_data = this;
+  opts.sock_state_cb_data = &lane;
   opts.timeout = options.timeout_ms;
   opts.tries = options.tries;
-  int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
-  int rc = ares_init_options(&channel_, &opts, mask);
+  opts.flags = flags;
+  int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
+  int rc = ares_init_options(&lane.channel, &opts, mask);
   if (rc != ARES_SUCCESS) throw std::runtime_error("c-ares: " + std::string(ares_strerror(rc)));
   if (!options.servers.empty()) {
-    rc = ares_set_servers_ports_csv(channel_, options.servers.c_str());
+    rc = ares_set_servers_ports_csv(lane.channel, options.servers.c_str());
     if (rc != ARES_SUCCESS) {
-      ares_destroy(channel_);
+      ares_destroy(lane.channel);
       throw std::runtime_error("bad DNS server list '" + options.servers + "'");
     }
   }
@@ -94,27 +147,41 @@ Resolver::Resolver(Loop& loop, const Options& options)
 
 Resolver::~Resolver() {
   // Pending queries get ARES_EDESTRUCTION and are freed in on_answer.
-  ares_destroy(channel_);
+  ares_destroy(udp_.channel);
+  ares_destroy(tcp_.channel);
   polls_.clear();
 }
 
 void Resolver::resolve(const std::string& host, uint16_t port, Ticket& ticket, Callback cb) {
   ticket.cancel();
-  auto* q = new Query{this, std::move(cb), &ticket, port};
+  auto* q = new Query{this, std::move(cb), &ticket, port, host, mono_ns()};
   ticket.query_ = q;
+  lookup(udp_, q);
+}
+
+void Resolver::lookup(Lane& lane, Query* q) {
   ares_addrinfo_hints hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   // c-ares may answer at once, from /etc/hosts say: on_answer then reads the clock itself.
   bool nested = std::exchange(answering_now_, true);
-  ares_getaddrinfo(channel_, host.c_str(), nullptr, &hints, &Resolver::on_answer, q);
+  ares_getaddrinfo(lane.channel, q->host.c_str(), nullptr, &hints, &Resolver::on_answer, q);
   answering_now_ = nested;
   rearm_timer();
 }
 
 void Resolver::on_answer(void* arg, int status, int, ares_addrinfo* result) noexcept {
   auto* q = static_cast<Query*>(arg);
-  uint64_t now = q->resolver->answering_now_ ? mono_ns() : q->resolver->woke_ns_;
+  Resolver* self = q->resolver;
+  uint64_t now = self->answering_now_ ? mono_ns() : self->woke_ns_;
+  bool gone = status == ARES_ECANCELLED || status == ARES_EDESTRUCTION;
+  if (!gone && q->cb && !q->over_tcp && self->truncated_since(q->host, q->started_ns)) {
+    // Whatever fitted in the datagram is not the answer: ask again over TCP.
+    if (result) ares_freeaddrinfo(result);
+    q->over_tcp = true;
+    self->lookup(self->tcp_, q);
+    return;
+  }
   Addresses addrs;
   if (status == ARES_SUCCESS && result) {
     for (auto* n = result->nodes; n; n = n->ai_next) {
@@ -134,22 +201,74 @@ void Resolver::on_answer(void* arg, int status, int, ares_addrinfo* result) noex
   auto cb = std::move(q->cb);
   if (q->ticket) q->ticket->query_ = nullptr;
   delete q;
-  if (cb && status != ARES_ECANCELLED && status != ARES_EDESTRUCTION)
-    cb(reason_of(status), std::move(addrs), now);
+  if (cb && !gone) cb(reason_of(status), std::move(addrs), now);
+}
+
+ares_ssize_t Resolver::recv_datagram(ares_socket_t fd, void* buf, size_t len, int flags,
+                                     sockaddr* from, ares_socklen_t* from_len, void* data) {
+  ares_ssize_t n = recvfrom(fd, buf, len, flags, from, from_len);
+  // c-ares reads UDP with an address to check the sender; TCP without one.
+  if (n > 0 && from)
+    static_cast<Resolver*>(data)->note_truncated(static_cast<const unsigned char*>(buf), size_t(n));
+  return n;
+}
+
+// Remembers the question's name when a response has TC set.
+void Resolver::note_truncated(const unsigned char* answer, size_t len) {
+  constexpr size_t kHeader = 12;
+  if (len <= kHeader || !(answer[2] & 0x80) || !(answer[2] & 0x02)) return;
+  std::string name;
+  for (size_t at = kHeader; at < len && answer[at] != 0;) {
+    size_t label = answer[at];
+    if (label > 63 || at + 1 + label > len || name.size() + label > 254) return;
+    if (!name.empty()) name += '.';
+    for (size_t i = 0; i < label; ++i) name += char(std::tolower(answer[at + 1 + i]));
+    at += 1 + label;
+  }
+  if (name.empty()) return;
+  if (truncated_.size() >= kMaxTruncatedNames && !truncated_.count(name)) {
+    auto oldest =
+        std::min_element(truncated_.begin(), truncated_.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
+    truncated_.erase(oldest);
+    ++truncated_dropped_;
+    if (truncated_dropped_logged_.first())
+      PM_LOG(warning,
+             "DNS: more than %zu names with truncated answers at once; the oldest "
+             "are forgotten and may fail as empty (logged once)",
+             kMaxTruncatedNames);
+  }
+  truncated_[name] = mono_ns();
+}
+
+// Whether a truncated answer for host (or host with a search domain) came since since_ns.
+bool Resolver::truncated_since(const std::string& host, uint64_t since_ns) const {
+  if (truncated_.empty()) return false;
+  std::string key;
+  for (char c : host) key += char(std::tolower(static_cast<unsigned char>(c)));
+  while (key.ends_with('.')) key.pop_back();
+  for (auto it = truncated_.lower_bound(key); it != truncated_.end(); ++it) {
+    const std::string& name = it->first;
+    if (!name.starts_with(key)) break;
+    if ((name.size() == key.size() || name[key.size()] == '.') && it->second >= since_ns)
+      return true;
+  }
+  return false;
 }
 
 void Resolver::on_sock_state(void* data, ares_socket_t fd, int readable, int writable) noexcept {
-  auto* self = static_cast<Resolver*>(data);
+  auto* lane = static_cast<Lane*>(data);
+  Resolver* self = lane->self;
   if (!readable && !writable) {
     self->polls_.erase(fd);
     return;
   }
   auto& poll = self->polls_[fd];
   if (!poll) {
-    poll = std::make_unique<Poll>(self->loop_, fd, [self, fd](int status, int events) {
+    poll = std::make_unique<Poll>(self->loop_, fd, [self, lane, fd](int status, int events) {
       uint64_t now = mono_ns();
       bool fail = status < 0;  // let c-ares see the error on its socket
-      self->process((fail || (events & UV_READABLE)) ? fd : ARES_SOCKET_BAD,
+      self->process(*lane, (fail || (events & UV_READABLE)) ? fd : ARES_SOCKET_BAD,
                     (fail || (events & UV_WRITABLE)) ? fd : ARES_SOCKET_BAD, now);
     });
   }
@@ -158,16 +277,18 @@ void Resolver::on_sock_state(void* data, ares_socket_t fd, int readable, int wri
     PM_LOG(error, "DNS: cannot watch a c-ares socket; its lookups will time out (logged once)");
 }
 
-void Resolver::process(ares_socket_t readable, ares_socket_t writable, uint64_t now) {
+void Resolver::process(Lane& lane, ares_socket_t readable, ares_socket_t writable, uint64_t now) {
   woke_ns_ = now;
-  ares_process_fd(channel_, readable, writable);
+  ares_process_fd(lane.channel, readable, writable);
   rearm_timer();
 }
 
 void Resolver::rearm_timer() {
-  timeval tv;
-  if (ares_timeout(channel_, nullptr, &tv)) {
-    timer_.start(uint64_t(tv.tv_sec) * 1000 + uint64_t(tv.tv_usec + 999) / 1000);
+  // The sooner of the two channels' next timeouts (ares_timeout returns maxtv or tv).
+  timeval udp_tv, tv;
+  timeval* next = ares_timeout(tcp_.channel, ares_timeout(udp_.channel, nullptr, &udp_tv), &tv);
+  if (next) {
+    timer_.start(uint64_t(next->tv_sec) * 1000 + uint64_t(next->tv_usec + 999) / 1000);
   } else {
     timer_.stop();
   }

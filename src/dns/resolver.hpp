@@ -1,6 +1,14 @@
 // DNS through c-ares, driven by the loop: one Poll per c-ares socket, one Timer
 // following ares_timeout(). IP literals and "localhost" never reach c-ares
 // (c-ares 1.18 fails "localhost" on a host without /etc/hosts).
+//
+// Two c-ares channels: lookups go over UDP on the first, which ignores truncation; a
+// name whose UDP answer came back truncated (TC) is asked again on the second, over
+// TCP only. c-ares 1.18 retries a truncated answer over TCP on the same server, and
+// when that TCP connection fails (handle_error) it closes the server's UDP socket too
+// and moves every query pending on that server on to its next try: one name with a
+// big answer and a server refusing TCP failed every lookup alongside it. Apart, a
+// failing TCP fallback can only fail other truncated names.
 #pragma once
 
 #include <ares.h>
@@ -31,9 +39,13 @@ class Resolver {
  public:
   struct Options {
     std::string servers;    // "127.0.0.1:5353,[::1]:53"; empty = the system's
-    int timeout_ms = 2000;  // per try
-    int tries = 2;
+    int timeout_ms = 2000;  // the first try; c-ares doubles it for each round of servers
+    int tries = 2;          // sends to each server
   };
+  // c-ares' schedule for lookups that may take up to budget_ms (the probe timeout):
+  // a first try of at most 2 s, and enough tries that one server is asked until the
+  // budget is spent. The probe's own deadline ends the lookup in any case.
+  static Options options_for(std::string servers, uint64_t budget_ms);
   // reason is FailureReason::none on success; now is the monotonic time of the answer.
   using Callback = std::function<void(FailureReason reason, Addresses addrs, uint64_t now)>;
 
@@ -60,15 +72,32 @@ class Resolver {
   void resolve(const std::string& host, uint16_t port, Ticket& ticket, Callback cb);
 
  private:
+  // One c-ares channel, and the resolver its callbacks reach.
+  struct Lane {
+    Resolver* self = nullptr;
+    ares_channel channel = nullptr;
+  };
+
   static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable) noexcept;
   static void on_answer(void* arg, int status, int timeouts, ares_addrinfo* result) noexcept;
-  void process(ares_socket_t readable, ares_socket_t writable, uint64_t now);
+  static ares_ssize_t recv_datagram(ares_socket_t fd, void* buf, size_t len, int flags,
+                                    sockaddr* from, ares_socklen_t* from_len, void* data);
+  void open_lane(Lane& lane, const Options& options, int flags);
+  void lookup(Lane& lane, Query* q);
+  void process(Lane& lane, ares_socket_t readable, ares_socket_t writable, uint64_t now);
   void rearm_timer();
+  void note_truncated(const unsigned char* answer, size_t len);
+  bool truncated_since(const std::string& host, uint64_t since_ns) const;
 
   Loop& loop_;
-  ares_channel channel_ = nullptr;
+  Lane udp_, tcp_;
   Timer timer_;
   std::map<ares_socket_t, std::unique_ptr<Poll>> polls_;
+  // Names whose UDP answer had TC set, and when; bounded, the oldest dropped.
+  static constexpr size_t kMaxTruncatedNames = 256;
+  std::map<std::string, uint64_t> truncated_;
+  uint64_t truncated_dropped_ = 0;
+  log::Once truncated_dropped_logged_;
   uint64_t woke_ns_ = 0;
   bool answering_now_ = false;     // inside resolve(): an answer now is a synchronous one
   log::Once poll_failure_logged_;  // when the loop woke us: the answer's arrival time

@@ -38,7 +38,8 @@ class Peer {
        Events& events, uint64_t seed);
 
   void start(uint64_t first_offset_ns);
-  // No new probes; one in flight may finish. on_peer_ended follows once idle.
+  // No new probes; one in flight may finish: if it succeeds it is a sample, if it
+  // fails it counts as cancelled. on_peer_ended follows once idle.
   void stop();
   // Drops a probe in flight, with no sample.
   void cancel();

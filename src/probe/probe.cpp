@@ -4,6 +4,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include "http/ping_page.hpp"
 #include "loop/clock.hpp"
 
@@ -29,7 +31,29 @@ FailureReason connect_reason(int status) {
   }
 }
 
+constexpr uint64_t kAttemptDelayMs = 250;
+
 }  // namespace
+
+// Forwards its stream's events to the probe, which tells the attempts apart by them.
+class Probe::Attempt final : public TcpStream::Events {
+ public:
+  Attempt(Loop& loop, Probe& probe, const sockaddr_storage& to)
+      : stream(loop, *this), address(to), probe_(probe) {}
+  void on_connect(int status, uint64_t now) noexcept override {
+    probe_.on_connect(*this, status, now);
+  }
+  void on_read(int status, const char* data, size_t len, uint64_t now) noexcept override {
+    probe_.on_read(status, data, len, now);
+  }
+  void on_written(int status) noexcept override { probe_.on_written(status); }
+
+  TcpStream stream;
+  sockaddr_storage address;
+
+ private:
+  Probe& probe_;
+};
 
 ProbeTarget::ProbeTarget(Url u, std::string override_ip, TlsTarget tls_target)
     : url(std::move(u)),
@@ -49,7 +73,8 @@ Probe::Probe(Loop& loop, Resolver& resolver, ProbeTarget& target, const ProbeLim
       target_(target),
       limits_(limits),
       done_(std::move(done)),
-      timer_(loop, [this] { on_timeout(); }) {}
+      timer_(loop, [this] { on_timeout(); }),
+      attempt_timer_(loop, [this] { on_attempt_delay(); }) {}
 
 Probe::~Probe() {
   cancel();
@@ -87,39 +112,63 @@ void Probe::on_resolved(FailureReason reason, Addresses addrs, uint64_t now) {
   addrs_ = std::move(addrs);
   next_addr_ = 0;
   phase_ = Phase::connect;
+  // connect_timeout bounds the whole phase, every address together, as Go's dialer does.
   arm_timer(now, limits_.connect_timeout_ms);
-  connect_next(now);
+  start_attempts(now);
 }
 
-// Tries the addresses in order: an address that fails at once (no IPv6 route, a
-// refused port) hands over to the next, as a dual-stack dialer does.
-void Probe::connect_next(uint64_t now) {
+// Starts a connect to the next address: at once when the last one failed, or when
+// the last one has not answered within kAttemptDelayMs (RFC 8305, section 5). Those
+// still in flight go on; the first to complete wins. An address that fails at once
+// (no IPv6 route, say) hands over to the next without waiting.
+void Probe::start_attempts(uint64_t now) {
+  attempt_timer_.stop();
   while (next_addr_ < addrs_.size()) {
-    const auto* addr = reinterpret_cast<const sockaddr*>(&addrs_[next_addr_++]);
-    stream_ = std::make_unique<TcpStream>(loop_, *this);
-    int rc = stream_->connect(addr);
-    if (rc == 0) return;
-    connect_failure_ = connect_reason(rc);
-    stream_.reset();
+    auto attempt = std::make_unique<Attempt>(loop_, *this, addrs_[next_addr_++]);
+    int rc = attempt->stream.connect(reinterpret_cast<const sockaddr*>(&attempt->address));
+    if (rc != 0) {
+      connect_failure_ = connect_reason(rc);
+      continue;
+    }
+    attempts_.push_back(std::move(attempt));
+    if (next_addr_ < addrs_.size()) attempt_timer_.start(kAttemptDelayMs);
+    return;
   }
-  finish(connect_failure_, now);
+  if (attempts_.empty()) finish(connect_failure_, now);
 }
 
-void Probe::on_connect(int status, uint64_t now) noexcept {
+void Probe::on_attempt_delay() {
+  if (phase_ == Phase::connect) start_attempts(mono_ns());
+}
+
+// May destroy `attempt` (this is its own callback: TcpStream touches nothing after it).
+void Probe::on_connect(Attempt& attempt, int status, uint64_t now) noexcept {
   if (phase_ != Phase::connect) return;
-  if (status != 0) {
+  auto it = std::find_if(attempts_.begin(), attempts_.end(),
+                         [&](const auto& a) { return a.get() == &attempt; });
+  if (it == attempts_.end()) return;
+  std::unique_ptr<Attempt> done = std::move(*it);
+  attempts_.erase(it);
+  if (status != 0 && status != UV_ECONNRESET) {
     connect_failure_ = connect_reason(status);
-    stream_.reset();
-    connect_next(now);
+    start_attempts(now);  // done is destroyed on return
+    return;
+  }
+  // The first to complete wins; the others are dropped before they can answer. TCP
+  // stays the original's "connect done - DNS done": it includes the wait on addresses
+  // that did not answer, which is what a client of this name lives through.
+  drop_attempts();
+  conn_ = std::move(done);
+  stream_ = &conn_->stream;
+  sample_.remote_addr = format_addr(reinterpret_cast<const sockaddr*>(&conn_->address));
+  if (status == UV_ECONNRESET) {
+    // Accepted, then reset before we saw the connect complete: the server was reached.
+    finish(FailureReason::reset, now);
     return;
   }
   t_tcp_ = now;
   stream_->no_delay();
   sample_.kernel_rtt_us = kernel_rtt_us(stream_->fd());
-  sockaddr_storage peer{};
-  int len = sizeof peer;
-  if (uv_tcp_getpeername(stream_->get(), reinterpret_cast<sockaddr*>(&peer), &len) == 0)
-    sample_.remote_addr = format_addr(reinterpret_cast<sockaddr*>(&peer));
   if (stream_->start_reading() != 0) {
     finish(FailureReason::reset, now);
     return;
@@ -248,6 +297,7 @@ void Probe::finish(FailureReason reason, uint64_t now) {
   phase_ = Phase::done;
   ticket_.cancel();
   timer_.stop();
+  drop_attempts();
   if (stream_) {
     // A probe that gives up resets; one that completed closes politely.
     if (reason == FailureReason::none || reason == FailureReason::http_status)
@@ -294,7 +344,14 @@ void Probe::cancel() {
   phase_ = Phase::done;
   ticket_.cancel();
   timer_.stop();
+  drop_attempts();
   if (stream_) stream_->reset();
+}
+
+void Probe::drop_attempts() {
+  attempt_timer_.stop();
+  for (auto& a : attempts_) a->stream.reset();
+  attempts_.clear();
 }
 
 }  // namespace pingmesh

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dns/resolver.hpp"
 #include "http/response_parser.hpp"
@@ -46,7 +47,7 @@ struct ProbeTarget {
   ProbeTarget(Url u, std::string override_ip, TlsTarget tls_target = {});
 };
 
-class Probe final : public TcpStream::Events, public Channel::Wire, public Channel::Reader {
+class Probe final : public Channel::Wire, public Channel::Reader {
  public:
   using Done = std::function<void(const Sample&)>;
 
@@ -63,12 +64,15 @@ class Probe final : public TcpStream::Events, public Channel::Wire, public Chann
 
  private:
   enum class Phase { idle, dns, connect, handshake, request, done };
+  class Attempt;  // one TCP connect to one address
 
   void on_resolved(FailureReason reason, Addresses addrs, uint64_t now);
-  void connect_next(uint64_t now);
-  void on_connect(int status, uint64_t now) noexcept override;
-  void on_read(int status, const char* data, size_t len, uint64_t now) noexcept override;
-  void on_written(int status) noexcept override;
+  void start_attempts(uint64_t now);
+  void on_attempt_delay();
+  void on_connect(Attempt& attempt, int status, uint64_t now) noexcept;
+  void on_read(int status, const char* data, size_t len, uint64_t now) noexcept;
+  void on_written(int status) noexcept;
+  void drop_attempts();
   int send_raw(std::string_view bytes) override;
   void on_plain(const char* data, size_t len) override;
   void on_ready(uint64_t now);
@@ -84,7 +88,10 @@ class Probe final : public TcpStream::Events, public Channel::Wire, public Chann
   Phase phase_ = Phase::idle;
   Resolver::Ticket ticket_;
   Timer timer_;
-  std::unique_ptr<TcpStream> stream_;
+  Timer attempt_timer_;                             // RFC 8305's connection attempt delay
+  std::vector<std::unique_ptr<Attempt>> attempts_;  // connects in flight
+  std::unique_ptr<Attempt> conn_;                   // the first to complete
+  TcpStream* stream_ = nullptr;                     // conn_'s stream
   std::unique_ptr<Channel> channel_;
   TlsChannel* tls_ = nullptr;  // channel_, when it is TLS
   std::unique_ptr<ResponseParser> parser_;

@@ -5,6 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "dns/resolver.hpp"
 #include "http/responder.hpp"
 
@@ -48,6 +51,7 @@ TEST_F(ProbeTest, ProbesOurResponder) {
     Peer peer(loop, resolver,
               url("http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping"),
               every(20, 3), {}, rec, 1);
+    uint64_t previous_ns = mono_ns();
     peer.start(start_now);
     ASSERT_TRUE(run_until(
         loop, [&] { return !rec.ended.empty(); }, 5000));
@@ -64,13 +68,88 @@ TEST_F(ProbeTest, ProbesOurResponder) {
       EXPECT_GT(s.t.tcp, 0u);
       EXPECT_EQ(s.t.tls, 0u);
       EXPECT_GT(s.t.first, 0u);
-      EXPECT_GE(s.t.total, s.t.tcp + s.t.first + s.t.lastb);
+      // By the test's own clock: each probe ran after the previous sample, before its own.
+      EXPECT_LE(s.t.dns + s.t.total, e.at_ns - previous_ns);
+      previous_ns = e.at_ns;
       EXPECT_LT(s.t.total, 1000000000u);
       EXPECT_GT(s.kernel_rtt_us, 0u);
     }
     EXPECT_EQ(peer.totals().successes, 3);
     EXPECT_EQ(peer.location(), "Chicago,US");
     EXPECT_EQ(responder.counters().requests, 3u);
+  }
+}
+
+// Answers the request after hold_ms, the body's end hold_ms later: the server's own
+// schedule, which the probe's First and LastB must show.
+class SlowServer {
+ public:
+  SlowServer(Loop& loop, uint64_t hold_ms)
+      : loop_(loop), hold_ms_(hold_ms), listener_(loop, [this](TcpListener& l) { accept(l); }) {
+    auto addr = loopback4();
+    EXPECT_EQ(listener_.listen(reinterpret_cast<sockaddr*>(&addr)), 0);
+  }
+  int port() const { return listener_.port(); }
+
+ private:
+  struct Conn : TcpStream::Events {
+    Conn(SlowServer& s) : server(s), stream(s.loop_, *this), later(s.loop_, [this] { step(); }) {}
+    void on_read(int status, const char*, size_t, uint64_t) noexcept override {
+      if (status != 0 || step_ != 0) return;
+      step_ = 1;
+      later.start(server.hold_ms_);
+    }
+    void step() {
+      if (step_ == 1) {
+        stream.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234");
+        step_ = 2;
+        later.start(server.hold_ms_);
+      } else {
+        stream.write("56789");
+        stream.shutdown();
+      }
+    }
+    SlowServer& server;
+    TcpStream stream;
+    Timer later;
+    int step_ = 0;
+  };
+  void accept(TcpListener& l) {
+    conns_.push_back(std::make_unique<Conn>(*this));
+    l.accept(conns_.back()->stream);
+    conns_.back()->stream.start_reading();
+  }
+
+  Loop& loop_;
+  uint64_t hold_ms_;
+  TcpListener listener_;
+  std::vector<std::unique_ptr<Conn>> conns_;
+};
+
+TEST_F(ProbeTest, PhasesShowTheServersOwnSchedule) {
+  {
+    const uint64_t hold_ms = 60;
+    SlowServer server(loop, hold_ms);
+    Resolver resolver(loop, {});
+    Recorder rec;
+    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(server.port()) + "/"),
+              every(20, 1), {}, rec, 1);
+    uint64_t began = mono_ns();
+    peer.start(start_now);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_EQ(rec.samples.size(), 1u);
+    const Sample& s = rec.samples[0].sample;
+    ASSERT_TRUE(s.ok()) << to_string(s.reason);
+    EXPECT_EQ(s.size, 10u);
+    // The server's timers count in libuv's cached milliseconds: up to 2 ms early by ours.
+    const uint64_t hold = hold_ms * 1000000, early = 2000000, slack = 40000000;
+    EXPECT_GE(s.t.first, hold - early) << "the server held the answer";
+    EXPECT_LT(s.t.first, hold + slack);
+    EXPECT_GE(s.t.lastb, hold - early) << "and then the body's end";
+    EXPECT_LT(s.t.lastb, hold + slack);
+    EXPECT_GE(s.t.total, 2 * (hold - early));
+    EXPECT_LE(s.t.total, rec.samples[0].at_ns - began) << "within the test's own clock";
   }
 }
 
@@ -235,28 +314,55 @@ TEST_F(ProbeTest, ManyPeersAtOnce) {
   }
 }
 
-// A listener whose accept queue is full drops new SYNs: a black hole on loopback.
-TEST_F(ProbeTest, BlackHoleIsConnectTimeoutInBoundedTime) {
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(listener, 0);
-  auto addr = loopback4();
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(sockaddr_in)), 0);
-  ASSERT_EQ(listen(listener, 0), 0);
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  uint16_t port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-  std::vector<int> fillers;
-  for (int i = 0; i < 4; ++i) {
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(sockaddr_in));
-    fillers.push_back(s);
+// A listener whose accept queue is full drops new SYNs: a black hole on loopback,
+// made with plain sockets outside the loop.
+class BlackHole {
+ public:
+  // Binds family's loopback address at port (0: any port).
+  BlackHole(int family, uint16_t port) {
+    sockaddr_storage ss{};
+    socklen_t len;
+    if (family == AF_INET6) {
+      uv_ip6_addr("::1", port, reinterpret_cast<sockaddr_in6*>(&ss));
+      len = sizeof(sockaddr_in6);
+    } else {
+      uv_ip4_addr("127.0.0.1", port, reinterpret_cast<sockaddr_in*>(&ss));
+      len = sizeof(sockaddr_in);
+    }
+    auto* sa = reinterpret_cast<sockaddr*>(&ss);
+    listener_ = socket(family, SOCK_STREAM, 0);
+    EXPECT_GE(listener_, 0);
+    EXPECT_EQ(bind(listener_, sa, len), 0) << strerror(errno);
+    EXPECT_EQ(listen(listener_, 0), 0);
+    getsockname(listener_, sa, &len);
+    port_ = ntohs(family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                                     : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    for (int i = 0; i < 4; ++i) {
+      int s = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      connect(s, sa, len);
+      fillers_.push_back(s);
+    }
   }
+  ~BlackHole() {
+    for (int s : fillers_) close(s);
+    close(listener_);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::vector<int> fillers_;
+};
+
+TEST_F(ProbeTest, BlackHoleIsConnectTimeoutInBoundedTime) {
+  BlackHole hole(AF_INET, 0);
   {
     Resolver resolver(loop, {});
     Recorder rec;
     ProbeLimits limits;
     limits.connect_timeout_ms = 300;
-    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(port) + "/"),
+    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(hole.port()) + "/"),
               every(50, 0, 1), limits, rec, 1);
     peer.start(start_now);
     ASSERT_TRUE(run_until(
@@ -267,6 +373,137 @@ TEST_F(ProbeTest, BlackHoleIsConnectTimeoutInBoundedTime) {
     EXPECT_LT(s.t.tcp, 600000000u);
     EXPECT_EQ(s.t.first, 0u);
   }
-  for (int s : fillers) close(s);
-  close(listener);
+}
+
+// localhost is ::1 then 127.0.0.1. With ::1 black-holed, the probe starts 127.0.0.1
+// after the connection attempt delay (250 ms) and keeps it, long before the connect
+// timeout; TCP counts from DNS done, the wait on ::1 included, as the original's.
+TEST_F(ProbeTest, BlackHoledFirstAddressFallsBackToTheNext) {
+  {
+    Responder::Options o = local_responder("Second");
+    o.addresses = {"127.0.0.1"};
+    Responder responder(loop, o, [] { return "{}"; });
+    responder.start();
+    BlackHole hole(AF_INET6, uint16_t(responder.port()));
+    Resolver resolver(loop, {});
+    Recorder rec;
+    ProbeLimits limits;
+    limits.connect_timeout_ms = 2000;
+    Peer peer(loop, resolver,
+              url("http://localhost:" + std::to_string(responder.port()) + "/v1/ping"),
+              every(20, 2), limits, rec, 1);
+    uint64_t began = mono_ns();
+    peer.start(start_now);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 10000));
+    uint64_t took = mono_ns() - began;
+    ASSERT_EQ(rec.samples.size(), 2u);
+    for (const auto& e : rec.samples) {
+      const Sample& s = e.sample;
+      EXPECT_TRUE(s.ok()) << to_string(s.reason);
+      EXPECT_EQ(s.remote_addr, "127.0.0.1");
+      EXPECT_EQ(s.location, "Second");
+      EXPECT_GE(s.t.tcp, 240000000u) << "the second address starts after the attempt delay";
+      EXPECT_LT(s.t.tcp, 600000000u) << "and not at the connect timeout";
+    }
+    EXPECT_LT(took, 1500000000u) << "two probes, each about 250 ms";
+    EXPECT_EQ(responder.counters().requests, 2u);
+  }
+}
+
+// Accepts, then closes with RST (SO_LINGER 0): the connection was made, so the probe
+// reports `reset`, whether the RST beats the connect callback or the first read.
+class ResettingServer {
+ public:
+  explicit ResettingServer(Loop& loop)
+      : loop_(loop), listener_(loop, [this](TcpListener& l) { accept(l); }) {
+    auto addr = loopback4();
+    EXPECT_EQ(listener_.listen(reinterpret_cast<sockaddr*>(&addr)), 0);
+  }
+  int port() const { return listener_.port(); }
+  int accepted = 0;
+
+ private:
+  struct Nothing : TcpStream::Events {
+    void on_read(int, const char*, size_t, uint64_t) noexcept override {}
+  };
+  void accept(TcpListener& l) {
+    TcpStream conn(loop_, nothing_);
+    if (l.accept(conn) == 0) ++accepted;
+    conn.reset();
+  }
+  Loop& loop_;
+  Nothing nothing_;
+  TcpListener listener_;
+};
+
+TEST_F(ProbeTest, AcceptThenResetIsReset) {
+  {
+    ResettingServer server(loop);
+    Resolver resolver(loop, {});
+    Recorder rec;
+    const int n = 13;
+    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(server.port()) + "/"),
+              every(10, 0, n), {}, rec, 1);
+    peer.start(start_now);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
+    ASSERT_EQ(rec.samples.size(), size_t(n));
+    for (const auto& e : rec.samples) {
+      EXPECT_EQ(to_string(e.sample.reason), "reset");
+      EXPECT_EQ(e.sample.remote_addr, "127.0.0.1") << "the server was reached";
+    }
+    EXPECT_EQ(server.accepted, n);
+  }
+}
+
+// Shutdown closes our listener while a probe of ourselves is in flight: the reset that
+// follows is our own doing, so the probe counts as cancelled, not as a failure.
+TEST_F(ProbeTest, ProbeBrokenByOurOwnStopIsNoFailure) {
+  {
+    Responder responder(loop, local_responder("Self"), [] { return "{}"; });
+    responder.start();
+    Resolver resolver(loop, {});
+    Recorder rec;
+    Peer peer(loop, resolver,
+              url("http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping"), every(20),
+              {}, rec, 1);
+    peer.start(start_now);
+    // Due in the same loop turn as the peer's first tick, so it runs just after the probe
+    // has sent its SYN and before the connection is accepted: the daemon's stop order.
+    Timer shutdown(loop, [&] {
+      ASSERT_TRUE(peer.busy());
+      responder.stop_listening();
+      peer.stop();
+    });
+    shutdown.start(0);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 5000));
+    for (const auto& e : rec.samples)
+      EXPECT_TRUE(e.sample.ok()) << "recorded " << to_string(e.sample.reason);
+    EXPECT_EQ(peer.totals().failures, 0);
+  }
+}
+
+// The grace timer cancels a probe still stalled at shutdown: no sample, no failure.
+TEST_F(ProbeTest, ProbeCancelledAtShutdownIsNoFailure) {
+  {
+    ScriptedServer stall(loop, ScriptedServer::Mode::stall);
+    Resolver resolver(loop, {});
+    Recorder rec;
+    Peer peer(loop, resolver, url("http://127.0.0.1:" + std::to_string(stall.port()) + "/"),
+              every(20), {}, rec, 1);
+    peer.start(start_now);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return stall.accepted() == 1; }, 5000));
+    run_for(loop, 20);  // the request is out; the probe waits for an answer
+    peer.stop();
+    ASSERT_TRUE(peer.busy());
+    EXPECT_TRUE(rec.ended.empty()) << "a probe in flight may still finish";
+    peer.cancel();
+    EXPECT_EQ(rec.ended.size(), 1u);
+    run_for(loop, 50);
+    EXPECT_TRUE(rec.samples.empty());
+    EXPECT_EQ(peer.totals().failures, 0);
+  }
 }
