@@ -423,9 +423,9 @@ void Daemon::on_signal(int signum) {
     text_.print(std::string("\nreceived ") + name + " signal, terminating\n");
   else
     PM_LOG(notice, "received %s signal, terminating", name);
-  // Probes in flight, our own self-probe among them, may finish: stop accepting, but
-  // keep answering open connections until the peers are done, within shutdown_timeout.
-  if (responder_) responder_->stop_listening();
+  // Probes in flight may finish, within shutdown_timeout. The listeners stay open until
+  // they have: closing them now would reset a probe of ourselves still in the accept
+  // queue, a failure of our own making.
   for (auto& e : peers_) e.peer->stop();
   grace_timer_.start(uint64_t(config_.shutdown_timeout_s * 1000));
   stop_deadline_ns_ = mono_ns() + uint64_t(config_.shutdown_timeout_s * 1e9);

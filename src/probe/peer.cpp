@@ -48,15 +48,6 @@ void Peer::on_tick() {
 }
 
 void Peer::on_probe_done(const Sample& s) {
-  if (stopping_ && !s.ok()) {
-    // Once we are stopping, a failure may be our own doing (our listener closing under
-    // a probe of ourselves resets it): the probe counts as cancelled by the stop, not
-    // printed, counted or sent. A success is still a true sample.
-    PM_LOG(debug, "%s: the probe in flight at stop ended with %s; dropped as cancelled",
-           url().c_str(), std::string(to_string(s.reason)).c_str());
-    end();
-    return;
-  }
   if (s.ok()) {
     if (unlogged_failures_)
       PM_LOG(notice, "%s answers again, after %d more failures like the last one logged",

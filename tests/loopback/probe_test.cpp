@@ -470,10 +470,10 @@ TEST_F(ProbeTest, ProbeBrokenByOurOwnStopIsNoFailure) {
               {}, rec, 1);
     peer.start(start_now);
     // Due in the same loop turn as the peer's first tick, so it runs just after the probe
-    // has sent its SYN and before the connection is accepted: the daemon's stop order.
+    // has sent its SYN and before the connection is accepted. The daemon's stop order:
+    // peers first, listeners once they are idle (stop_listening here would reset it).
     Timer shutdown(loop, [&] {
       ASSERT_TRUE(peer.busy());
-      responder.stop_listening();
       peer.stop();
     });
     shutdown.start(0);
