@@ -3,6 +3,7 @@ probes, answers or signals; descriptors 0-2 closed at start are not a problem.""
 import fcntl
 import json
 import os
+import select
 import signal
 import subprocess
 import time
@@ -57,11 +58,12 @@ def read_all(fd, timeout=2):
     os.set_blocking(fd, False)
     data = b""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while (left := deadline - time.monotonic()) > 0:
+        if not select.select([fd], [], [], left)[0]:
+            break
         try:
             chunk = os.read(fd, 65536)
         except BlockingIOError:
-            time.sleep(0.05)
             continue
         if not chunk:
             break
