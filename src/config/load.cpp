@@ -324,6 +324,12 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
     p.tls.pin_sha256 = o.pin_sha256.value_or(c.tls.pin_sha256);
   }
 
+  // Reserved for the exporter to come: said, so that a user does not wait for a scrape.
+  if (c.prometheus_enabled)
+    out.notices.push_back(
+        "[prometheus] enabled = yes: the Prometheus exporter is not built yet; nothing is "
+        "served at /metrics");
+
   // CloudWatch: credentials not given directly come from the shared file; without a
   // region and credentials, publishing is switched off with a log line, as the original.
   auto& cw = c.cloudwatch;
