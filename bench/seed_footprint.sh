@@ -1,6 +1,8 @@
 #!/bin/sh
-# Peak RSS and stripped binary size of the seed's self-ping, for the dynamic build
-# and the static_deps build side by side, measured in one run.
+# Peak RSS, RSS and PSS and the stripped binary size of the seed's self-ping, for the
+# dynamic build and the static_deps build side by side, measured in one run. The two run
+# one after the other: PSS splits shared pages between the processes mapping them, so it
+# means something only with no other instance running.
 #   bench/seed_footprint.sh [seconds]      (default 10; loopback only)
 set -eu
 cd "$(dirname "$0")/.."
@@ -19,7 +21,7 @@ free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-printf '| build | stripped binary | peak RSS (VmHWM) | pings in %ss |\n|---|---|---|---|\n' "$secs"
+printf '| build | stripped binary | peak RSS (VmHWM) | RSS | PSS | pings in %ss |\n|---|---|---|---|---|---|\n' "$secs"
 for variant in dynamic static; do
   bin=build-bench-$variant/pingmesh
   stripped=$(mktemp)
@@ -33,9 +35,12 @@ for variant in dynamic static; do
   pid=$!
   sleep "$secs"
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  pss=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup")
   kill -INT "$pid"
   wait "$pid"
   pings=$(grep -c ' msec ' "$out" || true)
   rm -f "$out"
-  printf '| %s | %d KB | %d KB | %d |\n' "$variant" $((size / 1024)) "$hwm" "$pings"
+  printf '| %s | %d KB | %d KB | %d KB | %d KB | %d |\n' "$variant" $((size / 1024)) "$hwm" "$rss" \
+    "$pss" "$pings"
 done

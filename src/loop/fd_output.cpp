@@ -68,6 +68,8 @@ FdOutput::FdOutput(Loop& loop, int fd, size_t capacity) : capacity_(capacity) {
 }
 
 FdOutput::~FdOutput() {
+  // Lines written after the daemon's own flush (a component's last words): briefly.
+  if (pending_bytes()) flush(mono_ns() + 100'000'000);
   poll_.reset();  // closes the handle before the descriptor goes
   if (own_fd_) close(fd_);
 }
