@@ -236,8 +236,8 @@ TEST_F(TlsTest, FullHandshakesByDefaultResumptionWhenAllowed) {
   EXPECT_GT(full[5] * 3, full[0]) << "without resumption every handshake is a full one";
 }
 
-// Idle connections on the TLS port hold handshake slots; past the bound they are
-// refused at once, and the handshake timeout frees the slots for real clients.
+// Idle connections on the TLS port hold handshake slots; past the bound the oldest
+// unfinished one goes, and the first-byte timeout frees the slots for real clients.
 TEST_F(TlsTest, HandshakeFloodIsBounded) {
   Client client;
   TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
@@ -247,6 +247,7 @@ TEST_F(TlsTest, HandshakeFloodIsBounded) {
   o.tls = server_config.get();
   o.max_handshakes = 4;
   o.handshake_timeout_ms = 200;
+  o.first_byte_timeout_ms = 200;
   Responder responder(loop, o, [] { return "{}"; });
   responder.start();
   struct Idle : TcpStream::Events {
@@ -265,13 +266,61 @@ TEST_F(TlsTest, HandshakeFloodIsBounded) {
   for (int i = 0; i < 20; ++i) flood.push_back(std::make_unique<Idle>(loop, responder.tls_port()));
   ASSERT_TRUE(run_until(
       loop, [&] { return responder.counters().connections == 20; }, 3000));
-  EXPECT_EQ(responder.counters().rejected_handshakes, 16u);
+  EXPECT_EQ(responder.counters().evicted_handshakes, 16u);
   ASSERT_TRUE(run_until(
       loop, [&] { return responder.open_connections() == 0; }, 3000))
       << "the handshake timeout frees the slots";
   EXPECT_EQ(responder.counters().timeouts, 4u);
   Sample s = probe_once(at(responder.tls_port(), "127.0.0.1", "/v1/ping"), https_peer(client));
   EXPECT_TRUE(s.ok()) << to_string(s.reason) << ": " << s.detail;
+}
+
+// Handshake slots are shared fairly: with every slot held by one address, a newcomer from
+// another address takes the oldest of them instead of being refused, and one address
+// holds at most its own share.
+TEST_F(TlsTest, HandshakeSlotsGoToANewcomerFromAnotherAddress) {
+  Client client;
+  TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
+  Responder::Options o;
+  o.addresses = {"127.0.0.1"};
+  o.plain = false;
+  o.tls = server_config.get();
+  o.max_handshakes = 4;
+  o.max_handshakes_per_client = 3;
+  Responder responder(loop, o, [] { return "{}"; });
+  responder.start();
+  struct Idle : TcpStream::Events {
+    Idle(Loop& l, int port, const char* from) : stream(l, *this) {
+      sockaddr_in src{};
+      uv_ip4_addr(from, 0, &src);
+      uv_tcp_bind(stream.get(), reinterpret_cast<sockaddr*>(&src), 0);
+      auto a = loopback4(uint16_t(port));
+      stream.connect(reinterpret_cast<sockaddr*>(&a));
+    }
+    void on_connect(int, uint64_t) noexcept override { stream.start_reading(); }
+    void on_read(int status, const char*, size_t, uint64_t) noexcept override {
+      if (status != 0) closed = true;
+    }
+    TcpStream stream;
+    bool closed = false;
+  };
+  std::vector<std::unique_ptr<Idle>> held;
+  for (const char* from :
+       {"127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.4"}) {
+    uint64_t before = responder.counters().connections;
+    held.push_back(std::make_unique<Idle>(loop, responder.tls_port(), from));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return responder.counters().connections == before + 1; }, 3000));
+  }
+  run_for(loop, 20);
+  EXPECT_TRUE(held[0]->closed && held[1]->closed) << "one address holds at most its share";
+  EXPECT_FALSE(held[2]->closed || held[3]->closed || held[4]->closed || held[5]->closed);
+  EXPECT_EQ(responder.counters().evicted_handshakes, 2u);
+  // Every slot is held; the probe from 127.0.0.1 takes the heaviest address's oldest.
+  Sample s = probe_once(at(responder.tls_port(), "127.0.0.1", "/v1/ping"), https_peer(client));
+  EXPECT_TRUE(s.ok()) << to_string(s.reason) << ": " << s.detail;
+  EXPECT_TRUE(held[2]->closed);
+  EXPECT_FALSE(held[5]->closed) << "the lighter address keeps its slot";
 }
 
 // -I picks the address; the name checked (and sent as SNI) is still the URL's host.

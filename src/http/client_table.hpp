@@ -1,0 +1,76 @@
+// Connections grouped by the client's address, so one host cannot take every slot: the
+// responder asks who holds the most and evicts that client's oldest idle connection.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <unordered_map>
+
+namespace pingmesh {
+
+// An IPv4 address (as ::ffff:a.b.c.d) or an IPv6 /64: one host, or one site's prefix, since
+// a single IPv6 host usually holds a whole /64.
+struct ClientKey {
+  std::array<uint8_t, 16> bytes{};
+  bool operator==(const ClientKey&) const = default;
+};
+ClientKey client_key(const sockaddr* sa);
+
+class ClientTable {
+  struct Client;
+
+ public:
+  // A connection as the table sees it.
+  class Member {
+   public:
+    // True while no answer is being written: never sent a request, mid-request, or idle
+    // between keep-alive requests. Only these are evicted.
+    virtual bool evictable() const = 0;
+
+   protected:
+    ~Member() = default;
+
+   private:
+    friend class ClientTable;
+    Client* client_ = nullptr;
+    std::list<Member*>::iterator at_;
+    std::list<Member*>::iterator handshake_at_;
+    bool handshaking_ = false;
+  };
+
+  // The member joins its client's list (the newest last); handshaking when it is TLS.
+  void add(Member& m, const ClientKey& key, bool handshaking);
+  void handshake_done(Member& m);
+  void remove(Member& m);
+
+  size_t connections(const ClientKey& key) const;
+  size_t handshakes(const ClientKey& key) const;
+  size_t clients() const { return clients_.size(); }
+
+  // The oldest evictable member of the client holding the most connections; when that
+  // client has none, nullptr (its connections are all being answered).
+  Member* oldest_idle_of_heaviest() const;
+  Member* oldest_idle(const ClientKey& key) const;
+  // The oldest unfinished TLS handshake of the client with the most of them.
+  Member* oldest_handshake_of_heaviest() const;
+  Member* oldest_handshake(const ClientKey& key) const;
+
+ private:
+  struct KeyHash {
+    size_t operator()(const ClientKey& k) const noexcept;
+  };
+  struct Client {
+    ClientKey key;
+    std::list<Member*> members;     // oldest first
+    std::list<Member*> handshakes;  // oldest first
+  };
+  static Member* oldest_idle(const Client& c);
+
+  std::unordered_map<ClientKey, Client, KeyHash> clients_;
+};
+
+}  // namespace pingmesh
