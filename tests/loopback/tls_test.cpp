@@ -275,9 +275,59 @@ TEST_F(TlsTest, HandshakeFloodIsBounded) {
   EXPECT_TRUE(s.ok()) << to_string(s.reason) << ": " << s.detail;
 }
 
-// Handshake slots are shared fairly: with every slot held by one address, a newcomer from
-// another address takes the oldest of them instead of being refused, and one address
-// holds at most its own share.
+namespace {
+
+// A connection to the TLS port from a chosen address that never starts its handshake.
+struct SilentTls : TcpStream::Events {
+  SilentTls(Loop& l, int port, const char* from) : stream(l, *this) {
+    sockaddr_in src{};
+    uv_ip4_addr(from, 0, &src);
+    uv_tcp_bind(stream.get(), reinterpret_cast<sockaddr*>(&src), 0);
+    auto a = loopback4(uint16_t(port));
+    stream.connect(reinterpret_cast<sockaddr*>(&a));
+  }
+  void on_connect(int, uint64_t) noexcept override { stream.start_reading(); }
+  void on_read(int status, const char*, size_t, uint64_t) noexcept override {
+    if (status != 0) closed = true;
+  }
+  TcpStream stream;
+  bool closed = false;
+};
+
+// Opens them one at a time, so their age is known.
+void hold(Loop& loop, Responder& r, std::vector<std::unique_ptr<SilentTls>>& into,
+          std::initializer_list<const char*> from) {
+  for (const char* f : from) {
+    uint64_t before = r.counters().connections;
+    into.push_back(std::make_unique<SilentTls>(loop, r.tls_port(), f));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return r.counters().connections == before + 1; }, 3000));
+  }
+}
+
+}  // namespace
+
+// One address holds at most its share of handshake slots: past it, its own oldest goes.
+TEST_F(TlsTest, HandshakeSlotsPerAddress) {
+  Client client;
+  TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
+  Responder::Options o;
+  o.addresses = {"127.0.0.1"};
+  o.plain = false;
+  o.tls = server_config.get();
+  o.max_handshakes_per_client = 3;
+  Responder responder(loop, o, [] { return "{}"; });
+  responder.start();
+  std::vector<std::unique_ptr<SilentTls>> held;
+  hold(loop, responder, held, {"127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.3"});
+  run_for(loop, 20);
+  EXPECT_TRUE(held[0]->closed && held[1]->closed) << "the oldest went first";
+  EXPECT_FALSE(held[2]->closed || held[3]->closed || held[4]->closed);
+  EXPECT_EQ(responder.counters().evicted_handshakes, 2u);
+}
+
+// With every slot held by one address, a newcomer from another address takes the oldest
+// of them instead of being refused, and a lighter address keeps its own.
 TEST_F(TlsTest, HandshakeSlotsGoToANewcomerFromAnotherAddress) {
   Client client;
   TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
@@ -286,41 +336,16 @@ TEST_F(TlsTest, HandshakeSlotsGoToANewcomerFromAnotherAddress) {
   o.plain = false;
   o.tls = server_config.get();
   o.max_handshakes = 4;
-  o.max_handshakes_per_client = 3;
   Responder responder(loop, o, [] { return "{}"; });
   responder.start();
-  struct Idle : TcpStream::Events {
-    Idle(Loop& l, int port, const char* from) : stream(l, *this) {
-      sockaddr_in src{};
-      uv_ip4_addr(from, 0, &src);
-      uv_tcp_bind(stream.get(), reinterpret_cast<sockaddr*>(&src), 0);
-      auto a = loopback4(uint16_t(port));
-      stream.connect(reinterpret_cast<sockaddr*>(&a));
-    }
-    void on_connect(int, uint64_t) noexcept override { stream.start_reading(); }
-    void on_read(int status, const char*, size_t, uint64_t) noexcept override {
-      if (status != 0) closed = true;
-    }
-    TcpStream stream;
-    bool closed = false;
-  };
-  std::vector<std::unique_ptr<Idle>> held;
-  for (const char* from :
-       {"127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.4"}) {
-    uint64_t before = responder.counters().connections;
-    held.push_back(std::make_unique<Idle>(loop, responder.tls_port(), from));
-    ASSERT_TRUE(run_until(
-        loop, [&] { return responder.counters().connections == before + 1; }, 3000));
-  }
-  run_for(loop, 20);
-  EXPECT_TRUE(held[0]->closed && held[1]->closed) << "one address holds at most its share";
-  EXPECT_FALSE(held[2]->closed || held[3]->closed || held[4]->closed || held[5]->closed);
-  EXPECT_EQ(responder.counters().evicted_handshakes, 2u);
-  // Every slot is held; the probe from 127.0.0.1 takes the heaviest address's oldest.
+  std::vector<std::unique_ptr<SilentTls>> held;
+  hold(loop, responder, held, {"127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.4"});
   Sample s = probe_once(at(responder.tls_port(), "127.0.0.1", "/v1/ping"), https_peer(client));
   EXPECT_TRUE(s.ok()) << to_string(s.reason) << ": " << s.detail;
-  EXPECT_TRUE(held[2]->closed);
-  EXPECT_FALSE(held[5]->closed) << "the lighter address keeps its slot";
+  EXPECT_TRUE(held[0]->closed) << "the heaviest address's oldest made room";
+  EXPECT_FALSE(held[1]->closed || held[2]->closed);
+  EXPECT_FALSE(held[3]->closed) << "the lighter address keeps its slot";
+  EXPECT_EQ(responder.counters().evicted_handshakes, 1u);
 }
 
 // -I picks the address; the name checked (and sent as SNI) is still the URL's host.
