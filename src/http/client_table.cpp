@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace pingmesh {
@@ -12,12 +13,7 @@ ClientKey client_key(const sockaddr* sa) {
     k.bytes[10] = k.bytes[11] = 0xff;
     std::memcpy(&k.bytes[12], &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, 4);
   } else if (sa->sa_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr.s6_addr;
-    static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(a, kMapped, 12) == 0)
-      std::memcpy(k.bytes.data(), a, 16);  // an IPv4 client on a dual-stack socket
-    else
-      std::memcpy(k.bytes.data(), a, 8);  // the /64
+    std::memcpy(k.bytes.data(), &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, 16);
   }
   return k;
 }
@@ -51,6 +47,26 @@ void ClientTable::remove(Member& m) {
   c->members.erase(m.at_);
   m.client_ = nullptr;
   if (c->members.empty()) clients_.erase(c->key);
+}
+
+bool ClientTable::take_handshake_token(const ClientKey& key, uint64_t now_ns, double rate,
+                                       double burst) {
+  auto refill = [&](Bucket& b) {
+    b.tokens = std::min(burst, b.tokens + double(now_ns - b.at_ns) * 1e-9 * rate);
+    b.at_ns = now_ns;
+  };
+  if (buckets_.size() >= kMaxBuckets && !buckets_.contains(key)) {
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      refill(it->second);
+      it = it->second.tokens >= burst ? buckets_.erase(it) : std::next(it);
+    }
+    if (buckets_.size() >= kMaxBuckets) buckets_.erase(buckets_.begin());  // many addresses
+  }
+  auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst, now_ns});
+  if (!fresh) refill(it->second);
+  if (it->second.tokens < 1) return false;
+  it->second.tokens -= 1;
+  return true;
 }
 
 size_t ClientTable::connections(const ClientKey& key) const {

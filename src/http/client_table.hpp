@@ -12,8 +12,8 @@
 
 namespace pingmesh {
 
-// An IPv4 address (as ::ffff:a.b.c.d) or an IPv6 /64: one host, or one site's prefix, since
-// a single IPv6 host usually holds a whole /64.
+// One client address: IPv4 (as ::ffff:a.b.c.d) or IPv6. A whole IPv6 address, not its /64:
+// mesh nodes in one cloud subnet share a /64, and must not share one client's slots.
 struct ClientKey {
   std::array<uint8_t, 16> bytes{};
   bool operator==(const ClientKey&) const = default;
@@ -47,6 +47,11 @@ class ClientTable {
   void handshake_done(Member& m);
   void remove(Member& m);
 
+  // Takes one of the client's new-handshake tokens (rate per second, up to burst saved);
+  // false when it has none. A handshake costs a signature: this bounds the loop time one
+  // address can take, however fast it reconnects.
+  bool take_handshake_token(const ClientKey& key, uint64_t now_ns, double rate, double burst);
+
   size_t connections(const ClientKey& key) const;
   size_t handshakes(const ClientKey& key) const;
   size_t clients() const { return clients_.size(); }
@@ -68,9 +73,17 @@ class ClientTable {
     std::list<Member*> members;     // oldest first
     std::list<Member*> handshakes;  // oldest first
   };
+  struct Bucket {
+    double tokens;
+    uint64_t at_ns;
+  };
+  // Apart from clients_: spent tokens must outlive the client's connections, or closing
+  // them all would refill the bucket. Full buckets are forgotten when there are too many.
+  static constexpr size_t kMaxBuckets = 1024;
   static Member* oldest_idle(const Client& c);
 
   std::unordered_map<ClientKey, Client, KeyHash> clients_;
+  std::unordered_map<ClientKey, Bucket, KeyHash> buckets_;
 };
 
 }  // namespace pingmesh

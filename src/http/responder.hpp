@@ -42,6 +42,12 @@ class Responder {
     uint64_t handshake_timeout_ms = 5000;
     size_t max_handshakes = 32;  // a handshake flood must not starve the probes
     size_t max_handshakes_per_client = 8;
+    // New TLS handshakes one address may start per second, and at once: each costs a
+    // signature (about 3 ms of loop time with mbedTLS 2.28 on a small core), so this bounds
+    // what a reconnecting flood from one host can take from everyone else. A mesh peer
+    // starts one per probe.
+    double handshake_rate_per_client = 4;
+    double handshake_burst_per_client = 2;
     uint64_t peers_max_age_ms = 1000;              // /v1/peers is rebuilt at most this often
     size_t max_held_page_bytes = 8 * 1024 * 1024;  // /v1/peers versions held by unsent answers
   };
@@ -53,8 +59,9 @@ class Responder {
     uint64_t oversized_requests = 0;    // header or body over its bound
     uint64_t timeouts = 0;              // header or idle timeout
     uint64_t bad_requests = 0;
-    uint64_t tls_failures = 0;        // handshakes that failed
-    uint64_t evicted_handshakes = 0;  // unfinished ones closed to make room
+    uint64_t tls_failures = 0;         // handshakes that failed
+    uint64_t evicted_handshakes = 0;   // unfinished ones closed to make room
+    uint64_t rejected_handshakes = 0;  // over one address's handshake rate
     uint64_t peers_builds = 0;
     uint64_t peers_held_back = 0;  // /v1/peers served again: max_held_page_bytes reached
   };
@@ -104,7 +111,7 @@ class Responder {
   size_t handshakes_ = 0;  // TLS handshakes in progress
   Counters counters_;
   log::Once full_logged_, evicted_logged_, oversize_logged_, timeout_logged_, handshakes_logged_,
-      tls_logged_, held_logged_;
+      tls_logged_, held_logged_, rate_logged_;
 };
 
 }  // namespace pingmesh

@@ -248,6 +248,7 @@ TEST_F(TlsTest, HandshakeFloodIsBounded) {
   o.max_handshakes = 4;
   o.handshake_timeout_ms = 200;
   o.first_byte_timeout_ms = 200;
+  o.handshake_burst_per_client = 100;
   Responder responder(loop, o, [] { return "{}"; });
   responder.start();
   struct Idle : TcpStream::Events {
@@ -316,6 +317,7 @@ TEST_F(TlsTest, HandshakeSlotsPerAddress) {
   o.plain = false;
   o.tls = server_config.get();
   o.max_handshakes_per_client = 3;
+  o.handshake_burst_per_client = 100;
   Responder responder(loop, o, [] { return "{}"; });
   responder.start();
   std::vector<std::unique_ptr<SilentTls>> held;
@@ -336,6 +338,7 @@ TEST_F(TlsTest, HandshakeSlotsGoToANewcomerFromAnotherAddress) {
   o.plain = false;
   o.tls = server_config.get();
   o.max_handshakes = 4;
+  o.handshake_burst_per_client = 100;
   Responder responder(loop, o, [] { return "{}"; });
   responder.start();
   std::vector<std::unique_ptr<SilentTls>> held;
@@ -346,6 +349,29 @@ TEST_F(TlsTest, HandshakeSlotsGoToANewcomerFromAnotherAddress) {
   EXPECT_FALSE(held[1]->closed || held[2]->closed);
   EXPECT_FALSE(held[3]->closed) << "the lighter address keeps its slot";
   EXPECT_EQ(responder.counters().evicted_handshakes, 1u);
+}
+
+// Each handshake costs the loop a signature: one address starts at most its burst at once
+// and its rate after that, however fast it reconnects; another address is not held back.
+TEST_F(TlsTest, HandshakeRatePerAddress) {
+  Client client;
+  TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
+  Responder::Options o;
+  o.addresses = {"127.0.0.1"};
+  o.plain = false;
+  o.tls = server_config.get();
+  o.handshake_burst_per_client = 2;
+  o.handshake_rate_per_client = 1;
+  Responder responder(loop, o, [] { return "{}"; });
+  responder.start();
+  std::vector<std::unique_ptr<SilentTls>> held;
+  hold(loop, responder, held, {"127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.3"});
+  run_for(loop, 20);
+  EXPECT_FALSE(held[0]->closed || held[1]->closed);
+  EXPECT_TRUE(held[2]->closed && held[3]->closed) << "past the burst, refused";
+  EXPECT_EQ(responder.counters().rejected_handshakes, 2u);
+  Sample s = probe_once(at(responder.tls_port(), "127.0.0.1", "/v1/ping"), https_peer(client));
+  EXPECT_TRUE(s.ok()) << to_string(s.reason) << ": " << s.detail;
 }
 
 // -I picks the address; the name checked (and sent as SNI) is still the URL's host.
