@@ -361,7 +361,7 @@ TEST_F(TlsTest, HandshakeRatePerAddress) {
   o.plain = false;
   o.tls = server_config.get();
   o.handshake_burst_per_client = 2;
-  o.handshake_rate_per_client = 1;
+  o.handshake_rate_per_client = 0.001;  // no refill within the test
   Responder responder(loop, o, [] { return "{}"; });
   responder.start();
   std::vector<std::unique_ptr<SilentTls>> held;
