@@ -39,10 +39,6 @@ class Responder::Connection : public TcpStream::Events,
         timer_(owner.loop_, [this] { on_timeout(); }),
         tls_(tls),
         handshaking_(tls) {
-    if (tls)
-      channel_ = std::make_unique<TlsChannel>(owner.options_.tls, *this);
-    else
-      channel_ = std::make_unique<PlainChannel>(*this);
     llhttp_settings_init(&settings_);
     settings_.on_message_begin = [](llhttp_t* p) { return self(p)->on_message_begin(); };
     settings_.on_url = [](llhttp_t* p, const char* at, size_t n) { return self(p)->on_url(at, n); };
@@ -73,7 +69,12 @@ class Responder::Connection : public TcpStream::Events,
   // lingering after the last answer.
   bool evictable() const override { return pending_writes_ == 0 && !body_; }
 
+  // Once admitted: a TLS session is set up only for connections that are kept.
   void start() {
+    if (tls_)
+      channel_ = std::make_unique<TlsChannel>(owner_.options_.tls, *this);
+    else
+      channel_ = std::make_unique<PlainChannel>(*this);
     stream_.no_delay();
     timer_.start(owner_.options_.first_byte_timeout_ms);
     stream_.start_reading();
@@ -502,10 +503,21 @@ void Responder::on_connection(TcpListener& listener, bool tls) {
   if (tls) ++handshakes_;
 }
 
-// Makes room for one more connection from key: over a bound, the oldest idle connection
+// Makes room for one more connection from key (a TLS one within the address's handshake
+// rate): over a bound, the oldest idle connection
 // (or unfinished handshake) goes, of this client when it is over its own bound, else of the
 // client holding the most. False when nothing can go: the newcomer is refused.
 bool Responder::make_room(const ClientKey& key, bool tls) {
+  if (tls && !clients_.take_handshake_token(key, mono_ns(), options_.handshake_rate_per_client,
+                                            options_.handshake_burst_per_client)) {
+    ++counters_.rejected_handshakes;
+    if (rate_logged_.first())
+      PM_LOG(warning,
+             "responder: one address starts TLS handshakes faster than %.0f a second; refusing "
+             "the excess (logged once)",
+             options_.handshake_rate_per_client);
+    return false;
+  }
   if (tls && clients_.handshakes(key) >= options_.max_handshakes_per_client)
     evict_handshake(clients_.oldest_handshake(key));
   else if (tls && handshakes_ >= options_.max_handshakes)
