@@ -1,10 +1,12 @@
 #include "http/responder.hpp"
 
 #include <llhttp.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include "http/ping_page.hpp"
@@ -21,6 +23,19 @@ const char kIndexPage[] =
     "<li><a href=\"/v1/ping\">/v1/ping</a>: the ping page</li>\n"
     "<li><a href=\"/v1/peers\">/v1/peers</a>: peers and their statistics (JSON)</li>\n"
     "</ul>\n</body></html>\n";
+
+// Connections the fd limit leaves room for. The table must fill before the process's fd
+// table does: past that, libuv's reserve-fd trick accepts and drops every pending
+// connection, a newcomer's too, and no eviction can help. The reserve is for the rest of
+// the daemon: probes, DNS, listeners, the spool.
+size_t connections_fds_allow() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    return std::numeric_limits<size_t>::max();
+  size_t soft = size_t(rl.rlim_cur);
+  size_t reserve = std::max<size_t>(32, soft / 8);
+  return soft > reserve + 8 ? soft - reserve : 8;
+}
 
 }  // namespace
 
@@ -447,6 +462,14 @@ Responder::~Responder() {
 }
 
 void Responder::start() {
+  size_t allowed = connections_fds_allow();
+  if (options_.max_connections > allowed) {
+    PM_LOG(notice,
+           "responder: the file descriptor limit allows %zu connections, not %zu; serving at "
+           "most %zu",
+           allowed, options_.max_connections, allowed);
+    options_.max_connections = allowed;
+  }
   if (options_.plain) port_ = listen_all(options_.port, false);
   if (options_.tls) tls_port_ = listen_all(options_.tls_port, true);
 }

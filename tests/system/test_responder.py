@@ -1,6 +1,8 @@
 """The responder under hostile clients, as the whole daemon: it must keep serving."""
 import json
 import os
+import re
+import resource
 import socket
 import ssl
 import struct
@@ -153,5 +155,55 @@ def test_one_host_cannot_deny_the_responder(daemons, certs):
     assert all('"ok":true' in l for l in tail if '"type":"sample"' in l), tail
     assert "closing the oldest idle one" in d.stderr()
     assert d.proc.poll() is None
+    d.signal()
+    assert d.finish() == 0
+
+
+def cpu_seconds(pid):
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_fd_limit_is_raised_to_the_hard_limit(daemons):
+    port = free_port()
+    d = daemons(["-s", str(port), "-L", "Here"],
+                preexec=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096)))
+    assert d.wait_for(lambda: "just serving" in d.stdout() + d.stderr()), d.stderr()
+    limits = open(f"/proc/{d.proc.pid}/limits").read()
+    assert re.search(r"Max open files\s+4096\s+4096", limits), limits
+    d.signal()
+    assert d.finish() == 0
+
+
+def test_full_fd_table_does_not_deny_newcomers(daemons):
+    """With a hard fd limit of 64, idle connections from three addresses would take every
+    descriptor, and libuv would then drop each new connection unseen; the connection
+    table is sized below the limit, so eviction makes room instead. No spinning either."""
+    port = free_port()
+    d = daemons(["-s", str(port), "-L", "Here"],
+                preexec=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)))
+    assert d.wait_for(lambda: "just serving" in d.stdout() + d.stderr()), d.stderr()
+    held = []
+    try:
+        for source in ("127.0.0.3", "127.0.0.4", "127.0.0.5"):
+            for _ in range(32):
+                s = socket.create_connection(("127.0.0.1", port), timeout=2,
+                                             source_address=(source, 0))
+                s.sendall(b"G")  # past the first-byte timeout: held by the header timeout
+                held.append(s)
+        time.sleep(0.2)
+        before = cpu_seconds(d.proc.pid)
+        answered = 0
+        for _ in range(20):
+            took, status = timed_ping(port)
+            answered += status == "HTTP/1.1 200 OK"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert answered == 20
+        assert cpu_seconds(d.proc.pid) - before < 0.3, "the loop spins"
+        assert len(os.listdir(f"/proc/{d.proc.pid}/fd")) < 64
+    finally:
+        for s in held:
+            s.close()
     d.signal()
     assert d.finish() == 0
