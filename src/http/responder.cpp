@@ -91,6 +91,10 @@ class Responder::Connection : public TcpStream::Events,
     else
       channel_ = std::make_unique<PlainChannel>(*this);
     stream_.no_delay();
+    // The kernel would grow the send buffer of a client that never reads up to tcp_wmem's
+    // maximum (4 MB) with a copy of the page each; fixed, the rest waits in the shared page.
+    int send_buffer = int(owner_.options_.send_buffer_bytes);
+    uv_send_buffer_size(stream_.handle(), &send_buffer);
     timer_.start(owner_.options_.first_byte_timeout_ms);
     stream_.start_reading();
     channel_->start();

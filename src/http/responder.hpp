@@ -48,7 +48,8 @@ class Responder {
     // starts one per probe.
     double handshake_rate_per_client = 4;
     double handshake_burst_per_client = 2;
-    uint64_t peers_max_age_ms = 1000;              // /v1/peers is rebuilt at most this often
+    size_t send_buffer_bytes = 64 * 1024;  // per connection, in the kernel (which doubles it)
+    uint64_t peers_max_age_ms = 1000;      // /v1/peers is rebuilt at most this often
     size_t max_held_page_bytes = 8 * 1024 * 1024;  // /v1/peers versions held by unsent answers
   };
   struct Counters {

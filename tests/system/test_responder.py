@@ -207,3 +207,69 @@ def test_full_fd_table_does_not_deny_newcomers(daemons):
             s.close()
     d.signal()
     assert d.finish() == 0
+
+
+def rss_kb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def tcp_kernel_kb():
+    """What every TCP socket on the machine holds in kernel buffers (pages of 4 KB)."""
+    for line in open("/proc/net/sockstat"):
+        if line.startswith("TCP:"):
+            f = line.split()
+            return int(f[f.index("mem") + 1]) * 4
+    return 0
+
+
+def test_unread_peers_pages_keep_memory_bounded(daemons):
+    """1,000 peers make /v1/peers about 650 KB; 250 clients ask for it and never read. The
+    page is built at most once a second into one shared buffer, the versions held by
+    unsent answers are bounded, and so is each connection's kernel send buffer: RSS and
+    kernel memory stay small and /v1/ping stays fast."""
+    port, closed = free_port(), free_port()
+    peers = [f"http://127.0.0.1:{closed}/v1/ping?n={i}" for i in range(1000)]
+    d = daemons(["-s", str(port), "-L", "Here", "-d", "60", "-q", *peers])
+    assert d.wait_for(lambda: rss_kb(d.proc.pid) > 0 and len(get(port, "/v1/peers")[1]) > 500000)
+    size = len(get(port, "/v1/peers")[1])
+    before, kernel_before = rss_kb(d.proc.pid), tcp_kernel_kb()
+    held = []
+    try:
+        for i in range(250):  # from ten addresses, within each one's connection bound
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.bind((f"127.0.0.{10 + i % 10}", 0))
+            s.connect(("127.0.0.1", port))
+            s.sendall(b"GET /v1/peers HTTP/1.1\r\nHost: x\r\n\r\n")
+            held.append(s)
+            if i % 50 == 49:
+                time.sleep(0.6)  # over a few seconds: several versions of the page
+        time.sleep(0.5)
+        during, kernel = rss_kb(d.proc.pid), tcp_kernel_kb() - kernel_before
+        pings = sorted(timed_ping(port) for _ in range(100))
+        assert all(status == "HTTP/1.1 200 OK" for _, status in pings)
+        p99 = pings[98][0]
+        print(f"/v1/peers {size} bytes; RSS {before} kB before, {during} kB with 250 unread; "
+              f"TCP kernel memory +{kernel} kB; /v1/ping p99 {p99 * 1e3:.2f} ms")
+        assert during - before < 20 * 1024, (before, during)
+        # 250 sockets at most 128 KB each (64 KB doubled), not 650 KB each.
+        assert kernel < 48 * 1024, kernel
+        assert p99 <= 0.005, p99
+        # A reader is served in full, and the held answers are still whole when read.
+        assert len(get(port, "/v1/peers")[1]) > 500000
+        s = held[0]
+        s.settimeout(5)
+        got = b""
+        while b"\r\n\r\n" not in got or len(got.split(b"\r\n\r\n", 1)[1]) < size - 1000:
+            chunk = s.recv(1 << 20)
+            assert chunk
+            got += chunk
+    finally:
+        for s in held:
+            s.close()
+    assert d.proc.poll() is None
+    d.signal()
+    assert d.finish() == 0
