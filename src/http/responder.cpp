@@ -507,6 +507,8 @@ void Responder::stop() {
   for (auto& c : connections_) c->close();
   connections_.clear();
   retired_.clear();
+  clients_ = ClientTable();  // its members are gone
+  handshakes_ = 0;
 }
 
 void Responder::on_connection(TcpListener& listener, bool tls) {
