@@ -80,9 +80,13 @@ size_t ClientTable::handshakes(const ClientKey& key) const {
 }
 
 ClientTable::Member* ClientTable::oldest_idle(const Client& c) {
-  for (Member* m : c.members)
-    if (m->evictable()) return m;
-  return nullptr;
+  Member* served = nullptr;
+  for (Member* m : c.members) {
+    if (!m->evictable()) continue;
+    if (!m->answered()) return m;
+    if (!served) served = m;
+  }
+  return served;
 }
 
 ClientTable::Member* ClientTable::oldest_idle(const ClientKey& key) const {

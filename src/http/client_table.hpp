@@ -30,6 +30,9 @@ class ClientTable {
     // True while no answer is being written: never sent a request, mid-request, or idle
     // between keep-alive requests. Only these are evicted.
     virtual bool evictable() const = 0;
+    // True once a request was answered: such idle connections go after those that never
+    // completed one.
+    virtual bool answered() const = 0;
 
    protected:
     ~Member() = default;
@@ -56,8 +59,9 @@ class ClientTable {
   size_t handshakes(const ClientKey& key) const;
   size_t clients() const { return clients_.size(); }
 
-  // The oldest evictable member of the client holding the most connections; when that
-  // client has none, nullptr (its connections are all being answered).
+  // The oldest evictable member of the client holding the most connections, one that never
+  // completed a request first; when that client has none, nullptr (its connections are
+  // all being answered).
   Member* oldest_idle_of_heaviest() const;
   Member* oldest_idle(const ClientKey& key) const;
   // The oldest unfinished TLS handshake of the client with the most of them.

@@ -83,6 +83,7 @@ class Responder::Connection : public TcpStream::Events,
   // Idle: no answer being written. Never sent a byte, mid-request, between requests, or
   // lingering after the last answer.
   bool evictable() const override { return pending_writes_ == 0 && !body_; }
+  bool answered() const override { return answered_; }
 
   // Once admitted: a TLS session is set up only for connections that are kept.
   void start() {
@@ -314,6 +315,7 @@ class Responder::Connection : public TcpStream::Events,
 
   int on_message_complete() {
     ++owner_.counters_.requests;
+    answered_ = true;
     head_done_ = false;
     head_bytes_ = 0;
     bool keep = llhttp_should_keep_alive(&parser_);
@@ -429,7 +431,8 @@ class Responder::Connection : public TcpStream::Events,
   std::unique_ptr<Channel> channel_;
   bool tls_;
   bool handshaking_;
-  bool spoke_ = false;  // the first byte arrived
+  bool spoke_ = false;     // the first byte arrived
+  bool answered_ = false;  // a request was complete (and answered)
   llhttp_settings_t settings_;
   llhttp_t parser_;
   std::string url_;

@@ -61,6 +61,26 @@ TEST_F(ResponderBoundsTest, PerClientBoundEvictsTheOldestIdle) {
   }
 }
 
+// A connection that has never completed a request goes before an idle keep-alive one,
+// however old that one is.
+TEST_F(ResponderBoundsTest, NeverAnsweredGoesBeforeKeepAlive) {
+  {
+    Responder::Options o = options();
+    o.max_connections_per_client = 3;
+    Responder r(loop, o, [] { return "{}"; });
+    r.start();
+    std::vector<std::unique_ptr<RawClient>> c;
+    open(r, c, 1, "127.0.0.3", "GET /v1/ping HTTP/1.1\r\nHost: a\r\n\r\n");
+    ASSERT_TRUE(run_until(
+        loop, [&] { return r.counters().requests == 1; }, 3000));
+    open(r, c, 3, "127.0.0.3");
+    run_for(loop, 20);
+    EXPECT_FALSE(c[0]->closed) << "the answered keep-alive connection stays";
+    EXPECT_TRUE(c[1]->closed) << "the oldest that never sent a request went";
+    EXPECT_FALSE(c[2]->closed || c[3]->closed);
+  }
+}
+
 // Connections being answered are never evicted: with nothing idle, the newcomer is refused.
 TEST_F(ResponderBoundsTest, BusyConnectionsAreNotEvicted) {
   {

@@ -11,7 +11,9 @@ namespace {
 
 struct Conn : ClientTable::Member {
   bool busy = false;
+  bool served = false;
   bool evictable() const override { return !busy; }
+  bool answered() const override { return served; }
 };
 
 ClientKey key(const char* ip) {
@@ -39,6 +41,10 @@ TEST(ClientTable, HeaviestClientsOldestIdle) {
   EXPECT_EQ(t.connections(key("127.0.0.3")), 3u);
   EXPECT_EQ(t.clients(), 2u);
   EXPECT_EQ(t.oldest_idle_of_heaviest(), &a1);
+  a1.served = true;
+  EXPECT_EQ(t.oldest_idle_of_heaviest(), &a2) << "one that never completed a request first";
+  a2.served = a3.served = true;
+  EXPECT_EQ(t.oldest_idle_of_heaviest(), &a1) << "then the oldest idle keep-alive one";
   a1.busy = true;
   EXPECT_EQ(t.oldest_idle_of_heaviest(), &a2) << "a connection being answered stays";
   a2.busy = a3.busy = true;
