@@ -45,6 +45,9 @@ class Flood:
     def connect(self, kind):
         port = self.a.tls_port if kind.startswith("tls") else self.a.port
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # Thousands of ephemeral ports in use: with SO_REUSEADDR they do not stop another
+        # test from binding a listener on 0.0.0.0 at one of them.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.setblocking(False)
         try:
             s.bind((self.a.source, 0))

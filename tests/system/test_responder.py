@@ -246,6 +246,7 @@ def test_unread_peers_pages_keep_memory_bounded(daemons):
         for i in range(250):  # from ten addresses, within each one's connection bound
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as in flood_client.py
             s.bind((f"127.0.0.{10 + i % 10}", 0))
             s.connect(("127.0.0.1", port))
             s.sendall(b"GET /v1/peers HTTP/1.1\r\nHost: x\r\n\r\n")
