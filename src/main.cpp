@@ -1,5 +1,7 @@
 // pingmesh: read the command line and the configuration, build the daemon, run it;
 // errors become the documented exit codes.
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +17,12 @@ int main(int argc, char** argv) {
   open_missing_std_fds();
   // A peer that resets mid-write must give an error code, not kill the daemon.
   std::signal(SIGPIPE, SIG_IGN);
+  // The soft fd limit up to the hard one (systemd's advice for programs that never use
+  // select()): the responder sizes its connection table below it.
+  if (rlimit rl{}; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
   const GetEnv getenv = [](const char* name) { return std::getenv(name); };
 
   CommandLine cl;

@@ -1,295 +1,39 @@
 #include "http/responder.hpp"
 
-#include <llhttp.h>
+#include <sys/resource.h>
 
-#include <cstring>
+#include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 #include "http/ping_page.hpp"
-#include "tls/tls_channel.hpp"
+#include "http/responder_connection.hpp"
+#include "loop/clock.hpp"
 
 namespace pingmesh {
 
 namespace {
 
-const char kIndexPage[] =
-    "<html><head><title>pingmesh</title></head><body>\n"
-    "<h1>pingmesh</h1>\n<ul>\n"
-    "<li><a href=\"/v1/ping\">/v1/ping</a>: the ping page</li>\n"
-    "<li><a href=\"/v1/peers\">/v1/peers</a>: peers and their statistics (JSON)</li>\n"
-    "</ul>\n</body></html>\n";
-
-std::string response(int code, const char* reason, const char* type, std::string_view body,
-                     bool keep_alive, bool head = false) {
-  std::string r;
-  r.reserve(160 + body.size());
-  r += "HTTP/1.1 " + std::to_string(code) + " " + reason + "\r\n";
-  if (type) r += std::string("Content-Type: ") + type + "\r\n";
-  if (code == 405) r += "Allow: GET, HEAD\r\n";
-  r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  r += keep_alive ? "\r\n" : "Connection: close\r\n\r\n";
-  if (!head) r += body;
-  return r;
+// Connections the fd limit leaves room for. The table must fill before the process's fd
+// table does: past that, libuv's reserve-fd trick accepts and drops every pending
+// connection, a newcomer's too, and no eviction can help. The reserve is for the rest of
+// the daemon: probes, DNS, listeners, the spool.
+size_t connections_fds_allow() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    return std::numeric_limits<size_t>::max();
+  size_t soft = size_t(rl.rlim_cur);
+  size_t reserve = std::max<size_t>(32, soft / 8);
+  return soft > reserve + 8 ? soft - reserve : 8;
 }
 
 }  // namespace
 
-class Responder::Connection : public TcpStream::Events,
-                              public Channel::Wire,
-                              public Channel::Reader {
- public:
-  static constexpr uint64_t kLingerMs = 1000;
-  static constexpr size_t kMaxBacklog = 128 * 1024;
-
-  Connection(Responder& owner, bool tls)
-      : owner_(owner),
-        stream_(owner.loop_, *this),
-        timer_(owner.loop_, [this] { on_timeout(); }),
-        handshaking_(tls) {
-    if (tls)
-      channel_ = std::make_unique<TlsChannel>(owner.options_.tls, *this);
-    else
-      channel_ = std::make_unique<PlainChannel>(*this);
-    llhttp_settings_init(&settings_);
-    settings_.on_message_begin = [](llhttp_t* p) { return self(p)->on_message_begin(); };
-    settings_.on_url = [](llhttp_t* p, const char* at, size_t n) { return self(p)->on_url(at, n); };
-    settings_.on_header_field = [](llhttp_t* p, const char*, size_t n) {
-      return self(p)->count_header(n);
-    };
-    settings_.on_header_value = [](llhttp_t* p, const char*, size_t n) {
-      return self(p)->count_header(n);
-    };
-    settings_.on_body = [](llhttp_t* p, const char*, size_t n) { return self(p)->on_body(n); };
-    settings_.on_message_complete = [](llhttp_t* p) { return self(p)->on_message_complete(); };
-    llhttp_init(&parser_, HTTP_REQUEST, &settings_);
-    parser_.data = this;
-  }
-
-  TcpStream& stream() { return stream_; }
-
-  bool handshaking() const { return handshaking_; }
-
-  void start() {
-    stream_.no_delay();
-    timer_.start(handshaking_ ? owner_.options_.handshake_timeout_ms
-                              : owner_.options_.header_timeout_ms);
-    stream_.start_reading();
-    channel_->start();
-  }
-
-  ~Connection() {
-    if (handshaking_) --owner_.handshakes_;
-  }
-
-  void close() {
-    timer_.stop();
-    stream_.close();
-  }
-
-  void on_read(int status, const char* data, size_t len, uint64_t) noexcept override {
-    if (status != 0) {
-      owner_.retire(this);
-      return;
-    }
-    if (closing_) return;  // answered with Connection: close; discard until the peer's FIN
-    Channel::Progress p = channel_->receive(data, len, *this);
-    if (p.error != FailureReason::none) {
-      ++owner_.counters_.tls_failures;
-      if (owner_.tls_logged_.first())
-        PM_LOG(notice, "responder: a TLS handshake failed: %s (logged once)",
-               static_cast<TlsChannel*>(channel_.get())->failure_text().c_str());
-      owner_.retire(this);
-      return;
-    }
-    if (p.became_ready) {
-      handshaking_ = false;
-      --owner_.handshakes_;
-      timer_.start(owner_.options_.header_timeout_ms);
-    }
-    if (p.closed && !closing_) {
-      owner_.retire(this);
-      return;
-    }
-    if (closing_ && pending_writes_ == 0) owner_.retire(this);  // nothing left to send
-  }
-
-  // Request bytes, decrypted when the connection is TLS.
-  void on_plain(const char* data, size_t len) override {
-    if (closing_) return;
-    if (!waiting_) {
-      parse(data, len);
-    } else if (backlog_.size() + len <= kMaxBacklog) {
-      backlog_.append(data, len);
-    } else {
-      ++owner_.counters_.oversized_requests;
-      closing_ = true;  // pipelining far ahead of our answers: drop it
-      backlog_.clear();
-    }
-  }
-
-  // Parses until the end of one request. Requests are answered one at a time: the next
-  // one waits in backlog_, and the socket is not read, until the answer is out. So a
-  // client that pipelines without reading cannot make us queue answers without bound.
-  void parse(const char* data, size_t len) {
-    auto err = llhttp_execute(&parser_, data, len);
-    if (err == HPE_OK || closing_) return;
-    if (err == HPE_PAUSED) {
-      const char* rest = llhttp_get_error_pos(&parser_);
-      backlog_.assign(rest, size_t(data + len - rest));
-      waiting_ = true;
-      stream_.stop_reading();
-      return;
-    }
-    if (err == HPE_PAUSED_UPGRADE) {  // CONNECT or Upgrade: answered, then closed
-      closing_ = true;
-      return;
-    }
-    if (err == HPE_USER) {
-      ++owner_.counters_.oversized_requests;
-      if (owner_.oversize_logged_.first())
-        PM_LOG(warning,
-               "responder: request over the header or body bound, answered 431/413 (logged once)");
-      send(response(oversize_code_,
-                    oversize_code_ == 431 ? "Request Header Fields Too Large" : "Content Too Large",
-                    nullptr, "", false));
-    } else {
-      ++owner_.counters_.bad_requests;
-      send(response(400, "Bad Request", nullptr, "", false));
-    }
-    closing_ = true;
-  }
-
-  int send_raw(std::string_view bytes) override {
-    int rc = stream_.write(bytes);
-    if (rc == 0) ++pending_writes_;
-    return rc;
-  }
-
-  void on_written(int status) noexcept override {
-    --pending_writes_;
-    if (status != 0) {
-      owner_.retire(this);
-    } else if (pending_writes_ > 0) {
-      return;
-    } else if (closing_ && !lingering_) {
-      // Half-close and read until the client's FIN: closing with unread input would
-      // send a reset that can destroy the answer in flight.
-      lingering_ = true;
-      stream_.shutdown();
-      timer_.start(kLingerMs);
-    } else if (waiting_) {
-      waiting_ = false;
-      llhttp_resume(&parser_);
-      stream_.start_reading();
-      std::string rest;
-      rest.swap(backlog_);
-      if (!rest.empty()) parse(rest.data(), rest.size());
-      if (closing_ && pending_writes_ == 0) owner_.retire(this);
-    }
-  }
-
- private:
-  static Connection* self(llhttp_t* p) { return static_cast<Connection*>(p->data); }
-
-  int on_message_begin() {
-    url_.clear();
-    header_bytes_ = 0;
-    body_bytes_ = 0;
-    timer_.start(owner_.options_.header_timeout_ms);
-    return 0;
-  }
-
-  int on_url(const char* at, size_t n) {
-    if (count_header(n) != 0) return -1;
-    url_.append(at, n);
-    return 0;
-  }
-
-  int count_header(size_t n) {
-    header_bytes_ += n;
-    if (header_bytes_ <= owner_.options_.max_header_bytes) return 0;
-    oversize_code_ = 431;
-    return -1;
-  }
-
-  int on_body(size_t n) {
-    body_bytes_ += n;
-    if (body_bytes_ <= owner_.options_.max_body_bytes) return 0;
-    oversize_code_ = 413;
-    return -1;
-  }
-
-  int on_message_complete() {
-    ++owner_.counters_.requests;
-    bool keep = llhttp_should_keep_alive(&parser_);
-    auto method = llhttp_method_t(parser_.method);
-    bool head = method == HTTP_HEAD;
-    std::string_view path(url_);
-    path = path.substr(0, path.find('?'));
-
-    if (path != "/v1/ping" && path != "/v1/peers" && path != "/") {
-      send(response(404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n", keep,
-                    head));
-    } else if (method != HTTP_GET && !head) {
-      send(response(405, "Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n",
-                    keep));
-    } else if (path == "/v1/ping") {
-      send(response(200, "OK", "text/html; charset=utf-8", owner_.ping_page_, keep, head));
-    } else if (path == "/v1/peers") {
-      send(response(200, "OK", "application/json", owner_.peers_json_(), keep, head));
-    } else {
-      send(response(200, "OK", "text/html; charset=utf-8", kIndexPage, keep, head));
-    }
-    if (!keep) {
-      closing_ = true;
-      return HPE_PAUSED;
-    }
-    timer_.start(owner_.options_.idle_timeout_ms);
-    return HPE_PAUSED;  // one request at a time
-  }
-
-  void send(const std::string& bytes) {
-    if (channel_->send(bytes) != 0) closing_ = true;
-  }
-
-  void on_timeout() {
-    if (lingering_) {
-      owner_.retire(this);
-      return;
-    }
-    ++owner_.counters_.timeouts;
-    if (owner_.timeout_logged_.first())
-      PM_LOG(notice,
-             "responder: closed a connection idle past its header or idle timeout (logged once)");
-    owner_.retire(this);
-  }
-
-  Responder& owner_;
-  TcpStream stream_;
-  Timer timer_;
-  std::unique_ptr<Channel> channel_;
-  bool handshaking_;
-  llhttp_settings_t settings_;
-  llhttp_t parser_;
-  std::string url_;
-  size_t header_bytes_ = 0;
-  size_t body_bytes_ = 0;
-  int oversize_code_ = 431;
-  int pending_writes_ = 0;
-  bool waiting_ = false;    // a request is answered; the next waits until the answer is out
-  std::string backlog_;     // bytes after the request being answered
-  bool closing_ = false;    // the last answer is queued; no more requests
-  bool lingering_ = false;  // the answer is out, FIN sent, waiting for the client's
-
- public:
-  std::list<std::unique_ptr<Connection>>::iterator self_;
-  bool retired = false;
-};
-
 Responder::Responder(Loop& loop, Options options, JsonSource peers_json)
     : loop_(loop),
       options_(std::move(options)),
-      peers_json_(std::move(peers_json)),
+      peers_(std::move(peers_json), options_.peers_max_age_ms * 1000000,
+             options_.max_held_page_bytes),
       ping_page_(ping_page(options_.location)),
       reaper_(loop, [this] { reap(); }) {}
 
@@ -298,6 +42,14 @@ Responder::~Responder() {
 }
 
 void Responder::start() {
+  size_t allowed = connections_fds_allow();
+  if (options_.max_connections > allowed) {
+    PM_LOG(notice,
+           "responder: the file descriptor limit allows %zu connections, not %zu; serving at "
+           "most %zu",
+           allowed, options_.max_connections, allowed);
+    options_.max_connections = allowed;
+  }
   if (options_.plain) port_ = listen_all(options_.port, false);
   if (options_.tls) tls_port_ = listen_all(options_.tls_port, true);
 }
@@ -331,37 +83,103 @@ void Responder::stop() {
   for (auto& c : connections_) c->close();
   connections_.clear();
   retired_.clear();
+  clients_ = ClientTable();  // its members are gone
+  handshakes_ = 0;
 }
 
 void Responder::on_connection(TcpListener& listener, bool tls) {
   auto c = std::make_unique<Connection>(*this, tls);
-  if (tls) ++handshakes_;  // counted from here; close() gives it back
   if (listener.accept(c->stream()) != 0) return;
   ++counters_.connections;
-  if (tls && handshakes_ > options_.max_handshakes) {
-    ++counters_.rejected_handshakes;
-    if (handshakes_logged_.first())
-      PM_LOG(warning, "responder: %zu TLS handshakes in progress, refusing more (logged once)",
-             handshakes_ - 1);
-    c->close();
-    return;
-  }
-  if (connections_.size() >= options_.max_connections) {
-    ++counters_.rejected_connections;
-    if (full_logged_.first())
-      PM_LOG(warning, "responder: %zu connections open, refusing more (logged once)",
-             connections_.size());
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  ClientKey key;
+  if (uv_tcp_getpeername(c->stream().get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+    key = client_key(reinterpret_cast<sockaddr*>(&ss));
+  if (!make_room(key, tls)) {
     c->close();
     return;
   }
   c->start();
   connections_.push_front(std::move(c));
-  connections_.front()->self_ = connections_.begin();
+  Connection* added = connections_.front().get();
+  added->self_ = connections_.begin();
+  clients_.add(*added, key, tls);
+  if (tls) ++handshakes_;
+}
+
+// Makes room for one more connection from key (a TLS one within the address's handshake
+// rate): over a bound, the oldest idle connection
+// (or unfinished handshake) goes, of this client when it is over its own bound, else of the
+// client holding the most. False when nothing can go: the newcomer is refused.
+bool Responder::make_room(const ClientKey& key, bool tls) {
+  if (tls && !clients_.take_handshake_token(key, mono_ns(), options_.handshake_rate_per_client,
+                                            options_.handshake_burst_per_client)) {
+    ++counters_.rejected_handshakes;
+    if (rate_logged_.first())
+      PM_LOG(warning,
+             "responder: one address starts TLS handshakes faster than %.0f a second; refusing "
+             "the excess (logged once)",
+             options_.handshake_rate_per_client);
+    return false;
+  }
+  if (tls && clients_.handshakes(key) >= options_.max_handshakes_per_client)
+    evict_handshake(clients_.oldest_handshake(key));
+  else if (tls && handshakes_ >= options_.max_handshakes)
+    evict_handshake(clients_.oldest_handshake_of_heaviest());
+  bool room = true;
+  if (clients_.connections(key) >= options_.max_connections_per_client)
+    room = evict(clients_.oldest_idle(key));
+  else if (connections_.size() >= options_.max_connections)
+    room = evict(clients_.oldest_idle_of_heaviest());
+  if (room) return true;
+  ++counters_.rejected_connections;
+  if (full_logged_.first())
+    PM_LOG(warning,
+           "responder: %zu connections open, all busy answering; refusing more (logged once)",
+           connections_.size());
+  return false;
+}
+
+bool Responder::evict(ClientTable::Member* m) {
+  if (!m) return false;
+  ++counters_.evicted_connections;
+  if (evicted_logged_.first())
+    PM_LOG(notice,
+           "responder: %zu connections open (%zu clients); closing the oldest idle one of the "
+           "client holding the most (logged once)",
+           connections_.size(), clients_.clients());
+  retire(static_cast<Connection*>(m));
+  return true;
+}
+
+void Responder::evict_handshake(ClientTable::Member* m) {
+  if (!m) return;
+  ++counters_.evicted_handshakes;
+  if (handshakes_logged_.first())
+    PM_LOG(warning,
+           "responder: %zu TLS handshakes in progress; closing the oldest of the client with "
+           "the most (logged once)",
+           handshakes_);
+  retire(static_cast<Connection*>(m));
+}
+
+SharedPage::Buffer Responder::peers_page() {
+  SharedPage::Buffer page = peers_.get(mono_ns());
+  counters_.peers_builds = peers_.builds();
+  counters_.peers_held_back = peers_.held_back();
+  if (peers_.held_back_now() && held_logged_.first())
+    PM_LOG(warning,
+           "responder: answers not yet read hold %zu bytes of /v1/peers; serving the held "
+           "page again instead of building more (logged once)",
+           peers_.held_bytes());
+  return page;
 }
 
 void Responder::retire(Connection* c) {
   if (c->retired) return;
   c->retired = true;
+  c->leave();
   c->close();
   retired_.push_back(std::move(*c->self_));
   connections_.erase(c->self_);

@@ -1,5 +1,6 @@
 // The server side: answers other nodes' probes on the loop. Bounded everywhere:
-// connections, header bytes, body bytes, header and idle time.
+// connections (in all and per client address), TLS handshakes, header bytes, body bytes,
+// first-byte, header and idle time, and the bytes held by answers not yet sent.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "http/client_table.hpp"
+#include "http/shared_page.hpp"
 #include "log/log.hpp"
 #include "loop/tcp.hpp"
 #include "loop/timer.hpp"
@@ -27,23 +30,41 @@ class Responder {
     uint16_t tls_port = 0;
     std::vector<std::string> addresses = {"0.0.0.0", "::"};
     std::string location;  // shown in the ping page
+    // When a bound is full, the oldest idle connection (no answer being written) of the
+    // client holding the most goes first, so a newcomer from another address gets in.
     size_t max_connections = 256;
-    size_t max_header_bytes = 8192;
+    size_t max_connections_per_client = 32;  // an IPv4 address or an IPv6 /64
+    size_t max_header_bytes = 8192;          // the whole request head, every byte
     size_t max_body_bytes = 16384;
+    uint64_t first_byte_timeout_ms = 2000;  // a new connection that says nothing
     uint64_t header_timeout_ms = 10000;
     uint64_t idle_timeout_ms = 30000;
     uint64_t handshake_timeout_ms = 5000;
     size_t max_handshakes = 32;  // a handshake flood must not starve the probes
+    size_t max_handshakes_per_client = 8;
+    // New TLS handshakes one address may start per second, and at once: each costs a
+    // signature (about 3 ms of loop time with mbedTLS 2.28 on a small core), so this bounds
+    // what a reconnecting flood from one host can take from everyone else. A mesh peer
+    // starts one per probe.
+    double handshake_rate_per_client = 4;
+    double handshake_burst_per_client = 2;
+    size_t send_buffer_bytes = 64 * 1024;  // per connection, in the kernel (which doubles it)
+    uint64_t peers_max_age_ms = 1000;      // /v1/peers is rebuilt at most this often
+    size_t max_held_page_bytes = 8 * 1024 * 1024;  // /v1/peers versions held by unsent answers
   };
   struct Counters {
     uint64_t requests = 0;
     uint64_t connections = 0;
-    uint64_t rejected_connections = 0;  // over max_connections
+    uint64_t rejected_connections = 0;  // over a connection bound with nothing to evict
+    uint64_t evicted_connections = 0;   // idle ones closed to make room
     uint64_t oversized_requests = 0;    // header or body over its bound
     uint64_t timeouts = 0;              // header or idle timeout
     uint64_t bad_requests = 0;
     uint64_t tls_failures = 0;         // handshakes that failed
-    uint64_t rejected_handshakes = 0;  // over max_handshakes
+    uint64_t evicted_handshakes = 0;   // unfinished ones closed to make room
+    uint64_t rejected_handshakes = 0;  // over one address's handshake rate
+    uint64_t peers_builds = 0;
+    uint64_t peers_held_back = 0;  // /v1/peers served again: max_held_page_bytes reached
   };
   using JsonSource = std::function<std::string()>;
 
@@ -61,6 +82,7 @@ class Responder {
   uint16_t port() const { return port_; }
   uint16_t tls_port() const { return tls_port_; }
   const Counters& counters() const { return counters_; }
+  size_t held_page_bytes() { return peers_.held_bytes(); }
   size_t open_connections() const { return connections_.size(); }
 
  private:
@@ -69,22 +91,28 @@ class Responder {
 
   uint16_t listen_all(uint16_t port, bool tls);
   void on_connection(TcpListener& listener, bool tls);
+  bool make_room(const ClientKey& key, bool tls);
+  bool evict(ClientTable::Member* m);
+  void evict_handshake(ClientTable::Member* m);
+  SharedPage::Buffer peers_page();
   void retire(Connection* c);
   void reap();
 
   Loop& loop_;
   Options options_;
-  JsonSource peers_json_;
+  SharedPage peers_;
   std::string ping_page_;
   std::vector<std::unique_ptr<TcpListener>> listeners_;
   std::list<std::unique_ptr<Connection>> connections_;
+  ClientTable clients_;
   std::vector<std::unique_ptr<Connection>> retired_;  // freed on the next loop turn
   Timer reaper_;
   uint16_t port_ = 0;
   uint16_t tls_port_ = 0;
   size_t handshakes_ = 0;  // TLS handshakes in progress
   Counters counters_;
-  log::Once full_logged_, oversize_logged_, timeout_logged_, handshakes_logged_, tls_logged_;
+  log::Once full_logged_, evicted_logged_, oversize_logged_, timeout_logged_, handshakes_logged_,
+      tls_logged_, held_logged_, rate_logged_;
 };
 
 }  // namespace pingmesh

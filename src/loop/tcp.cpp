@@ -23,6 +23,11 @@ struct WriteRequest {
   char* data() { return reinterpret_cast<char*>(this + 1); }
 };
 
+struct SharedWriteRequest {
+  uv_write_t req;
+  std::shared_ptr<const std::string> data;
+};
+
 }  // namespace
 
 TcpStream::TcpStream(Loop& loop, Events& events) : events_(events) {
@@ -78,6 +83,20 @@ int TcpStream::write(std::string_view data) {
                       if (self) self->events_.on_written(status);
                     });
   if (rc != 0) std::free(w);
+  return rc;
+}
+
+int TcpStream::write(std::shared_ptr<const std::string> data, size_t at, size_t len) {
+  if (!h_) return UV_EBADF;
+  auto* w = new SharedWriteRequest{{}, std::move(data)};
+  uv_buf_t buf = uv_buf_init(const_cast<char*>(w->data->data() + at), unsigned(len));
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(h_), &buf, 1,
+                    [](uv_write_t* r, int status) noexcept {
+                      auto* self = static_cast<TcpStream*>(r->handle->data);
+                      delete reinterpret_cast<SharedWriteRequest*>(r);
+                      if (self) self->events_.on_written(status);
+                    });
+  if (rc != 0) delete w;
   return rc;
 }
 

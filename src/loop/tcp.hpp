@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,9 @@ class TcpStream : public Handle<uv_tcp_t> {
   int start_reading();
   void stop_reading();
   int write(std::string_view data);  // copies the data
+  // Writes bytes [at, at + len) of a shared buffer without copying; the write holds a
+  // reference until it is done, so many connections can send one page.
+  int write(std::shared_ptr<const std::string> data, size_t at, size_t len);
   // Sends FIN once queued writes are out; reading goes on until the peer closes.
   int shutdown();
   int fd() const;

@@ -1,6 +1,7 @@
 // Our responder, spoken to over real sockets by a small raw client: routes, keep-alive,
-// and every bound (connections, header bytes, header timeout).
+// HTTP/1.1 rules, and every bound (connections, header bytes, header timeout).
 #include "harness.hpp"
+#include "raw_client.hpp"
 
 #include "http/ping_page.hpp"
 #include "http/responder.hpp"
@@ -9,46 +10,6 @@ using namespace pingmesh;
 using namespace pingmesh::testing;
 
 namespace {
-
-// Sends bytes and collects everything the server says until it closes.
-class RawClient : public TcpStream::Events {
- public:
-  RawClient(Loop& loop, int port, std::string send, bool ipv6 = false, bool read = true)
-      : stream_(loop, *this), send_(std::move(send)), read_(read) {
-    sockaddr_storage ss{};
-    if (ipv6)
-      uv_ip6_addr("::1", port, reinterpret_cast<sockaddr_in6*>(&ss));
-    else
-      uv_ip4_addr("127.0.0.1", port, reinterpret_cast<sockaddr_in*>(&ss));
-    stream_.connect(reinterpret_cast<sockaddr*>(&ss));
-  }
-  void on_connect(int status, uint64_t) noexcept override {
-    connected = status == 0;
-    if (!connected) {
-      closed = true;
-      return;
-    }
-    if (read_) stream_.start_reading();
-    if (!send_.empty()) stream_.write(send_);
-  }
-  void start_reading() { stream_.start_reading(); }
-  void on_read(int status, const char* d, size_t n, uint64_t) noexcept override {
-    if (status == 0)
-      received.append(d, n);
-    else
-      closed = true;
-  }
-  void send(const std::string& more) { stream_.write(more); }
-
-  std::string received;
-  bool connected = false;
-  bool closed = false;
-
- private:
-  TcpStream stream_;
-  std::string send_;
-  bool read_;
-};
 
 Responder::Options options() {
   Responder::Options o;
@@ -86,12 +47,14 @@ TEST_F(ResponderTest, RoutesAndMethods) {
   {
     Responder r(loop, options(), [] { return "{}"; });
     r.start();
-    RawClient missing(loop, r.port(), "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n");
-    RawClient post(loop, r.port(),
-                   "POST /v1/ping HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    RawClient quit(loop, r.port(), "GET /v1/quit HTTP/1.1\r\nConnection: close\r\n\r\n");
-    RawClient env(loop, r.port(), "GET /v1/env HTTP/1.1\r\nConnection: close\r\n\r\n");
-    RawClient head(loop, r.port(), "HEAD /v1/ping HTTP/1.1\r\nConnection: close\r\n\r\n");
+    RawClient missing(loop, r.port(), "GET /nope HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    RawClient post(
+        loop, r.port(),
+        "POST /v1/ping HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    RawClient quit(loop, r.port(), "GET /v1/quit HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    RawClient env(loop, r.port(), "GET /v1/env HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    RawClient head(loop, r.port(),
+                   "HEAD /v1/ping HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
     RawClient junk(loop, r.port(), "\x01\x02 nonsense\r\n\r\n");
     ASSERT_TRUE(run_until(
         loop,
@@ -159,8 +122,9 @@ TEST_F(ResponderTest, HeaderBoundGives431) {
     o.max_header_bytes = 1024;
     Responder r(loop, o, [] { return "{}"; });
     r.start();
-    RawClient c(loop, r.port(),
-                "GET /v1/ping HTTP/1.1\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
+    RawClient c(
+        loop, r.port(),
+        "GET /v1/ping HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
     ASSERT_TRUE(run_until(
         loop, [&] { return c.closed; }, 3000));
     EXPECT_EQ(c.received.substr(0, 12), "HTTP/1.1 431");
@@ -182,27 +146,197 @@ TEST_F(ResponderTest, HeaderTimeoutClosesSlowClients) {
   }
 }
 
-TEST_F(ResponderTest, ConnectionBoundRefusesTheExcess) {
+// Every byte of the head counts: blank lines before the request line, whitespace around
+// values and empty headers too (they used to pass the bound uncounted).
+TEST_F(ResponderTest, HeaderBoundCountsEveryByteOfTheHead) {
   {
     Responder::Options o = options();
-    o.max_connections = 3;
+    o.max_header_bytes = 1024;
+    Responder r(loop, o, [] { return "{}"; });
+    r.start();
+    std::string ok = "GET /v1/ping HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    RawClient blank(loop, r.port(), std::string(3000, '\n') + ok);
+    RawClient crlf(loop, r.port(), [] {
+      std::string s;
+      for (int i = 0; i < 1500; ++i) s += "\r\n";
+      return s;
+    }() + ok);
+    RawClient spaces(loop, r.port(),
+                     "GET /v1/ping HTTP/1.1\r\nHost: a\r\nX:" + std::string(3000, ' ') +
+                         "\r\nConnection: close\r\n\r\n");
+    std::string empties;
+    for (int i = 0; i < 500; ++i) empties += "X:\r\n";
+    RawClient empty(loop, r.port(),
+                    "GET /v1/ping HTTP/1.1\r\nHost: a\r\n" + empties + "Connection: close\r\n\r\n");
+    RawClient fits(loop, r.port(), std::string(200, '\n') + ok);
+    ASSERT_TRUE(run_until(
+        loop,
+        [&] { return blank.closed && crlf.closed && spaces.closed && empty.closed && fits.closed; },
+        3000));
+    EXPECT_EQ(blank.received.substr(0, 12), "HTTP/1.1 431") << "leading blank lines count";
+    EXPECT_EQ(crlf.received.substr(0, 12), "HTTP/1.1 431") << "leading CRLFs count";
+    EXPECT_EQ(spaces.received.substr(0, 12), "HTTP/1.1 431") << "whitespace in values counts";
+    EXPECT_EQ(empty.received.substr(0, 12), "HTTP/1.1 431") << "empty headers count";
+    EXPECT_EQ(fits.received.substr(0, 15), "HTTP/1.1 200 OK") << "under the bound is served";
+  }
+}
+
+// The bound is on the head alone: a head just under it, followed by pipelined requests
+// in the same packet, is served.
+TEST_F(ResponderTest, HeaderBoundLeavesThePipelineAlone) {
+  {
+    Responder::Options o = options();
+    o.max_header_bytes = 256;
+    Responder r(loop, o, [] { return "{}"; });
+    r.start();
+    std::string one =
+        "GET /v1/ping HTTP/1.1\r\nHost: a\r\nX: " + std::string(180, 'a') + "\r\n\r\n";
+    ASSERT_LE(one.size(), 256u);
+    std::string last = "GET /v1/ping HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    RawClient c(loop, r.port(), one + one + one + last);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return c.closed; }, 3000));
+    size_t count = 0;
+    for (size_t at = 0; (at = c.received.find("HTTP/1.1 200 OK", at)) != std::string::npos; ++at)
+      ++count;
+    EXPECT_EQ(count, 4u);
+  }
+}
+
+// RFC 9112 2.3 and 3.2: only HTTP/1.x is spoken; an HTTP/1.1 request has exactly one Host.
+TEST_F(ResponderTest, VersionAndHostRules) {
+  {
+    Responder r(loop, options(), [] { return "{}"; });
+    r.start();
+    RawClient two(loop, r.port(), "GET /v1/ping HTTP/2.0\r\nHost: a\r\n\r\n");
+    RawClient no_host(loop, r.port(), "GET /v1/ping HTTP/1.1\r\nConnection: close\r\n\r\n");
+    RawClient two_hosts(loop, r.port(),
+                        "GET /v1/ping HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n");
+    RawClient old(loop, r.port(), "GET /v1/ping HTTP/1.0\r\n\r\n");  // 1.0 needs no Host
+    ASSERT_TRUE(run_until(
+        loop, [&] { return two.closed && no_host.closed && two_hosts.closed && old.closed; },
+        3000));
+    EXPECT_EQ(two.received.substr(0, 12), "HTTP/1.1 505");
+    EXPECT_EQ(no_host.received.substr(0, 12), "HTTP/1.1 400");
+    EXPECT_EQ(two_hosts.received.substr(0, 12), "HTTP/1.1 400");
+    EXPECT_EQ(old.received.substr(0, 12), "HTTP/1.1 200");
+  }
+}
+
+// An HTTP/1.0 connection ends after its answer unless the client asked for keep-alive;
+// then the answer says it stays open, or the client waits for a close (ab -k hangs).
+TEST_F(ResponderTest, Http10ClosesUnlessKeepAlive) {
+  {
+    Responder r(loop, options(), [] { return "{}"; });
+    r.start();
+    RawClient plain(loop, r.port(), "GET /v1/ping HTTP/1.0\r\nHost: a\r\n\r\n");
+    RawClient keep(loop, r.port(), "GET /v1/ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    ASSERT_TRUE(run_until(
+        loop, [&] { return plain.closed; }, 3000))
+        << "an HTTP/1.0 connection was kept open";
+    EXPECT_EQ(plain.received.substr(0, 12), "HTTP/1.1 200");
+    EXPECT_NE(plain.received.find("Connection: close\r\n"), std::string::npos);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return keep.received.find("</html>") != std::string::npos; }, 3000));
+    run_for(loop, 50);
+    EXPECT_FALSE(keep.closed) << "keep-alive was asked for";
+    EXPECT_NE(keep.received.find("Connection: keep-alive\r\n"), std::string::npos);
+    keep.send("GET /v1/ping HTTP/1.0\r\n\r\n");
+    ASSERT_TRUE(run_until(
+        loop, [&] { return keep.closed; }, 3000));
+    EXPECT_EQ(r.counters().requests, 3u);
+  }
+}
+
+// RFC 9110 10.1.1: the final status follows from the head alone (no route reads a body),
+// so it is sent at once instead of 100 Continue, and the connection closes without
+// waiting for the body. An expectation we do not know gets 417.
+TEST_F(ResponderTest, ExpectContinueIsAnsweredAtOnce) {
+  {
+    Responder r(loop, options(), [] { return "{}"; });
+    r.start();
+    RawClient post(loop, r.port(),
+                   "POST /v1/ping HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n"
+                   "Expect: 100-continue\r\n\r\n");
+    RawClient get(loop, r.port(),
+                  "GET /v1/ping HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+                  "Expect: 100-Continue\r\n\r\n");
+    RawClient odd(loop, r.port(),
+                  "GET /v1/ping HTTP/1.1\r\nHost: a\r\nExpect: something-else\r\n\r\n");
+    RawClient old(loop, r.port(),  // an HTTP/1.0 Expect is ignored
+                  "GET /v1/ping HTTP/1.0\r\nExpect: something-else\r\n\r\n");
+    ASSERT_TRUE(run_until(
+        loop,
+        [&] {
+          return post.received.find("\r\n\r\n") != std::string::npos &&
+                 get.received.find("</html>") != std::string::npos && odd.closed && old.closed;
+        },
+        2000))
+        << "the answer waits for a body the client will not send before a 100";
+    EXPECT_EQ(post.received.substr(0, 12), "HTTP/1.1 405");
+    EXPECT_EQ(get.received.substr(0, 12), "HTTP/1.1 200");
+    EXPECT_EQ(post.received.find("100 Continue"), std::string::npos);
+    EXPECT_NE(get.received.find("Connection: close\r\n"), std::string::npos);
+    EXPECT_EQ(odd.received.substr(0, 12), "HTTP/1.1 417");
+    EXPECT_EQ(old.received.substr(0, 12), "HTTP/1.1 200");
+    ASSERT_TRUE(run_until(
+        loop, [&] { return post.closed && get.closed; }, 3000));
+  }
+}
+
+// A full table evicts the oldest idle connection of the client holding the most, so a
+// newcomer from another address is served; it used to be refused.
+TEST_F(ResponderTest, FullTableEvictsTheHeaviestClientsOldestIdle) {
+  {
+    Responder::Options o = options();
+    o.max_connections = 4;
     Responder r(loop, o, [] { return "{}"; });
     r.start();
     std::vector<std::unique_ptr<RawClient>> idle;
-    for (int i = 0; i < 5; ++i) idle.push_back(std::make_unique<RawClient>(loop, r.port(), ""));
+    for (size_t i = 0; i < 3; ++i) {  // one at a time, so their age is known
+      idle.push_back(std::make_unique<RawClient>(loop, r.port(), "", false, true, "127.0.0.3"));
+      ASSERT_TRUE(run_until(
+          loop, [&] { return r.counters().connections == i + 1; }, 3000));
+    }
+    RawClient other(loop, r.port(), "", false, true, "127.0.0.4");
     ASSERT_TRUE(run_until(
-        loop, [&] { return r.counters().connections == 5; }, 3000));
+        loop, [&] { return r.counters().connections == 4; }, 3000));
+    RawClient later(loop, r.port(), "GET /v1/ping HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                    false, true, "127.0.0.2");
+    ASSERT_TRUE(run_until(
+        loop, [&] { return later.closed; }, 3000));
+    EXPECT_EQ(later.received.substr(0, 15), "HTTP/1.1 200 OK") << "the newcomer is served";
     run_for(loop, 20);
-    EXPECT_EQ(r.open_connections(), 3u);
-    EXPECT_EQ(r.counters().rejected_connections, 2u);
-    int closed = 0;
-    for (auto& c : idle) closed += c->closed;
-    EXPECT_EQ(closed, 2);
-    // Still serving the ones it kept.
-    RawClient later(loop, r.port(), "GET /v1/ping HTTP/1.1\r\nConnection: close\r\n\r\n");
-    run_until(
-        loop, [&] { return later.closed; }, 1000);
-    EXPECT_EQ(later.received, "") << "over the bound, even a good request is refused";
+    EXPECT_TRUE(idle[0]->closed) << "the heaviest client's oldest idle connection made room";
+    EXPECT_FALSE(idle[1]->closed);
+    EXPECT_FALSE(idle[2]->closed);
+    EXPECT_FALSE(other.closed) << "a lighter client keeps its connection";
+  }
+}
+
+// /v1/peers is built at most once a second, however many ask.
+TEST_F(ResponderTest, PeersPageIsBuiltAtMostOncePerSecond) {
+  {
+    int builds = 0;
+    Responder r(loop, options(), [&] {
+      ++builds;
+      return std::string(100000, 'x');
+    });
+    r.start();
+    std::vector<std::unique_ptr<RawClient>> clients;
+    for (int i = 0; i < 20; ++i)  // fewer than one address may hold
+      clients.push_back(std::make_unique<RawClient>(
+          loop, r.port(), "GET /v1/peers HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+    ASSERT_TRUE(run_until(
+        loop,
+        [&] {
+          for (auto& c : clients)
+            if (!c->closed) return false;
+          return true;
+        },
+        3000));
+    for (auto& c : clients) EXPECT_EQ(c->received.size(), 94u + 100000u);
+    EXPECT_EQ(builds, 1);
   }
 }
 

@@ -236,8 +236,8 @@ TEST_F(TlsTest, FullHandshakesByDefaultResumptionWhenAllowed) {
   EXPECT_GT(full[5] * 3, full[0]) << "without resumption every handshake is a full one";
 }
 
-// Idle connections on the TLS port hold handshake slots; past the bound they are
-// refused at once, and the handshake timeout frees the slots for real clients.
+// Idle connections on the TLS port hold handshake slots; past the bound the oldest
+// unfinished one goes, and the first-byte timeout frees the slots for real clients.
 TEST_F(TlsTest, HandshakeFloodIsBounded) {
   Client client;
   TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
@@ -247,6 +247,8 @@ TEST_F(TlsTest, HandshakeFloodIsBounded) {
   o.tls = server_config.get();
   o.max_handshakes = 4;
   o.handshake_timeout_ms = 200;
+  o.first_byte_timeout_ms = 200;
+  o.handshake_burst_per_client = 100;
   Responder responder(loop, o, [] { return "{}"; });
   responder.start();
   struct Idle : TcpStream::Events {
@@ -265,11 +267,109 @@ TEST_F(TlsTest, HandshakeFloodIsBounded) {
   for (int i = 0; i < 20; ++i) flood.push_back(std::make_unique<Idle>(loop, responder.tls_port()));
   ASSERT_TRUE(run_until(
       loop, [&] { return responder.counters().connections == 20; }, 3000));
-  EXPECT_EQ(responder.counters().rejected_handshakes, 16u);
+  EXPECT_EQ(responder.counters().evicted_handshakes, 16u);
   ASSERT_TRUE(run_until(
       loop, [&] { return responder.open_connections() == 0; }, 3000))
       << "the handshake timeout frees the slots";
   EXPECT_EQ(responder.counters().timeouts, 4u);
+  Sample s = probe_once(at(responder.tls_port(), "127.0.0.1", "/v1/ping"), https_peer(client));
+  EXPECT_TRUE(s.ok()) << to_string(s.reason) << ": " << s.detail;
+}
+
+namespace {
+
+// A connection to the TLS port from a chosen address that never starts its handshake.
+struct SilentTls : TcpStream::Events {
+  SilentTls(Loop& l, int port, const char* from) : stream(l, *this) {
+    sockaddr_in src{};
+    uv_ip4_addr(from, 0, &src);
+    uv_tcp_bind(stream.get(), reinterpret_cast<sockaddr*>(&src), 0);
+    auto a = loopback4(uint16_t(port));
+    stream.connect(reinterpret_cast<sockaddr*>(&a));
+  }
+  void on_connect(int, uint64_t) noexcept override { stream.start_reading(); }
+  void on_read(int status, const char*, size_t, uint64_t) noexcept override {
+    if (status != 0) closed = true;
+  }
+  TcpStream stream;
+  bool closed = false;
+};
+
+// Opens them one at a time, so their age is known.
+void hold(Loop& loop, Responder& r, std::vector<std::unique_ptr<SilentTls>>& into,
+          std::initializer_list<const char*> from) {
+  for (const char* f : from) {
+    uint64_t before = r.counters().connections;
+    into.push_back(std::make_unique<SilentTls>(loop, r.tls_port(), f));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return r.counters().connections == before + 1; }, 3000));
+  }
+}
+
+}  // namespace
+
+// One address holds at most its share of handshake slots: past it, its own oldest goes.
+TEST_F(TlsTest, HandshakeSlotsPerAddress) {
+  Client client;
+  TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
+  Responder::Options o;
+  o.addresses = {"127.0.0.1"};
+  o.plain = false;
+  o.tls = server_config.get();
+  o.max_handshakes_per_client = 3;
+  o.handshake_burst_per_client = 100;
+  Responder responder(loop, o, [] { return "{}"; });
+  responder.start();
+  std::vector<std::unique_ptr<SilentTls>> held;
+  hold(loop, responder, held, {"127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.3"});
+  run_for(loop, 20);
+  EXPECT_TRUE(held[0]->closed && held[1]->closed) << "the oldest went first";
+  EXPECT_FALSE(held[2]->closed || held[3]->closed || held[4]->closed);
+  EXPECT_EQ(responder.counters().evicted_handshakes, 2u);
+}
+
+// With every slot held by one address, a newcomer from another address takes the oldest
+// of them instead of being refused, and a lighter address keeps its own.
+TEST_F(TlsTest, HandshakeSlotsGoToANewcomerFromAnotherAddress) {
+  Client client;
+  TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
+  Responder::Options o;
+  o.addresses = {"127.0.0.1"};
+  o.plain = false;
+  o.tls = server_config.get();
+  o.max_handshakes = 4;
+  o.handshake_burst_per_client = 100;
+  Responder responder(loop, o, [] { return "{}"; });
+  responder.start();
+  std::vector<std::unique_ptr<SilentTls>> held;
+  hold(loop, responder, held, {"127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.4"});
+  Sample s = probe_once(at(responder.tls_port(), "127.0.0.1", "/v1/ping"), https_peer(client));
+  EXPECT_TRUE(s.ok()) << to_string(s.reason) << ": " << s.detail;
+  EXPECT_TRUE(held[0]->closed) << "the heaviest address's oldest made room";
+  EXPECT_FALSE(held[1]->closed || held[2]->closed);
+  EXPECT_FALSE(held[3]->closed) << "the lighter address keeps its slot";
+  EXPECT_EQ(responder.counters().evicted_handshakes, 1u);
+}
+
+// Each handshake costs the loop a signature: one address starts at most its burst at once
+// and its rate after that, however fast it reconnects; another address is not held back.
+TEST_F(TlsTest, HandshakeRatePerAddress) {
+  Client client;
+  TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
+  Responder::Options o;
+  o.addresses = {"127.0.0.1"};
+  o.plain = false;
+  o.tls = server_config.get();
+  o.handshake_burst_per_client = 2;
+  o.handshake_rate_per_client = 0.001;  // no refill within the test
+  Responder responder(loop, o, [] { return "{}"; });
+  responder.start();
+  std::vector<std::unique_ptr<SilentTls>> held;
+  hold(loop, responder, held, {"127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.3"});
+  run_for(loop, 20);
+  EXPECT_FALSE(held[0]->closed || held[1]->closed);
+  EXPECT_TRUE(held[2]->closed && held[3]->closed) << "past the burst, refused";
+  EXPECT_EQ(responder.counters().rejected_handshakes, 2u);
   Sample s = probe_once(at(responder.tls_port(), "127.0.0.1", "/v1/ping"), https_peer(client));
   EXPECT_TRUE(s.ok()) << to_string(s.reason) << ": " << s.detail;
 }

@@ -31,13 +31,14 @@ def free_port():
 class Daemon:
     """A running pingmesh with its stdout and stderr collected line by line."""
 
-    def __init__(self, args, env=None):
+    def __init__(self, args, env=None, preexec=None):
         full_env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("PINGMESH_", "REP_"))}
         full_env["PINGMESH_CONFIG"] = ""  # never the machine's /etc/pingmesh/pingmesh.ini
         full_env.update(env or {})
         self.proc = subprocess.Popen([BIN, *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=full_env)
+                                     stderr=subprocess.PIPE, text=True, env=full_env,
+                                     preexec_fn=preexec)
         self.out, self.err = [], []
         self._threads = [threading.Thread(target=self._pump, args=(self.proc.stdout, self.out)),
                          threading.Thread(target=self._pump, args=(self.proc.stderr, self.err))]
@@ -90,8 +91,8 @@ class Daemon:
 def daemons():
     started = []
 
-    def start(args, env=None):
-        d = Daemon(args, env)
+    def start(args, env=None, preexec=None):
+        d = Daemon(args, env, preexec)
         started.append(d)
         return d
 

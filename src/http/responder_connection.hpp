@@ -1,0 +1,447 @@
+// One connection of the Responder: its channel (plain or TLS), its request parser, its
+// timers and its answers. Internal to responder.cpp, which alone includes it.
+#pragma once
+
+#include <llhttp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "http/ping_page.hpp"
+#include "http/responder.hpp"
+#include "tls/tls_channel.hpp"
+
+namespace pingmesh {
+
+namespace responder_detail {
+
+inline constexpr char kIndexPage[] =
+    "<html><head><title>pingmesh</title></head><body>\n"
+    "<h1>pingmesh</h1>\n<ul>\n"
+    "<li><a href=\"/v1/ping\">/v1/ping</a>: the ping page</li>\n"
+    "<li><a href=\"/v1/peers\">/v1/peers</a>: peers and their statistics (JSON)</li>\n"
+    "</ul>\n</body></html>\n";
+
+}  // namespace responder_detail
+
+class Responder::Connection : public TcpStream::Events,
+                              public Channel::Wire,
+                              public Channel::Reader,
+                              public ClientTable::Member {
+ public:
+  static constexpr uint64_t kLingerMs = 1000;
+  static constexpr size_t kMaxBacklog = 128 * 1024;
+  static constexpr size_t kTlsChunk = 16 * 1024;  // one record of a shared page at a time
+
+  Connection(Responder& owner, bool tls)
+      : owner_(owner),
+        stream_(owner.loop_, *this),
+        timer_(owner.loop_, [this] { on_timeout(); }),
+        tls_(tls),
+        handshaking_(tls) {
+    llhttp_settings_init(&settings_);
+    settings_.on_message_begin = [](llhttp_t* p) { return self(p)->on_message_begin(); };
+    settings_.on_url = [](llhttp_t* p, const char* at, size_t n) { return self(p)->on_url(at, n); };
+    settings_.on_header_field = [](llhttp_t* p, const char* at, size_t n) {
+      return self(p)->on_header_field(at, n);
+    };
+    settings_.on_header_field_complete = [](llhttp_t* p) {
+      return self(p)->on_header_field_complete();
+    };
+    settings_.on_header_value = [](llhttp_t* p, const char* at, size_t n) {
+      return self(p)->on_header_value(at, n);
+    };
+    settings_.on_header_value_complete = [](llhttp_t* p) {
+      return self(p)->on_header_value_complete();
+    };
+    settings_.on_headers_complete = [](llhttp_t* p) { return self(p)->on_headers_complete(); };
+    settings_.on_body = [](llhttp_t* p, const char*, size_t n) { return self(p)->on_body(n); };
+    settings_.on_message_complete = [](llhttp_t* p) { return self(p)->on_message_complete(); };
+    llhttp_init(&parser_, HTTP_REQUEST, &settings_);
+    parser_.data = this;
+  }
+
+  TcpStream& stream() { return stream_; }
+
+  bool handshaking() const { return handshaking_; }
+
+  // Idle: no answer being written. Never sent a byte, mid-request, between requests, or
+  // lingering after the last answer.
+  bool evictable() const override { return pending_writes_ == 0 && !body_; }
+  bool answered() const override { return answered_; }
+
+  // Once admitted: a TLS session is set up only for connections that are kept.
+  void start() {
+    if (tls_)
+      channel_ = std::make_unique<TlsChannel>(owner_.options_.tls, *this);
+    else
+      channel_ = std::make_unique<PlainChannel>(*this);
+    stream_.no_delay();
+    // The kernel would grow the send buffer of a client that never reads up to tcp_wmem's
+    // maximum (4 MB) with a copy of the page each; fixed, the rest waits in the shared page.
+    int send_buffer = int(owner_.options_.send_buffer_bytes);
+    uv_send_buffer_size(stream_.handle(), &send_buffer);
+    timer_.start(owner_.options_.first_byte_timeout_ms);
+    stream_.start_reading();
+    channel_->start();
+  }
+
+  // Gives back what the connection held in the responder's bounds; once, when retired.
+  void leave() {
+    owner_.clients_.remove(*this);
+    if (handshaking_) --owner_.handshakes_;
+    handshaking_ = false;
+  }
+
+  void close() {
+    timer_.stop();
+    stream_.close();
+  }
+
+  void on_read(int status, const char* data, size_t len, uint64_t) noexcept override {
+    if (status != 0) {
+      owner_.retire(this);
+      return;
+    }
+    if (closing_) return;  // answered with Connection: close; discard until the peer's FIN
+    if (!spoke_) {
+      spoke_ = true;
+      timer_.start(handshaking_ ? owner_.options_.handshake_timeout_ms
+                                : owner_.options_.header_timeout_ms);
+    }
+    Channel::Progress p = channel_->receive(data, len, *this);
+    if (p.error != FailureReason::none) {
+      ++owner_.counters_.tls_failures;
+      if (owner_.tls_logged_.first())
+        PM_LOG(notice, "responder: a TLS handshake failed: %s (logged once)",
+               static_cast<TlsChannel*>(channel_.get())->failure_text().c_str());
+      owner_.retire(this);
+      return;
+    }
+    if (p.became_ready) {
+      handshaking_ = false;
+      --owner_.handshakes_;
+      owner_.clients_.handshake_done(*this);
+      timer_.start(owner_.options_.header_timeout_ms);
+    }
+    if (p.closed && !closing_) {
+      owner_.retire(this);
+      return;
+    }
+    if (closing_ && pending_writes_ == 0 && !body_) owner_.retire(this);  // nothing left to send
+  }
+
+  // Request bytes, decrypted when the connection is TLS.
+  void on_plain(const char* data, size_t len) override {
+    if (closing_) return;
+    if (!waiting_) {
+      parse(data, len);
+    } else if (backlog_.size() + len <= kMaxBacklog) {
+      backlog_.append(data, len);
+    } else {
+      ++owner_.counters_.oversized_requests;
+      closing_ = true;  // pipelining far ahead of our answers: drop it
+      backlog_.clear();
+    }
+  }
+
+  // Parses until the end of one request. Requests are answered one at a time: the next
+  // one waits in backlog_, and the socket is not read, until the answer is out. So a
+  // client that pipelines without reading cannot make us queue answers without bound.
+  // Every byte of a request head counts toward its bound, blank lines and padding too:
+  // the parser is fed at most one byte past the bound until the head is complete.
+  void parse(const char* data, size_t len) {
+    const size_t max_head = owner_.options_.max_header_bytes;
+    while (len > 0 && !closing_) {
+      size_t n = head_done_ ? len : std::min(len, max_head - head_bytes_ + 1);
+      if (!head_done_) head_bytes_ += n;  // reset when the request completes
+      auto err = llhttp_execute(&parser_, data, n);
+      if (closing_) return;
+      if (err == HPE_PAUSED) {
+        const char* rest = llhttp_get_error_pos(&parser_);
+        backlog_.assign(rest, size_t(data + len - rest));
+        waiting_ = true;
+        stream_.stop_reading();
+        return;
+      }
+      if (err == HPE_PAUSED_UPGRADE) {  // CONNECT or Upgrade: answered, then closed
+        closing_ = true;
+        return;
+      }
+      if (err == HPE_USER) {
+        oversized(413);
+        return;
+      }
+      if (err != HPE_OK) {
+        refuse(400, "Bad Request");
+        return;
+      }
+      if (!head_done_ && head_bytes_ > max_head) {
+        oversized(431);
+        return;
+      }
+      data += n;
+      len -= n;
+    }
+  }
+
+  int send_raw(std::string_view bytes) override {
+    int rc = stream_.write(bytes);
+    if (rc == 0) ++pending_writes_;
+    return rc;
+  }
+
+  void on_written(int status) noexcept override {
+    --pending_writes_;
+    if (status != 0) {
+      owner_.retire(this);
+    } else if (pending_writes_ > 0) {
+      return;
+    } else if (body_) {
+      send_body();  // the next record of a shared page
+    } else if (closing_ && !lingering_) {
+      // Half-close and read until the client's FIN: closing with unread input would
+      // send a reset that can destroy the answer in flight.
+      lingering_ = true;
+      stream_.shutdown();
+      timer_.start(kLingerMs);
+    } else if (waiting_) {
+      waiting_ = false;
+      llhttp_resume(&parser_);
+      stream_.start_reading();
+      std::string rest;
+      rest.swap(backlog_);
+      if (!rest.empty()) parse(rest.data(), rest.size());
+      if (closing_ && pending_writes_ == 0 && !body_) owner_.retire(this);
+    }
+  }
+
+ private:
+  enum class Field { other, host, expect };
+
+  static Connection* self(llhttp_t* p) { return static_cast<Connection*>(p->data); }
+
+  static bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+    return true;
+  }
+
+  int on_message_begin() {
+    url_.clear();
+    body_bytes_ = 0;
+    hosts_ = 0;
+    expect_continue_ = expect_other_ = false;
+    field_.clear();
+    timer_.start(owner_.options_.header_timeout_ms);
+    return 0;
+  }
+
+  int on_url(const char* at, size_t n) {
+    url_.append(at, n);  // within the head bound
+    return 0;
+  }
+
+  // Only a few names matter; longer ones are kept truncated and never match.
+  int on_header_field(const char* at, size_t n) {
+    field_.append(at, std::min(n, kMaxName - std::min(kMaxName, field_.size())));
+    return 0;
+  }
+
+  int on_header_field_complete() {
+    field_kind_ = iequals(field_, "host")     ? Field::host
+                  : iequals(field_, "expect") ? Field::expect
+                                              : Field::other;
+    field_.clear();
+    value_.clear();
+    return 0;
+  }
+
+  int on_header_value(const char* at, size_t n) {
+    if (field_kind_ == Field::expect)
+      value_.append(at, std::min(n, kMaxName - std::min(kMaxName, value_.size())));
+    return 0;
+  }
+
+  int on_header_value_complete() {
+    if (field_kind_ == Field::host) ++hosts_;
+    if (field_kind_ == Field::expect)
+      (iequals(value_, "100-continue") ? expect_continue_ : expect_other_) = true;
+    field_kind_ = Field::other;
+    return 0;
+  }
+
+  // Checks that need the whole head (RFC 9112 and RFC 9110).
+  int on_headers_complete() {
+    head_done_ = true;
+    if (parser_.http_major != 1) return refuse(505, "HTTP Version Not Supported");
+    bool http11 = parser_.http_minor >= 1;
+    if (http11 && hosts_ != 1) return refuse(400, "Bad Request");  // RFC 9112 3.2
+    // An HTTP/1.0 client's Expect is ignored (RFC 9110 10.1.1).
+    if (http11 && expect_other_) return refuse(417, "Expectation Failed");
+    bool has_body = (parser_.flags & F_CHUNKED) ||
+                    ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
+    if (http11 && expect_continue_ && has_body) {
+      // No route reads a body, so the final answer follows from the head alone: sent at
+      // once instead of 100 Continue (RFC 9110 10.1.1), and the body is never read.
+      ++owner_.counters_.requests;
+      answer(false);
+      closing_ = true;
+      return -1;  // parsing ends here; the error is not reported while closing
+    }
+    return 0;
+  }
+
+  int on_body(size_t n) {
+    body_bytes_ += n;
+    return body_bytes_ <= owner_.options_.max_body_bytes ? 0 : -1;
+  }
+
+  int on_message_complete() {
+    ++owner_.counters_.requests;
+    answered_ = true;
+    head_done_ = false;
+    head_bytes_ = 0;
+    bool keep = llhttp_should_keep_alive(&parser_);
+    answer(keep);
+    if (!keep) {
+      closing_ = true;
+      return HPE_PAUSED;
+    }
+    timer_.start(owner_.options_.idle_timeout_ms);
+    return HPE_PAUSED;  // one request at a time
+  }
+
+  void answer(bool keep) {
+    auto method = llhttp_method_t(parser_.method);
+    bool head = method == HTTP_HEAD;
+    std::string_view path(url_);
+    path = path.substr(0, path.find('?'));
+
+    if (path != "/v1/ping" && path != "/v1/peers" && path != "/") {
+      reply(404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n", keep, head);
+    } else if (method != HTTP_GET && !head) {
+      reply(405, "Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n", keep);
+    } else if (path == "/v1/ping") {
+      reply(200, "OK", "text/html; charset=utf-8", owner_.ping_page_, keep, head);
+    } else if (path == "/v1/peers") {
+      reply(200, "OK", "application/json", {}, keep, head, owner_.peers_page());
+    } else {
+      reply(200, "OK", "text/html; charset=utf-8", responder_detail::kIndexPage, keep, head);
+    }
+  }
+
+  // Sends the status line and headers, then the body: a small one copied along, a shared
+  // page referenced (plain) or encrypted a record at a time as the last one is written (TLS).
+  void reply(int code, const char* reason, const char* type, std::string_view body, bool keep,
+             bool head = false, SharedPage::Buffer shared = nullptr) {
+    size_t length = shared ? shared->size() : body.size();
+    std::string r;
+    r.reserve(160 + (shared ? 0 : body.size()));
+    r += "HTTP/1.1 " + std::to_string(code) + " " + reason + "\r\n";
+    if (type) r += std::string("Content-Type: ") + type + "\r\n";
+    if (code == 405) r += "Allow: GET, HEAD\r\n";
+    r += "Content-Length: " + std::to_string(length) + "\r\n";
+    // An HTTP/1.0 client keeps the connection only when told so (RFC 9112 9.3); without
+    // it, the client waits for a close that never comes.
+    if (!keep)
+      r += "Connection: close\r\n\r\n";
+    else if (parser_.http_major == 1 && parser_.http_minor == 0)
+      r += "Connection: keep-alive\r\n\r\n";
+    else
+      r += "\r\n";
+    if (!head && !shared) r += body;
+    if (channel_->send(r) != 0) {
+      closing_ = true;
+      return;
+    }
+    if (head || !shared || shared->empty()) return;
+    body_ = std::move(shared);
+    body_at_ = 0;
+    send_body();
+  }
+
+  void send_body() {
+    size_t n = body_->size() - body_at_;
+    int rc;
+    if (tls_) {
+      n = std::min(n, kTlsChunk);
+      rc = channel_->send(std::string_view(*body_).substr(body_at_, n));
+    } else {
+      rc = stream_.write(body_, body_at_, n);
+      if (rc == 0) ++pending_writes_;
+    }
+    body_at_ += n;
+    if (rc != 0) closing_ = true;
+    if (rc != 0 || body_at_ == body_->size()) body_.reset();
+  }
+
+  // Answers an error and ends the connection; returns -1 to stop the parser.
+  int refuse(int code, const char* reason) {
+    ++owner_.counters_.bad_requests;
+    reply(code, reason, nullptr, "", false);
+    closing_ = true;
+    return -1;
+  }
+
+  void oversized(int code) {
+    ++owner_.counters_.oversized_requests;
+    if (owner_.oversize_logged_.first())
+      PM_LOG(warning,
+             "responder: request over the header or body bound, answered 431/413 (logged once)");
+    reply(code, code == 431 ? "Request Header Fields Too Large" : "Content Too Large", nullptr, "",
+          false);
+    closing_ = true;
+  }
+
+  void on_timeout() {
+    if (lingering_) {
+      owner_.retire(this);
+      return;
+    }
+    ++owner_.counters_.timeouts;
+    if (owner_.timeout_logged_.first())
+      PM_LOG(notice,
+             "responder: closed a connection silent past its first-byte, header or idle timeout "
+             "(logged once)");
+    owner_.retire(this);
+  }
+
+  static constexpr size_t kMaxName = 16;
+
+  Responder& owner_;
+  TcpStream stream_;
+  Timer timer_;
+  std::unique_ptr<Channel> channel_;
+  bool tls_;
+  bool handshaking_;
+  bool spoke_ = false;     // the first byte arrived
+  bool answered_ = false;  // a request was complete (and answered)
+  llhttp_settings_t settings_;
+  llhttp_t parser_;
+  std::string url_;
+  size_t head_bytes_ = 0;   // bytes of the request head so far, blank lines before it too
+  bool head_done_ = false;  // the head of the request being parsed is complete
+  size_t body_bytes_ = 0;
+  std::string field_, value_;  // the header being parsed, when it matters (bounded)
+  Field field_kind_ = Field::other;
+  int hosts_ = 0;
+  bool expect_continue_ = false, expect_other_ = false;
+  int pending_writes_ = 0;
+  SharedPage::Buffer body_;  // a shared page being sent
+  size_t body_at_ = 0;
+  bool waiting_ = false;    // a request is answered; the next waits until the answer is out
+  std::string backlog_;     // bytes after the request being answered
+  bool closing_ = false;    // the last answer is queued; no more requests
+  bool lingering_ = false;  // the answer is out, FIN sent, waiting for the client's
+
+ public:
+  std::list<std::unique_ptr<Connection>>::iterator self_;
+  bool retired = false;
+};
+
+}  // namespace pingmesh
