@@ -162,6 +162,9 @@ int Daemon::run() {
   if (notify_.watchdog_interval_ms()) watchdog_.start(notify_.watchdog_interval_ms());
   finish_if_idle();  // nothing to probe and nothing to serve
   loop_.run();
+  // A second signal during the last flush ends us at once, by default action.
+  sigint_.close();
+  sigterm_.close();
   flush_output(stop_deadline_ns_ ? stop_deadline_ns_
                                  : mono_ns() + uint64_t(config_.shutdown_timeout_s * 1e9));
   return exit_code_;
@@ -265,7 +268,7 @@ std::vector<PeerSpec> Daemon::wanted_peers(const Config& c) const {
   return out;
 }
 
-const mbedtls_ssl_config* Daemon::tls_client_for(const PeerTls& t, std::string* key) {
+std::shared_ptr<const TlsClientConfig> Daemon::tls_client_for(const PeerTls& t, std::string* key) {
   // The file's time is in the key, so a renewed CA bundle is read again on reload.
   *key =
       (t.verify ? "v|" : "-|") + t.ca_file + "@" + file_stamp(t.ca_file) + (t.resume ? "|r" : "|-");
@@ -276,13 +279,13 @@ const mbedtls_ssl_config* Daemon::tls_client_for(const PeerTls& t, std::string* 
     o.ca_file = t.ca_file;
     o.allow_resumption = t.resume;
     try {
-      config = std::make_unique<TlsClientConfig>(tls_random(), o);
+      config = std::make_shared<TlsClientConfig>(tls_random(), o);
     } catch (const std::exception& e) {
       tls_clients_.erase(*key);
       throw ConfigError(e.what());
     }
   }
-  return config->get();
+  return config;
 }
 
 void Daemon::sync_peers(const Config& c) {
@@ -316,8 +319,8 @@ Daemon::PeerPlan Daemon::plan_peers(const Config& c) {
       // A renewed CA file (its time is in the TLS key) applies to a kept peer too.
       if (wanted[i].url.tls()) {
         std::string tls_key;
-        const mbedtls_ssl_config* conf = tls_client_for(wanted[i].tls, &tls_key);
-        if (tls_key != peers_[j].tls_key) plan.new_tls.push_back({j, tls_key, conf});
+        auto config = tls_client_for(wanted[i].tls, &tls_key);
+        if (tls_key != peers_[j].tls_key) plan.new_tls.push_back({j, tls_key, std::move(config)});
       }
       break;
     }
@@ -334,7 +337,9 @@ Daemon::PeerPlan Daemon::plan_peers(const Config& c) {
     s.max_failures = c.max_failures;
     std::string tls_key;
     if (spec.url.tls()) {
-      s.tls.conf = tls_client_for(spec.tls, &tls_key);
+      auto config = tls_client_for(spec.tls, &tls_key);
+      s.tls.conf = config->get();
+      s.tls.owner = std::move(config);
       s.tls.verify = spec.tls.verify;
       s.tls.pin_sha256 = spec.tls.pin_sha256;
       s.tls.resume = spec.tls.resume;
@@ -349,8 +354,8 @@ Daemon::PeerPlan Daemon::plan_peers(const Config& c) {
 // Swaps the plan in: new peers start, peers c no longer has stop, kept ones keep their
 // statistics and schedule.
 void Daemon::apply_peers(PeerPlan plan) {
-  for (auto& [j, key, conf] : plan.new_tls) {
-    peers_[j].peer->use_tls_config(conf);  // from its next probe on
+  for (auto& [j, key, config] : plan.new_tls) {
+    peers_[j].peer->use_tls_config(config->get(), config);  // from its next probe on
     peers_[j].tls_key = key;
   }
   size_t removed = 0;
@@ -382,7 +387,6 @@ void Daemon::on_sample(Peer& peer, const Sample& s) noexcept {
   if (!s.ok()) last_error_ = peer.identity() + ": " + std::string(to_string(s.reason));
   if (samples_) samples_->on_sample(s, peer.totals().successes);
   if (cloudwatch_) cloudwatch_->on_sample(s, peer.totals().successes);
-  if (reap_tls_pending_) reaper_.start(0);
 }
 
 void Daemon::on_peer_ended(Peer& peer) noexcept {
@@ -397,15 +401,9 @@ void Daemon::on_peer_ended(Peer& peer) noexcept {
 // and the TLS configurations nobody uses any more.
 void Daemon::reap_peers() {
   std::erase_if(peers_, [](const PeerEntry& e) { return e.removed && e.peer->ended(); });
-  reap_tls_pending_ = false;
-  std::erase_if(tls_clients_, [&](const auto& kv) {
-    for (const auto& e : peers_) {
+  std::erase_if(tls_clients_, [&](const auto& kv) {  // probes in flight keep theirs
+    for (const auto& e : peers_)
       if (e.tls_key == kv.first) return false;
-      if (e.peer->uses_tls_config(kv.second->get())) {
-        reap_tls_pending_ = true;  // a probe begun before a reload: once it is done
-        return false;
-      }
-    }
     return true;
   });
 }
@@ -413,16 +411,23 @@ void Daemon::reap_peers() {
 void Daemon::on_signal(int signum) {
   if (shutting_down_) {
     flush_output(mono_ns());  // a second signal: what can go without waiting, then out
+    stdout_.restore_shared_flags();
+    stderr_.restore_shared_flags();
     std::_Exit(exit_failure);
   }
-  shutting_down_ = true;
-  notify_.send("STOPPING=1");
   // The words of Go's signal names, as the original prints them.
   const char* name = signum == SIGINT ? "interrupt" : "terminated";
   if (config_.format == Config::Format::text)
     text_.print(std::string("\nreceived ") + name + " signal, terminating\n");
   else
     PM_LOG(notice, "received %s signal, terminating", name);
+  begin_stop();
+}
+
+void Daemon::begin_stop() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  notify_.send("STOPPING=1");
   // Probes in flight may finish, within shutdown_timeout. The listeners stay open until
   // they have: closing them now would reset a probe of ourselves still in the accept
   // queue, a failure of our own making.
@@ -440,7 +445,7 @@ void Daemon::on_reload() {
   reloading_ = true;  // peers stopped on the way must not end the loop
   apply_reload();
   reloading_ = false;
-  notify_.send("READY=1");
+  if (!shutting_down_) notify_.send("READY=1");
   last_status_.clear();
   notify_status();
   finish_if_idle();
@@ -452,6 +457,7 @@ void Daemon::apply_reload() {
   auto refuse = [this](const char* what, const std::string& why) {
     last_error_ = "reload: " + why;
     PM_LOG(error, "reload failed, %s: %s", what, why.c_str());
+    reaper_.start(0);  // the TLS configurations the refused plan made
   };
   LoadedConfig loaded;
   std::unique_ptr<TlsServerConfig> tls;
@@ -499,10 +505,12 @@ bool Daemon::swap_responder(const Config& next, std::unique_ptr<TlsServerConfig>
       try {
         responder_ = make_responder(config_, tls_server_.get());
       } catch (const std::exception& again) {
-        // Nothing answers any more: end, and say so with the exit code, so that
-        // systemd's Restart=on-failure brings the node back.
-        PM_LOG(error, "cannot reopen the previous listeners either: %s", again.what());
+        // Nothing answers any more, so the mesh sees us as down: stop, and say so with
+        // the exit code, so that systemd's Restart=on-failure brings the node back.
+        PM_LOG(error, "cannot reopen the previous listeners either: %s; stopping", again.what());
+        responder_key_.clear();
         exit_code_ = exit_failure;
+        begin_stop();
       }
       return false;
     }

@@ -45,6 +45,7 @@ class Daemon final : public Peer::Events {
   void on_sample(Peer& peer, const Sample& s) noexcept override;
   void on_peer_ended(Peer& peer) noexcept override;
   void on_signal(int signum);
+  void begin_stop();  // peers finish within shutdown_timeout, then the loop ends
   void on_reload();
   void apply_reload();
   void finish_if_idle();
@@ -65,7 +66,7 @@ class Daemon final : public Peer::Events {
     struct NewTls {
       size_t peer;
       std::string key;
-      const mbedtls_ssl_config* conf;
+      std::shared_ptr<const TlsClientConfig> config;
     };
     std::vector<NewTls> new_tls;  // kept peers whose CA file was renewed
   };
@@ -74,7 +75,7 @@ class Daemon final : public Peer::Events {
   PeerPlan plan_peers(const Config& c);  // throws ConfigError
   void apply_peers(PeerPlan plan);
   std::vector<PeerSpec> wanted_peers(const Config& c) const;
-  const mbedtls_ssl_config* tls_client_for(const PeerTls& t, std::string* key);
+  std::shared_ptr<const TlsClientConfig> tls_client_for(const PeerTls& t, std::string* key);
   TlsRandom& tls_random();
   void notify_status();
   std::string peers_json() const;
@@ -97,7 +98,9 @@ class Daemon final : public Peer::Events {
   std::unique_ptr<SampleSink> json_;  // samples in json mode
   SampleSink* samples_ = nullptr;     // where samples go: text_, json_, or nowhere
   std::unique_ptr<TlsRandom> tls_random_;
-  std::map<std::string, std::unique_ptr<TlsClientConfig>> tls_clients_;
+  // Shared by the peers that use them (and their probes in flight): the map only finds
+  // them again by their key.
+  std::map<std::string, std::shared_ptr<const TlsClientConfig>> tls_clients_;
   std::unique_ptr<TlsServerConfig> tls_server_;
   Resolver resolver_;
   std::unique_ptr<CloudWatchSink> cloudwatch_;
@@ -114,7 +117,6 @@ class Daemon final : public Peer::Events {
   bool running_ = false;
   bool reloading_ = false;
   bool shutting_down_ = false;
-  bool reap_tls_pending_ = false;
   int exit_code_ = exit_ok;
 };
 

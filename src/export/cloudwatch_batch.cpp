@@ -160,7 +160,8 @@ std::vector<std::string> put_metric_data_bodies(const std::string& ns,
   return bodies;
 }
 
-std::optional<std::pair<std::string, std::string>> split_put_metric_data(std::string_view body) {
+std::optional<std::pair<std::string, std::string>> split_put_metric_data(std::string_view body,
+                                                                         size_t culprit) {
   constexpr std::string_view kMember = "MetricData.member.";
   std::string head;
   std::map<unsigned long, std::vector<std::string_view>> datums;  // index -> its fields after "N."
@@ -177,15 +178,14 @@ std::optional<std::pair<std::string, std::string>> split_put_metric_data(std::st
     }
   }
   if (datums.size() < 2) return std::nullopt;
+  bool named = datums.count(culprit) > 0;  // the others first, then it alone
   std::string halves[2] = {head, head};
   size_t i = 0, first_half = (datums.size() + 1) / 2;
+  size_t numbers[2] = {0, 0};
   for (const auto& [index, fields] : datums) {
-    bool second = i >= first_half;
-    size_t renumbered = (second ? i - first_half : i) + 1;
-    for (auto f : fields)
-      halves[second] +=
-          "&" + std::string(kMember) + std::to_string(renumbered) + "." + std::string(f);
-    ++i;
+    bool second = named ? index == culprit : i++ >= first_half;
+    std::string prefix = std::string(kMember) + std::to_string(++numbers[second]) + ".";
+    for (auto f : fields) halves[second] += "&" + prefix + std::string(f);
   }
   return std::make_pair(std::move(halves[0]), std::move(halves[1]));
 }

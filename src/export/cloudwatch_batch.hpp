@@ -69,9 +69,12 @@ class CloudWatchBatch {
 std::vector<std::string> put_metric_data_bodies(const std::string& metric_namespace,
                                                 const std::vector<MetricDatum>& datums);
 
-// A request body cut in two, each half with about half its datums, renumbered: how a
-// datum CloudWatch refuses is found without losing the others. nullopt for one datum.
-std::optional<std::pair<std::string, std::string>> split_put_metric_data(std::string_view body);
+// A request body cut in two, its datums renumbered in each: how a datum CloudWatch
+// refuses is found without losing the others. With culprit (a datum's number in the
+// body, as CloudWatch's error message names it), the others, then it alone; else about
+// half in each. nullopt for one datum.
+std::optional<std::pair<std::string, std::string>> split_put_metric_data(std::string_view body,
+                                                                         size_t culprit = 0);
 
 // application/x-www-form-urlencoded, as the AWS SDKs send it (space as '+').
 std::string form_encode(std::string_view s);

@@ -1,6 +1,7 @@
 #include "export/cloudwatch_sink.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <random>
 
 #include "loop/clock.hpp"
@@ -165,8 +166,12 @@ bool CloudWatchSink::next_request() {
 
 // Puts the two halves of the current request first in line, in its place (on disk when
 // it was spooled). False when it holds a single datum.
-bool CloudWatchSink::split_current() {
-  auto halves = split_put_metric_data(current_->body);
+bool CloudWatchSink::split_current(const std::string& message) {
+  // "The value … for parameter MetricData.member.3.Dimensions…": straight to it.
+  size_t culprit = 0;
+  if (auto at = message.find("MetricData.member."); at != std::string::npos)
+    culprit = std::strtoul(message.c_str() + at + 18, nullptr, 10);
+  auto halves = split_put_metric_data(current_->body, culprit);
   if (!halves) return false;
   std::string* parts[] = {&halves->first, &halves->second};
   size_t on_disk = 0;  // the halves keep the original's age: they sort before anything newer
@@ -236,10 +241,10 @@ void CloudWatchSink::on_response(CURLcode result) {
       retry_later("HTTP " + std::to_string(status) + " " + code);
     } else if (status >= 500 || throttled) {
       retry_later("HTTP " + std::to_string(status) + (code.empty() ? "" : " " + code));
-    } else if ((status == 400 || status == 413) && split_current()) {
-      // Refused as invalid: the halves go next, until only the datum at fault is refused.
-      PM_LOG(info, "CloudWatch refused %zu datums as invalid (HTTP %ld %s): sending them in halves",
-             current_ ? current_->datums : size_t(0), status, code.c_str());
+    } else if ((status == 400 || status == 413) && split_current(message)) {
+      // Refused as invalid: the parts go next, until only the datum at fault is refused.
+      PM_LOG(info, "CloudWatch refused %zu datums as invalid (HTTP %ld %s): sending them in parts",
+             current_->datums, status, code.c_str());
       current_.reset();
     } else {
       ++counters_.rejected;

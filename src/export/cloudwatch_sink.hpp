@@ -66,7 +66,7 @@ class CloudWatchSink final : public SampleSink {
   };
   bool next_request();  // loads the oldest waiting request into current_
   void done_with_current(bool delivered);
-  bool split_current();
+  bool split_current(const std::string& aws_message);
 
   void on_period();
   void enqueue(std::vector<MetricDatum> datums);

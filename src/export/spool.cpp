@@ -78,7 +78,12 @@ bool Spool::put(const std::string& body, int64_t unix_ns) {
     unlink(tmp.c_str());
     return false;
   }
-  entries_.push_back({name, body.size(), unix_ns});
+  // In name order, so an entry stored with an older time (the halves of a split request)
+  // goes before the newer ones.
+  Entry e{name, body.size(), unix_ns};
+  entries_.insert(std::upper_bound(entries_.begin(), entries_.end(), e,
+                                   [](const Entry& a, const Entry& b) { return a.name < b.name; }),
+                  std::move(e));
   bytes_ += body.size();
   enforce_bound();
   return true;

@@ -46,24 +46,34 @@ FdOutput::FdOutput(Loop& loop, int fd, size_t capacity) : capacity_(capacity) {
     // /proc) we make the shared one non-blocking, as libuv does for its pipes.
     std::string self = "/proc/self/fd/" + std::to_string(fd);
     fd_ = open(self.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd_ < 0) fd_ = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (fd_ < 0) {
+      fd_ = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+      shared_flags_ = fcntl(fd, F_GETFL);  // given back at the end
+    }
     kind_ = Kind::stream;
   } else if (S_ISSOCK(st.st_mode)) {
     fd_ = fcntl(fd, F_DUPFD_CLOEXEC, 3);  // written with MSG_DONTWAIT
     kind_ = Kind::socket;
   } else {
     fd_ = fcntl(fd, F_DUPFD_CLOEXEC, 3);  // a file or /dev/null: never waits for a reader
-    kind_ = Kind::file;
+    kind_ = Kind::direct;
   }
   own_fd_ = fd_ >= 0;
   if (fd_ < 0) {
     broken_ = true;
     return;
   }
-  if (kind_ != Kind::file) {
-    // libuv makes the descriptor non-blocking (our own, when the reopen worked).
+  if (kind_ != Kind::direct) {
+    int flags = fcntl(fd_, F_GETFL);
+    // libuv makes the descriptor non-blocking: right for our own pipe or terminal; a
+    // socket's description is shared with fds 1 and 2 and needs no O_NONBLOCK, since we
+    // send with MSG_DONTWAIT, so it gets its flags back.
     poll_ = std::make_unique<Poll>(loop, fd_, [this](int, int) { drain(); });
-    if (!poll_->is_open()) kind_ = Kind::file;  // cannot be watched: written directly
+    if (kind_ == Kind::socket) fcntl(fd_, F_SETFL, flags);
+    if (!poll_->is_open()) {  // cannot be watched: written directly, and so waited for
+      kind_ = Kind::direct;
+      fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);
+    }
   }
 }
 
@@ -71,13 +81,19 @@ FdOutput::~FdOutput() {
   // Lines written after the daemon's own flush (a component's last words): briefly.
   if (pending_bytes()) flush(mono_ns() + 100'000'000);
   poll_.reset();  // closes the handle before the descriptor goes
+  restore_shared_flags();
   if (own_fd_) close(fd_);
+}
+
+void FdOutput::restore_shared_flags() noexcept {
+  if (shared_flags_ >= 0) fcntl(fd_, F_SETFL, shared_flags_);
+  shared_flags_ = -1;
 }
 
 size_t FdOutput::put(const char* data, size_t len) noexcept {
   size_t done = 0;
   while (done < len && !broken_) {
-    size_t chunk = kind_ == Kind::file ? len - done : chunk_of_lines({data + done, len - done});
+    size_t chunk = kind_ == Kind::direct ? len - done : chunk_of_lines({data + done, len - done});
     ssize_t n = kind_ == Kind::socket ? send(fd_, data + done, chunk, MSG_DONTWAIT | MSG_NOSIGNAL)
                                       : ::write(fd_, data + done, chunk);
     if (n > 0) {
@@ -107,14 +123,17 @@ void FdOutput::write(std::string_view lines) noexcept {
     }
     lines.remove_prefix(n);
   }
-  while (!lines.empty()) {
-    size_t eol = lines.find('\n');
-    size_t len = eol == std::string_view::npos ? lines.size() : eol + 1;
-    if (pending_bytes() + len <= capacity_ && !broken_)
-      buf_.append(lines.substr(0, len));
+  if (!lines.empty()) {
+    // What is already out stays out of the buffer's size, so the bound holds.
+    if (head_ > capacity_ / 2) {
+      buf_.erase(0, head_);
+      head_ = 0;
+    }
+    // One call, one message (a summary, a multi-line log): kept or dropped whole.
+    if (pending_bytes() + lines.size() <= capacity_ && !broken_)
+      buf_.append(lines);
     else
-      drop(lines.substr(0, len));
-    lines.remove_prefix(len);
+      drop(lines);
   }
   if (pending_bytes() && !polling_ && poll_ && poll_->start(UV_WRITABLE) == 0) polling_ = true;
 }

@@ -17,6 +17,7 @@ class Loop {
   uv_loop_t* get() { return &loop_; }
   void run() { uv_run(&loop_, UV_RUN_DEFAULT); }
   void run_once() { uv_run(&loop_, UV_RUN_ONCE); }
+  void run_nowait() { uv_run(&loop_, UV_RUN_NOWAIT); }
   void stop() { uv_stop(&loop_); }
 
   // Runs pending close callbacks, then closes the loop: 0 when no handle leaked.

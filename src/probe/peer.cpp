@@ -35,7 +35,12 @@ void Peer::on_tick() {
   if (busy()) {
     ++skipped_ticks_;  // the previous probe is still running: keep the grid, skip this one
   } else {
-    in_flight_tls_ = target_.tls.conf;
+    if (next_tls_) {
+      probe_.reset();  // the last probe, done, may still point at the old session
+      target_.tls = std::move(*next_tls_);
+      next_tls_.reset();
+      if (target_.session) target_.session = std::make_unique<TlsSessionSlot>();
+    }
     probe_ = std::make_unique<Probe>(loop_, resolver_, target_, limits_,
                                      [this](const Sample& s) { on_probe_done(s); });
     probe_->start();
@@ -101,6 +106,13 @@ void Peer::log_failure(const Sample& s) {
   last_failure_ = s.reason;
   last_failure_log_ns_ = now;
   unlogged_failures_ = 0;
+}
+
+void Peer::use_tls_config(const mbedtls_ssl_config* conf, std::shared_ptr<const void> owner) {
+  TlsTarget next = next_tls_ ? *next_tls_ : target_.tls;
+  next.conf = conf;
+  next.owner = std::move(owner);
+  next_tls_ = std::move(next);
 }
 
 void Peer::stop() {

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,12 +44,9 @@ class Peer {
   void stop();
   // Drops a probe in flight, with no sample.
   void cancel();
-  // A renewed CA file, say: from the next probe on.
-  void use_tls_config(const mbedtls_ssl_config* conf) { target_.tls.conf = conf; }
-  // Whether conf may still be in use: ours, or the one a probe in flight began with.
-  bool uses_tls_config(const mbedtls_ssl_config* conf) const {
-    return conf == target_.tls.conf || (busy() && conf == in_flight_tls_);
-  }
+  // A renewed CA file, say: from the next probe on, with no saved session (it was
+  // verified against the old CA). A probe in flight keeps what it began with.
+  void use_tls_config(const mbedtls_ssl_config* conf, std::shared_ptr<const void> owner);
 
   bool ended() const { return ended_; }
   bool busy() const { return probe_ && probe_->running(); }
@@ -56,7 +54,7 @@ class Peer {
   const PeerSettings& settings() const { return settings_; }
   const std::string& location() const { return location_; }
   const std::string& url() const { return target_.display_url; }
-  const std::string& identity() const { return settings_.identity; }
+  const std::string& identity() const { return totals_.peer; }
   const std::string& peer_ip() const { return peer_ip_; }
   int64_t latest_unix_ns() const { return latest_unix_ns_; }
   uint64_t skipped_ticks() const { return skipped_ticks_; }
@@ -75,8 +73,8 @@ class Peer {
   Events& events_;
   Schedule schedule_;
   Timer timer_;
-  std::unique_ptr<Probe> probe_;  // kept after it ends; replaced by the next one
-  const mbedtls_ssl_config* in_flight_tls_ = nullptr;  // what probe_ began with
+  std::unique_ptr<Probe> probe_;       // kept after it ends; replaced by the next one
+  std::optional<TlsTarget> next_tls_;  // use_tls_config's, from the next probe on
   uint64_t due_ns_ = 0;
   bool stopping_ = false;
   bool ended_ = false;

@@ -71,6 +71,7 @@ Probe::Probe(Loop& loop, Resolver& resolver, ProbeTarget& target, const ProbeLim
     : loop_(loop),
       resolver_(resolver),
       target_(target),
+      tls_target_(target.tls),
       limits_(limits),
       done_(std::move(done)),
       timer_(loop, [this] { on_timeout(); }),
@@ -174,14 +175,14 @@ void Probe::on_connect(Attempt& attempt, int status, uint64_t now) noexcept {
     return;
   }
 
-  if (target_.tls.conf) {
+  if (tls_target_.conf) {
     TlsPeerCheck check;
     // SNI and the verified name come from the URL, also when -I picks the address.
     (is_ip_literal(target_.url.host) ? check.ip_name : check.server_name) = target_.url.host;
-    check.pin_sha256 = target_.tls.pin_sha256;
-    check.verify = target_.tls.verify;
+    check.pin_sha256 = tls_target_.pin_sha256;
+    check.verify = tls_target_.verify;
     check.resume = target_.session.get();
-    auto tls = std::make_unique<TlsChannel>(target_.tls.conf, *this, std::move(check));
+    auto tls = std::make_unique<TlsChannel>(tls_target_.conf, *this, std::move(check));
     tls_ = tls.get();
     channel_ = std::move(tls);
   } else {

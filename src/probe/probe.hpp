@@ -29,6 +29,7 @@ struct ProbeLimits {
 // How an https peer is checked; conf is null for http.
 struct TlsTarget {
   const mbedtls_ssl_config* conf = nullptr;
+  std::shared_ptr<const void> owner;  // keeps conf alive while any probe uses it
   bool verify = true;
   std::string pin_sha256;
   bool resume = false;
@@ -83,6 +84,7 @@ class Probe final : public Channel::Wire, public Channel::Reader {
   Loop& loop_;
   Resolver& resolver_;
   ProbeTarget& target_;
+  const TlsTarget tls_target_;  // as it was when the probe began, whatever a reload does
   ProbeLimits limits_;
   Done done_;
   Phase phase_ = Phase::idle;

@@ -79,12 +79,14 @@ def parse_datums(body):
 class Endpoint:
     """answer: a list of status codes to give, in order, then 200 forever.
     refuse: a predicate on a request's datums; true answers 400 InvalidParameterValue, as
-    CloudWatch refuses a whole request for one bad datum."""
+    CloudWatch refuses a whole request for one bad datum. name_culprit: the message names
+    the first bad datum's member number, as CloudWatch's messages do."""
 
     def __init__(self, creds, region="us-east-1", port=0):
         self.creds, self.region = creds, region
         self.requests, self.bad, self.answers = [], [], []
         self.refuse = None
+        self.name_culprit = False
         self.lock = threading.Lock()
         outer = self
 
@@ -99,13 +101,22 @@ class Endpoint:
                 with outer.lock:
                     status = outer.answers.pop(0) if outer.answers else 200
                     form, datums = parse_datums(body)
-                    if outer.refuse and outer.refuse(datums):
-                        status = 400
-                    entry = {"status": status, "form": form, "datums": datums}
+                    culprit = None
+                    if outer.refuse:
+                        bad = [i for i, x in enumerate(datums, 1) if outer.refuse([x])]
+                        if bad:
+                            status, culprit = 400, bad[0]
+                    entry = {"status": status, "form": form, "datums": datums,
+                             "culprit": culprit}
                     (outer.bad if why else outer.requests).append(why or entry)
                 if why:
                     status = 403
-                payload = ERROR_403 if status == 403 else ERROR_400 if status == 400 else (
+                error_400 = ERROR_400
+                if culprit and outer.name_culprit:
+                    error_400 = ERROR_400.replace(
+                        "dimension To", f"parameter MetricData.member.{culprit}.Dimensions."
+                        "member.2.Value")
+                payload = ERROR_403 if status == 403 else error_400 if status == 400 else (
                     "<PutMetricDataResponse/>" if status == 200 else "<Error/>")
                 data = payload.encode()
                 self.send_response(status)

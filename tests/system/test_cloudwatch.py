@@ -386,11 +386,14 @@ def test_one_peer_one_to_dimension_for_successes_and_failures(daemons, tmp_path)
         ep.close()
 
 
-def test_a_poison_datum_is_set_aside_alone(daemons, tmp_path):
+@pytest.mark.parametrize("named", [False, True])
+def test_a_poison_datum_is_set_aside_alone(daemons, tmp_path, named):
     """CloudWatch refuses a whole request for one bad datum (400): the request is split
-    until only that datum is refused; every other datum is delivered."""
+    (straight to the datum when the message names it, else in halves) until only that
+    datum is refused; every other datum is delivered."""
     creds = credentials()
     ep = Endpoint(creds)
+    ep.name_culprit = named
     ep.refuse = lambda datums: any(x["dims"].get("To") == "Poison" for x in datums)
     port = free_port()
     spool = tmp_path / "spool"
@@ -422,5 +425,8 @@ def test_a_poison_datum_is_set_aside_alone(daemons, tmp_path):
             _, datums = parse_datums(f.read_bytes())
             assert {x["dims"]["To"] for x in datums} == {"Poison"}, datums
         assert not list(spool.glob("*.form")), "nothing else left behind"
+        refused = [r for r in ep.requests if r["status"] == 400]
+        if named:  # no search: each poison datum is refused in its batch, then alone
+            assert len(refused) <= 2 * len(rejected), (len(refused), len(rejected))
     finally:
         ep.close()

@@ -162,6 +162,12 @@ TEST(CloudWatchBatch, SplitHalvesARequestAndRenumbersItsDatums) {
   std::vector<MetricDatum> first(ds.begin(), ds.begin() + 3), second(ds.begin() + 3, ds.end());
   EXPECT_EQ(halves->first, put_metric_data_bodies("pingmesh", first)[0]);
   EXPECT_EQ(halves->second, put_metric_data_bodies("pingmesh", second)[0]);
+  // CloudWatch named datum 2: the others, then it alone.
+  auto named = split_put_metric_data(bodies[0], 2);
+  ASSERT_TRUE(named);
+  std::vector<MetricDatum> others = {ds[0], ds[2], ds[3], ds[4]};
+  EXPECT_EQ(named->first, put_metric_data_bodies("pingmesh", others)[0]);
+  EXPECT_EQ(named->second, put_metric_data_bodies("pingmesh", {ds[1]})[0]);
   // Down to one datum: nothing more to split.
   auto one = split_put_metric_data(put_metric_data_bodies("pingmesh", {ds[0]})[0]);
   EXPECT_FALSE(one);
