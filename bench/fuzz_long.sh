@@ -19,8 +19,10 @@ out=$(mktemp -d)
 echo "target executions exec/s cov ft crashes (logs in $out)"
 for t in $targets; do
   mkdir -p "$out/corpus-$t"
+  extra=""
+  [ "$t" = response ] && extra=-max_len=16384  # as in tests/fuzz/meson.build
   nice -n 19 build-fuzz/tests/fuzz/fuzz_$t -runs="$runs" -max_total_time="$seconds" -timeout=10 \
-    -print_final_stats=1 -artifact_prefix="$out/$t-" "$out/corpus-$t" tests/fuzz/corpus/$t \
+    -print_final_stats=1 $extra -artifact_prefix="$out/$t-" "$out/corpus-$t" tests/fuzz/corpus/$t \
     >"$out/$t.log" 2>&1 || true
   last=$(grep -E '^#[0-9]+' "$out/$t.log" | tail -1)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t.log")
