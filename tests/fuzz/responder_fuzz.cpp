@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -42,10 +43,16 @@ Responder::Options options() {
 
 struct Server {
   pingmesh::Loop loop;
-  Responder responder{loop, options(), [] { return std::string("{\"SrvLoc\": \"Fuzz,XX\"}\n"); }};
+  std::unique_ptr<Responder> responder = std::make_unique<Responder>(
+      loop, options(), [] { return std::string("{\"SrvLoc\": \"Fuzz,XX\"}\n"); });
   Server() {
     std::signal(SIGPIPE, SIG_IGN);
-    responder.start();
+    responder->start();
+  }
+  // At exit, after the last input: every handle the inputs made must be closed.
+  ~Server() {
+    responder.reset();
+    check(loop.close() == 0);
   }
   void turn() { uv_run(loop.get(), UV_RUN_NOWAIT); }
 };
@@ -87,11 +94,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t piece = (data[0] & 0x3f) ? (data[0] & 0x3f) * (data[0] & 0xc0 ? 16 : 1) : size;
   std::string_view request(reinterpret_cast<const char*>(data + 1), size - 1);
 
-  const uint64_t connections = server.responder.counters().connections;
-  int fd = connect_client(server.responder.port());
-  for (int i = 0; i < 1000 && server.responder.counters().connections == connections; ++i)
+  const uint64_t connections = server.responder->counters().connections;
+  int fd = connect_client(server.responder->port());
+  for (int i = 0; i < 1000 && server.responder->counters().connections == connections; ++i)
     server.turn();
-  check(server.responder.counters().connections == connections + 1);
+  check(server.responder->counters().connections == connections + 1);
 
   // Each piece is its own read on the responder's side, as far as TCP allows.
   std::string got;
@@ -124,6 +131,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   close(fd);
   for (int i = 0; i < 3; ++i) server.turn();
-  check(server.responder.open_connections() == 0);
+  check(server.responder->open_connections() == 0);
   return 0;
 }
