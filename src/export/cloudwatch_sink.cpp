@@ -20,15 +20,6 @@ size_t collect(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
-// <Code>…</Code> and <Message>…</Message> from AWS's XML error document.
-std::string xml_field(const std::string& xml, const std::string& tag) {
-  auto a = xml.find("<" + tag + ">");
-  if (a == std::string::npos) return {};
-  a += tag.size() + 2;
-  auto b = xml.find("</" + tag + ">", a);
-  return b == std::string::npos ? std::string() : xml.substr(a, b - a);
-}
-
 // Milliseconds until the next multiple of the period on the wall clock.
 uint64_t ms_to_period_end(int period_s) {
   int64_t now_ms = wall_unix_ns() / 1000000;
@@ -44,6 +35,14 @@ size_t count_datums(const std::string& body) {
 }
 
 }  // namespace
+
+std::string xml_field(const std::string& xml, const std::string& tag) {
+  auto a = xml.find("<" + tag + ">");
+  if (a == std::string::npos) return {};
+  a += tag.size() + 2;
+  auto b = xml.find("</" + tag + ">", a);
+  return b == std::string::npos ? std::string() : xml.substr(a, b - a);
+}
 
 CloudWatchSink::CloudWatchSink(Loop& loop, CloudWatchOptions options)
     : loop_(loop),

@@ -98,4 +98,7 @@ class CloudWatchSink final : public SampleSink {
   log::Once dropped_logged_;
 };
 
+// <Code>…</Code> or <Message>…</Message> from AWS's XML error document; empty if absent.
+std::string xml_field(const std::string& xml, const std::string& tag);
+
 }  // namespace pingmesh
