@@ -27,10 +27,10 @@ inline constexpr char kIndexPage[] =
 
 }  // namespace responder_detail
 
-class Responder::Connection : public TcpStream::Events,
-                              public Channel::Wire,
-                              public Channel::Reader,
-                              public ClientTable::Member {
+class Responder::Connection final : public TcpStream::Events,
+                                    public Channel::Wire,
+                                    public Channel::Reader,
+                                    public ClientTable::Member {
  public:
   static constexpr uint64_t kLingerMs = 1000;
   static constexpr size_t kMaxBacklog = 128 * 1024;
