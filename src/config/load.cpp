@@ -324,6 +324,16 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
     p.tls.pin_sha256 = o.pin_sha256.value_or(c.tls.pin_sha256);
   }
 
+  // Two peers under one identity share their labels and CloudWatch series: say so.
+  std::map<std::string, const PeerSpec*> identities;
+  for (const PeerSpec& p : c.peers) {
+    auto [it, fresh] = identities.emplace(p.identity(), &p);
+    if (!fresh)
+      out.notices.push_back(p.origin + ": peer '" + p.identity() +
+                            "' has the same identity as a peer from " + it->second->origin +
+                            "; their samples are counted together");
+  }
+
   // Reserved for the exporter to come: said, so that a user does not wait for a scrape.
   if (c.prometheus_enabled)
     out.notices.push_back(

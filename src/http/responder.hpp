@@ -33,7 +33,7 @@ class Responder {
     // When a bound is full, the oldest idle connection (no answer being written) of the
     // client holding the most goes first, so a newcomer from another address gets in.
     size_t max_connections = 256;
-    size_t max_connections_per_client = 32;  // an IPv4 address or an IPv6 /64
+    size_t max_connections_per_client = 32;  // one address (IPv6 too: not its /64)
     size_t max_header_bytes = 8192;          // the whole request head, every byte
     size_t max_body_bytes = 16384;
     uint64_t first_byte_timeout_ms = 2000;  // a new connection that says nothing

@@ -277,3 +277,10 @@ def test_prometheus_enabled_says_it_is_not_built_yet(tmp_path):
                        timeout=10)
     assert r.returncode == 0, r.stderr
     assert "the Prometheus exporter is not built yet" in r.stderr
+
+
+def test_two_peers_with_one_identity_are_warned_about():
+    r = subprocess.run([BIN, "--check-config", "http://a.example/x#Same", "http://b.example/y#Same",
+                        "http://c.example/z"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("has the same identity as a peer from command line") == 1, r.stderr
