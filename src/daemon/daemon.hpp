@@ -64,7 +64,7 @@ class Daemon final : public Peer::Events {
     std::vector<PeerEntry> fresh;  // not started yet
     std::vector<size_t> kept;      // indexes into peers_
     struct NewTls {
-      size_t peer;
+      size_t index;  // into peers_
       std::string key;
       std::shared_ptr<const TlsClientConfig> config;
     };

@@ -75,7 +75,7 @@ void write(Level level, const char* fmt, ...) {
   // One write per message, so lines from several sources never interleave.
   char line[sizeof stamp + sizeof msg + 2];
   int n = std::snprintf(line, sizeof line, "%s %s\n", stamp, msg);
-  out().write(std::string_view(line, size_t(std::min<int>(n, sizeof line - 1))));
+  if (n > 0) out().write(std::string_view(line, std::min(size_t(n), sizeof line - 1)));
 }
 
 }  // namespace pingmesh::log

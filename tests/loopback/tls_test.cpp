@@ -35,6 +35,15 @@ PeerSettings https_peer(const Client& c, int limit = 1, std::string pin = {}) {
   return s;
 }
 
+// Our responder serving https only, on 127.0.0.1.
+Responder::Options tls_only(const TlsServerConfig& server_config) {
+  Responder::Options o;
+  o.addresses = {"127.0.0.1"};
+  o.plain = false;
+  o.tls = server_config.get();
+  return o;
+}
+
 std::string at(int port, const std::string& host = "localhost", const std::string& path = "/") {
   return "https://" + host + ":" + std::to_string(port) + path;
 }
@@ -241,10 +250,7 @@ TEST_F(TlsTest, FullHandshakesByDefaultResumptionWhenAllowed) {
 TEST_F(TlsTest, HandshakeFloodIsBounded) {
   Client client;
   TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
-  Responder::Options o;
-  o.addresses = {"127.0.0.1"};
-  o.plain = false;
-  o.tls = server_config.get();
+  Responder::Options o = tls_only(server_config);
   o.max_handshakes = 4;
   o.handshake_timeout_ms = 200;
   o.first_byte_timeout_ms = 200;
@@ -312,10 +318,7 @@ void hold(Loop& loop, Responder& r, std::vector<std::unique_ptr<SilentTls>>& int
 TEST_F(TlsTest, HandshakeSlotsPerAddress) {
   Client client;
   TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
-  Responder::Options o;
-  o.addresses = {"127.0.0.1"};
-  o.plain = false;
-  o.tls = server_config.get();
+  Responder::Options o = tls_only(server_config);
   o.max_handshakes_per_client = 3;
   o.handshake_burst_per_client = 100;
   Responder responder(loop, o, [] { return "{}"; });
@@ -333,10 +336,7 @@ TEST_F(TlsTest, HandshakeSlotsPerAddress) {
 TEST_F(TlsTest, HandshakeSlotsGoToANewcomerFromAnotherAddress) {
   Client client;
   TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
-  Responder::Options o;
-  o.addresses = {"127.0.0.1"};
-  o.plain = false;
-  o.tls = server_config.get();
+  Responder::Options o = tls_only(server_config);
   o.max_handshakes = 4;
   o.handshake_burst_per_client = 100;
   Responder responder(loop, o, [] { return "{}"; });
@@ -356,10 +356,7 @@ TEST_F(TlsTest, HandshakeSlotsGoToANewcomerFromAnotherAddress) {
 TEST_F(TlsTest, HandshakeRatePerAddress) {
   Client client;
   TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
-  Responder::Options o;
-  o.addresses = {"127.0.0.1"};
-  o.plain = false;
-  o.tls = server_config.get();
+  Responder::Options o = tls_only(server_config);
   o.handshake_burst_per_client = 2;
   o.handshake_rate_per_client = 0.001;  // no refill within the test
   Responder responder(loop, o, [] { return "{}"; });

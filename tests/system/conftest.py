@@ -87,6 +87,17 @@ class Daemon:
             self.proc.wait()
 
 
+CERTS_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "certs", "make-certs.sh")
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    """The test certificates (tests/certs/make-certs.sh), made once per test file."""
+    d = tmp_path_factory.mktemp("certs")
+    subprocess.run(["/bin/sh", CERTS_SCRIPT, str(d)], check=True, capture_output=True)
+    return d
+
+
 @pytest.fixture
 def daemons():
     started = []

@@ -12,16 +12,6 @@ import pytest
 
 from conftest import BIN, free_port
 
-CERTS_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "certs", "make-certs.sh")
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    d = tmp_path_factory.mktemp("certs")
-    subprocess.run(["/bin/sh", CERTS_SCRIPT, str(d)], check=True, capture_output=True)
-    return d
-
-
 def state(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/peers", timeout=3) as r:
         return json.loads(r.read())

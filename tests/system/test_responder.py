@@ -72,16 +72,6 @@ def test_hostile_clients_do_not_take_it_down(daemons):
 
 
 FLOOD = os.path.join(os.path.dirname(__file__), "flood_client.py")
-CERTS_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "certs", "make-certs.sh")
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    d = tmp_path_factory.mktemp("certs")
-    subprocess.run([CERTS_SCRIPT, str(d)], check=True, capture_output=True)
-    return d
-
-
 def timed_ping(port, source="127.0.0.2", tls_context=None):
     """One GET /v1/ping on a fresh connection from source: (seconds, status line)."""
     t = time.monotonic()

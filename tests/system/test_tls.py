@@ -9,16 +9,6 @@ import pytest
 
 from conftest import BIN, free_port
 
-CERTS_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "certs", "make-certs.sh")
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    d = tmp_path_factory.mktemp("certs")
-    subprocess.run([CERTS_SCRIPT, str(d)], check=True, capture_output=True)
-    return d
-
-
 def tls_args(certs, port, cert="server.pem"):
     return ["--tls-port", str(port), "--cert", str(certs / cert), "--key",
             str(certs / "server.key"), "--ca-file", str(certs / "ca.pem")]
