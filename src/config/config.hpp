@@ -24,6 +24,7 @@ struct PeerTls {
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
   std::string pin_sha256;  // base64 SPKI pin; empty = none
   bool resume = false;
+  bool operator==(const PeerTls&) const = default;
 };
 
 struct PeerSpec {
@@ -37,8 +38,8 @@ struct PeerSpec {
     std::optional<bool> verify, resume;
     std::optional<std::string> ca_file, pin_sha256;
   } tls_override;
-  PeerTls tls;         // resolved: the node's, with the overrides
-  std::string origin;  // "command line", "file:line", for messages
+  PeerTls tls;        // resolved: the node's, with the overrides
+  std::string place;  // "command line", "file:line", "api": for messages
 
   // Whose samples these are, whatever the peer says of itself: the configured name or
   // location, else the URL as configured (query included). Labels and dimensions use it.
@@ -92,6 +93,9 @@ struct Config {
 
     bool operator==(const CloudWatch&) const = default;  // every key, so none is missed
   } cloudwatch;
+
+  // The mesh.
+  int max_peers = 10000;  // of every origin together; labels and memory are bounded by it
 
   bool prometheus_enabled = false;  // reserved: read and shown, no exporter yet
 

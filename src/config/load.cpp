@@ -77,14 +77,14 @@ char* read_line(char* buf, int size, void* stream) {
   return buf;
 }
 
-void add_peer_url(Config& c, std::string_view text, const std::string& origin, std::string* error) {
+void add_peer_url(Config& c, std::string_view text, const std::string& place, std::string* error) {
   PeerArg pa = split_peer_arg(text);
   auto url = parse_url(pa.url, error);
   if (!url) return;
   PeerSpec p;
   p.url = std::move(*url);
   p.location = pa.location;
-  p.origin = origin;
+  p.place = place;
   c.peers.push_back(std::move(p));
 }
 
@@ -192,7 +192,7 @@ int on_ini_entry(void* user, const char* section, const char* name, const char* 
 }
 
 // Where a peer's own ca_file was set, for messages about it.
-using CaFilePlaces = std::map<std::string, std::string>;  // peer origin -> file:line
+using CaFilePlaces = std::map<std::string, std::string>;  // peer place -> file:line
 
 void read_ini(const std::string& path, Config& c, std::vector<std::string>& notices,
               std::map<const Setting*, std::string>& places, CaFilePlaces& ca_places) {
@@ -232,7 +232,7 @@ void read_ini(const std::string& path, Config& c, std::vector<std::string>& noti
     spec.tls_override.verify = p.verify;
     spec.tls_override.resume = p.resume;
     spec.tls_override.ca_file = p.ca_file;
-    if (p.ca_file) ca_places[spec.origin] = p.ca_file_place;
+    if (p.ca_file) ca_places[spec.place] = p.ca_file_place;
     spec.tls_override.pin_sha256 = p.pin;
   }
   if (!r.errors.empty()) {
@@ -329,8 +329,8 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
   for (const PeerSpec& p : c.peers) {
     auto [it, fresh] = identities.emplace(p.identity(), &p);
     if (!fresh)
-      out.notices.push_back(p.origin + ": peer '" + p.identity() +
-                            "' has the same identity as a peer from " + it->second->origin +
+      out.notices.push_back(p.place + ": peer '" + p.identity() +
+                            "' has the same identity as a peer from " + it->second->place +
                             "; their samples are counted together");
   }
 
@@ -394,7 +394,7 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
   }
   for (const auto& p : c.peers) {
     if (!p.url.tls() || !p.tls.verify) continue;
-    auto own = ca_places.find(p.origin);
+    auto own = ca_places.find(p.place);
     check_file("tls", "ca_file", p.tls.ca_file,
                "the CA file '" + p.tls.ca_file + "' (needed for " + p.url.display() + ")",
                p.tls_override.ca_file && own != ca_places.end() ? own->second : "");
@@ -424,7 +424,7 @@ std::string describe(const Config& c) {
   }
   for (size_t i = 0; i < c.peers.size(); ++i) {
     const PeerSpec& p = c.peers[i];
-    out += "[peer " + std::to_string(i + 1) + "]  ; " + p.origin + "\n";
+    out += "[peer " + std::to_string(i + 1) + "]  ; " + p.place + "\n";
     line("url", p.url.display() + (p.url.query.empty() ? "" : "?" + p.url.query));
     if (!p.location.empty()) line("location", p.location);
     if (!p.address.empty()) line("address", p.address);

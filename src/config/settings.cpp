@@ -311,6 +311,9 @@ const Setting kSettings[] = {
     {"prometheus", "enabled", nullptr, nullptr, true,
      [](C& c, T t) { return set_bool(c.prometheus_enabled, t); },
      [](const C& c) { return show_bool(c.prometheus_enabled); }},
+    {"mesh", "max_peers", "max-peers", nullptr, true,
+     [](C& c, T t) { return set_int(c.max_peers, t, 1, 1000000); },
+     [](const C& c) { return std::to_string(c.max_peers); }},
     // Command-line spellings of the settings above.
     {nullptr, "output", "j", nullptr, false, [](C& c, T) { return set_format(c, "json"); }},
     {nullptr, "verify", "k", nullptr, false,

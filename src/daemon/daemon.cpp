@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include "http/ping_page.hpp"
 
 #include "export/json_sink.hpp"
 #include "log/log.hpp"
@@ -28,13 +29,9 @@ Resolver::Options resolver_options(const Config& c) {
   return Resolver::options_for(c.dns_servers, uint64_t(c.timeout_s * 1000));
 }
 
-ProbeLimits limits_of(const Config& c) {
-  ProbeLimits l;
-  l.timeout_ms = uint64_t(c.timeout_s * 1000);
-  l.connect_timeout_ms = uint64_t(c.connect_timeout_s * 1000);
-  l.tls_timeout_ms = uint64_t(c.tls_timeout_s * 1000);
-  return l;
-}
+// /v1/peers is rebuilt at most this often, and the versions unsent answers hold are bounded.
+constexpr uint64_t kPeersPageMaxAgeNs = 1'000'000'000;
+constexpr size_t kPeersPageMaxHeld = 8 * 1024 * 1024;
 
 std::string file_stamp(const std::string& path) {
   struct stat st;
@@ -80,22 +77,24 @@ Daemon::Daemon(Config config, Reload reload)
       start_unix_ns_(wall_unix_ns()),
       text_(stdout_, 1),
       resolver_(loop_, resolver_options(config_)),
-      seed_(mono_ns()),
+      peers_(
+          loop_, resolver_, *this, [this]() -> TlsRandom& { return tls_random(); },
+          size_t(config_.max_peers)),
+      peers_page_(
+          "/v1/peers", [this] { return peers_json(); }, kPeersPageMaxAgeNs, kPeersPageMaxHeld),
       sigint_(loop_, SIGINT, [this](int n) { on_signal(n); }),
       sigterm_(loop_, SIGTERM, [this](int n) { on_signal(n); }),
       sighup_(loop_, SIGHUP, [this](int) { on_reload(); }),
       grace_timer_(loop_,
                    [this] {
-                     for (auto& e : peers_) e.peer->cancel();
+                     peers_.cancel_all();
                      finish_if_idle();
                    }),
-      watchdog_(loop_,
-                [this] {
-                  notify_.send("WATCHDOG=1");
-                  notify_status();  // only sent when it changed
-                  watchdog_.start(notify_.watchdog_interval_ms());
-                }),
-      reaper_(loop_, [this] { reap_peers(); }) {
+      watchdog_(loop_, [this] {
+        notify_.send("WATCHDOG=1");
+        notify_status();  // only sent when it changed
+        watchdog_.start(notify_.watchdog_interval_ms());
+      }) {
   if (config_.location.empty()) config_.location = local_ip_address();
   stdout_.on_recovered([](uint64_t n) {
     PM_LOG(warning, "%llu lines of output dropped: stdout's reader was too slow",
@@ -110,6 +109,7 @@ Daemon::Daemon(Config config, Reload reload)
   watchdog_.unref();
   apply_logging(config_);
   open_cloudwatch(config_);
+  set_routes(config_);
   open_responder(config_);
 }
 
@@ -145,17 +145,17 @@ void Daemon::open_cloudwatch(const Config& c) {
 Daemon::~Daemon() = default;
 
 int Daemon::run() {
-  auto wanted = wanted_peers(config_);
-  if (wanted.empty()) {
+  PeerSet::Plan plan = plan_config_peers(config_);
+  if (plan.fresh.empty()) {
     if (config_.format == Config::Format::text)
       text_.print("NOTE: not starting any pings, just serving\n");
   } else if (config_.verbosity > 1) {
     std::string urls;
-    for (auto& p : wanted) urls += (urls.empty() ? "" : " ") + p.url.display();
+    for (auto& m : plan.fresh) urls += (urls.empty() ? "" : " ") + m.peer->url();
     PM_LOG(info, "starting ping across [%s]", urls.c_str());
     text_.print_header();
   }
-  sync_peers(config_);
+  peers_.apply(std::move(plan));
   running_ = true;
   notify_.send("READY=1");
   notify_status();
@@ -193,9 +193,34 @@ TlsRandom& Daemon::tls_random() {
   return *tls_random_;
 }
 
+// The routes components answer. The table outlives every responder, so a reload that
+// changes only the location changes a route, not the listeners.
+void Daemon::set_routes(const Config& c) {
+  Routes::Route ping;
+  ping.path = "/v1/ping";
+  ping.description = "the ping page";
+  ping.handler = [page = ping_page(c.location)](const Request&) {
+    Reply r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = page;
+    return r;
+  };
+  routes_.set(std::move(ping));
+  routes_.set(shared_page_route("/v1/peers", "peers and their statistics (JSON)",
+                                "application/json", peers_page_));
+  Routes::Route index;
+  index.path = "/";
+  index.handler = [this](const Request&) {
+    Reply r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = routes_.index_page();
+    return r;
+  };
+  routes_.set(std::move(index));
+}
+
 std::string Daemon::responder_key(const Config& c) const {
-  std::string k =
-      std::to_string(c.serve_port) + "|" + std::to_string(c.tls_port) + "|" + c.location + "|";
+  std::string k = std::to_string(c.serve_port) + "|" + std::to_string(c.tls_port) + "|";
   for (const auto& a : c.listen) k += a + ",";
   if (c.tls_port)  // a renewed certificate reopens the TLS listener
     k += "|" + c.cert_file + "@" + file_stamp(c.cert_file) + "|" + c.key_file + "@" +
@@ -227,8 +252,7 @@ std::unique_ptr<Responder> Daemon::make_responder(const Config& c, TlsServerConf
   ro.port = uint16_t(c.serve_port);
   ro.tls = tls ? tls->get() : nullptr;
   ro.tls_port = uint16_t(c.tls_port);
-  ro.location = c.location;
-  auto r = std::make_unique<Responder>(loop_, ro, [this] { return peers_json(); });
+  auto r = std::make_unique<Responder>(loop_, ro, routes_);
   r->start();  // throws when a port cannot be bound
   return r;
 }
@@ -238,149 +262,13 @@ void Daemon::log_listening(const Config& c) {
   if (c.tls_port) PM_LOG(notice, "starting TLS server on port %d", c.tls_port);
 }
 
-// The configured peers, and the node itself when a service has none configured: a
-// fresh install shows data at once.
-std::vector<PeerSpec> Daemon::wanted_peers(const Config& c) const {
-  std::vector<PeerSpec> out = c.peers;
-  bool self =
-      c.probe_self == Config::ProbeSelf::yes ||
-      (c.probe_self == Config::ProbeSelf::automatic && !c.config_path.empty() && c.peers.empty());
-  if (self && (c.serve_port || c.tls_port)) {
-    // Loopback when we listen there (or everywhere), else our first listen address.
-    std::string host = "127.0.0.1";
-    bool v4_loop = false, v6_loop = false;
-    for (const auto& a : c.listen) {
-      v4_loop |= a == "0.0.0.0" || a == "127.0.0.1";
-      v6_loop |= a == "::" || a == "::1";
-    }
-    if (!v4_loop) host = v6_loop ? "[::1]" : c.listen.empty() ? host : c.listen.front();
-    if (!v4_loop && !v6_loop && host.find(':') != std::string::npos) host = "[" + host + "]";
-    std::string text = c.serve_port ? "http://" + host + ":" + std::to_string(c.serve_port)
-                                    : "https://" + host + ":" + std::to_string(c.tls_port);
-    PeerSpec p;
-    p.url = *parse_url(text + "/v1/ping", nullptr);
-    p.tls = c.tls;
-    p.tls.verify = false;     // our own certificate, whoever signed it
-    p.location = c.location;  // it is us: our samples to ourselves carry our name
-    p.origin = "self";
-    out.push_back(std::move(p));
-  }
-  return out;
-}
-
-std::shared_ptr<const TlsClientConfig> Daemon::tls_client_for(const PeerTls& t, std::string* key) {
-  // The file's time is in the key, so a renewed CA bundle is read again on reload.
-  *key =
-      (t.verify ? "v|" : "-|") + t.ca_file + "@" + file_stamp(t.ca_file) + (t.resume ? "|r" : "|-");
-  auto& config = tls_clients_[*key];
-  if (!config) {
-    TlsClientOptions o;
-    o.verify = t.verify;
-    o.ca_file = t.ca_file;
-    o.allow_resumption = t.resume;
-    try {
-      config = std::make_shared<TlsClientConfig>(tls_random(), o);
-    } catch (const std::exception& e) {
-      tls_clients_.erase(*key);
-      throw ConfigError(e.what());
-    }
-  }
-  return config;
-}
-
-void Daemon::sync_peers(const Config& c) {
-  apply_peers(plan_peers(c));
-}
-
-// Builds what c needs and the running peers lack, touching nothing that runs: a TLS
-// configuration that cannot be built throws here.
-Daemon::PeerPlan Daemon::plan_peers(const Config& c) {
-  auto wanted = wanted_peers(c);
-  ProbeLimits limits = limits_of(c);
-  auto key_of = [&](const PeerSpec& s) {
-    int delay = s.delay_s ? s.delay_s : c.delay_s;
-    return s.url.display() + "?" + s.url.query + "|" + s.identity() + "|" + s.location + "|" +
-           s.address + "|" + std::to_string(delay) + "|" + std::to_string(c.limit) + "|" +
-           std::to_string(c.max_failures) + "|" + std::to_string(limits.timeout_ms) + "|" +
-           std::to_string(limits.connect_timeout_ms) + "|" + std::to_string(limits.tls_timeout_ms) +
-           "|" + (s.tls.verify ? "v" : "-") + s.tls.ca_file + "|" + s.tls.pin_sha256 +
-           (s.tls.resume ? "|r" : "|-");
-  };
-  PeerPlan plan;
-  std::vector<bool> matched(wanted.size(), false);
-  std::vector<std::string> keys;
-  for (const auto& w : wanted) keys.push_back(key_of(w));
-  for (size_t j = 0; j < peers_.size(); ++j) {
-    if (peers_[j].removed) continue;
-    for (size_t i = 0; i < wanted.size(); ++i) {
-      if (matched[i] || keys[i] != peers_[j].key) continue;
-      matched[i] = true;
-      plan.kept.push_back(j);
-      // A renewed CA file (its time is in the TLS key) applies to a kept peer too.
-      if (wanted[i].url.tls()) {
-        std::string tls_key;
-        auto config = tls_client_for(wanted[i].tls, &tls_key);
-        if (tls_key != peers_[j].tls_key) plan.new_tls.push_back({j, tls_key, std::move(config)});
-      }
-      break;
-    }
-  }
-  for (size_t i = 0; i < wanted.size(); ++i) {
-    if (matched[i]) continue;
-    const PeerSpec& spec = wanted[i];
-    PeerSettings s;
-    s.identity = spec.identity();
-    s.location = spec.location;
-    s.address_override = spec.address;
-    s.delay_ms = uint64_t(spec.delay_s ? spec.delay_s : c.delay_s) * 1000;
-    s.limit = c.limit;
-    s.max_failures = c.max_failures;
-    std::string tls_key;
-    if (spec.url.tls()) {
-      auto config = tls_client_for(spec.tls, &tls_key);
-      s.tls.conf = config->get();
-      s.tls.owner = std::move(config);
-      s.tls.verify = spec.tls.verify;
-      s.tls.pin_sha256 = spec.tls.pin_sha256;
-      s.tls.resume = spec.tls.resume;
-    }
-    plan.fresh.push_back(
-        {std::make_unique<Peer>(loop_, resolver_, spec.url, s, limits, *this, ++seed_), keys[i],
-         tls_key, false});
-  }
-  return plan;
-}
-
-// Swaps the plan in: new peers start, peers c no longer has stop, kept ones keep their
-// statistics and schedule.
-void Daemon::apply_peers(PeerPlan plan) {
-  for (auto& [j, key, config] : plan.new_tls) {
-    peers_[j].peer->use_tls_config(config->get(), config);  // from its next probe on
-    peers_[j].tls_key = key;
-  }
-  size_t removed = 0;
-  for (size_t j = 0; j < peers_.size(); ++j) {
-    PeerEntry& e = peers_[j];
-    if (e.removed || std::find(plan.kept.begin(), plan.kept.end(), j) != plan.kept.end()) continue;
-    e.removed = true;
-    ++removed;
-    if (e.peer->ended())
-      reaper_.start(0);
-    else
-      e.peer->stop();  // it prints its summary once its probe in flight is done
-  }
-  if (!plan.new_tls.empty()) reaper_.start(0);  // the configurations no peer uses any more
-
-  // New peers start spread over their period, so they never fire together.
-  size_t added = plan.fresh.size();
-  for (size_t i = 0; i < added; ++i) {
-    Peer& p = *plan.fresh[i].peer;
-    peers_.push_back(std::move(plan.fresh[i]));
-    PM_LOG(info, "ping %s", p.url().c_str());
-    p.start(spread_offset_ns(i, added, p.settings().delay_ms * 1000000));
-  }
-  if (running_)
-    PM_LOG(notice, "peers: %zu added, %zu removed, %zu kept", added, removed, plan.kept.size());
+PeerSet::Plan Daemon::plan_config_peers(const Config& c) {
+  std::vector<std::pair<Origin, std::vector<PeerSpec>>> lists;
+  lists.emplace_back(Origin::config, c.peers);
+  std::vector<PeerSpec> self;
+  if (auto p = self_peer(c)) self.push_back(std::move(*p));
+  lists.emplace_back(Origin::self, std::move(self));
+  return peers_.plan(std::move(lists), peer_defaults(c), size_t(c.max_peers));
 }
 
 void Daemon::on_sample(Peer& peer, const Sample& s) noexcept {
@@ -391,21 +279,13 @@ void Daemon::on_sample(Peer& peer, const Sample& s) noexcept {
 
 void Daemon::on_peer_ended(Peer& peer) noexcept {
   if (samples_) samples_->on_peer_summary(peer.totals());
-  for (auto& e : peers_)
-    if (e.peer.get() == &peer && e.removed) reaper_.start(0);
+  peers_page_.invalidate();
   notify_status();
   finish_if_idle();
 }
 
-// Frees peers removed by a reload once they have ended (never inside their callbacks),
-// and the TLS configurations nobody uses any more.
-void Daemon::reap_peers() {
-  std::erase_if(peers_, [](const PeerEntry& e) { return e.removed && e.peer->ended(); });
-  std::erase_if(tls_clients_, [&](const auto& kv) {  // probes in flight keep theirs
-    for (const auto& e : peers_)
-      if (e.tls_key == kv.first) return false;
-    return true;
-  });
+void Daemon::on_identity_gone(const std::string&) noexcept {
+  peers_page_.invalidate();
 }
 
 void Daemon::on_signal(int signum) {
@@ -431,7 +311,7 @@ void Daemon::begin_stop() {
   // Probes in flight may finish, within shutdown_timeout. The listeners stay open until
   // they have: closing them now would reset a probe of ourselves still in the accept
   // queue, a failure of our own making.
-  for (auto& e : peers_) e.peer->stop();
+  peers_.stop_all();
   grace_timer_.start(uint64_t(config_.shutdown_timeout_s * 1000));
   stop_deadline_ns_ = mono_ns() + uint64_t(config_.shutdown_timeout_s * 1e9);
   finish_if_idle();
@@ -457,18 +337,17 @@ void Daemon::apply_reload() {
   auto refuse = [this](const char* what, const std::string& why) {
     last_error_ = "reload: " + why;
     PM_LOG(error, "reload failed, %s: %s", what, why.c_str());
-    reaper_.start(0);  // the TLS configurations the refused plan made
   };
   LoadedConfig loaded;
   std::unique_ptr<TlsServerConfig> tls;
   bool listeners_change = false;
-  PeerPlan plan;
+  PeerSet::Plan plan;
   try {
     loaded = reload_();
     if (loaded.config.location.empty()) loaded.config.location = local_ip_address();
     listeners_change = responder_key(loaded.config) != responder_key_;
     if (listeners_change) tls = make_tls_server(loaded.config);
-    plan = plan_peers(loaded.config);
+    plan = plan_config_peers(loaded.config);
   } catch (const std::exception& e) {
     return refuse("the running configuration stays", e.what());
   }
@@ -479,7 +358,11 @@ void Daemon::apply_reload() {
     if (!swap_responder(next, std::move(tls), &why))
       return refuse("the running configuration stays", why);
   }
-  apply_peers(std::move(plan));
+  auto change = peers_.apply(std::move(plan));
+  PM_LOG(notice, "peers: %zu added, %zu removed, %zu kept", change.added, change.removed,
+         change.kept);
+  set_routes(next);
+  peers_page_.invalidate();
   // What is built once: say so rather than ignore it silently.
   if (!(config_.cloudwatch == next.cloudwatch))
     PM_LOG(warning, "reload: the [cloudwatch] settings changed; they apply at the next start");
@@ -525,11 +408,11 @@ bool Daemon::swap_responder(const Config& next, std::unique_ptr<TlsServerConfig>
 void Daemon::notify_status() {
   if (!notify_.enabled()) return;
   size_t active = 0, failing = 0;
-  for (const auto& e : peers_) {
-    if (e.removed || e.peer->ended()) continue;
+  peers_.for_each([&](const PeerSet::Member& m) {
+    if (m.removed || m.peer->ended()) return;
     ++active;
-    if (e.peer->totals().failures > 0 && e.peer->totals().successes == 0) ++failing;
-  }
+    if (m.peer->totals().failures > 0 && m.peer->totals().successes == 0) ++failing;
+  });
   std::string status =
       "STATUS=" + std::to_string(active) + " peers, " + std::to_string(failing) + " never reached";
   if (!last_error_.empty()) status += "; last error: " + last_error_;
@@ -541,8 +424,7 @@ void Daemon::notify_status() {
 // Ends the loop once every peer has ended, unless the responder should keep serving.
 void Daemon::finish_if_idle() {
   if (!running_ || reloading_) return;
-  for (const auto& e : peers_)
-    if (!e.peer->ended() && (shutting_down_ || !e.removed)) return;
+  if (!peers_.idle(shutting_down_)) return;
   if (responder_ && !shutting_down_) return;
   if (cloudwatch_ && !cloudwatch_drained_) {
     if (cloudwatch_draining_) return;  // finish_if_idle runs again once it is done

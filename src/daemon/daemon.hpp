@@ -13,16 +13,17 @@
 #include "export/cloudwatch_sink.hpp"
 #include "export/text_sink.hpp"
 #include "http/responder.hpp"
+#include "http/routes.hpp"
 #include "log/log.hpp"
 #include "loop/fd_output.hpp"
 #include "loop/loop.hpp"
 #include "loop/signal.hpp"
-#include "probe/peer.hpp"
+#include "mesh/peer_set.hpp"
 #include "tls/tls_config.hpp"
 
 namespace pingmesh {
 
-class Daemon final : public Peer::Events {
+class Daemon final : private PeerSet::Events {
  public:
   // Re-reads the configuration for SIGHUP: file, environment and command line.
   using Reload = std::function<LoadedConfig()>;
@@ -35,21 +36,14 @@ class Daemon final : public Peer::Events {
   int run();
 
  private:
-  struct PeerEntry {
-    std::unique_ptr<Peer> peer;
-    std::string key;       // what the peer was made from; a changed key is a new peer
-    std::string tls_key;   // which client TLS configuration it uses
-    bool removed = false;  // by a reload; freed once it has ended
-  };
-
   void on_sample(Peer& peer, const Sample& s) noexcept override;
   void on_peer_ended(Peer& peer) noexcept override;
+  void on_identity_gone(const std::string& identity) noexcept override;
   void on_signal(int signum);
   void begin_stop();  // peers finish within shutdown_timeout, then the loop ends
   void on_reload();
   void apply_reload();
   void finish_if_idle();
-  void reap_peers();
 
   void apply_logging(const Config& c);
   void open_cloudwatch(const Config& c);
@@ -59,23 +53,9 @@ class Daemon final : public Peer::Events {
   bool swap_responder(const Config& next, std::unique_ptr<TlsServerConfig> tls, std::string* why);
   void log_listening(const Config& c);
   std::string responder_key(const Config& c) const;
-  // What a reload changes in the peers, built before anything running is touched.
-  struct PeerPlan {
-    std::vector<PeerEntry> fresh;  // not started yet
-    std::vector<size_t> kept;      // indexes into peers_
-    struct NewTls {
-      size_t index;  // into peers_
-      std::string key;
-      std::shared_ptr<const TlsClientConfig> config;
-    };
-    std::vector<NewTls> new_tls;  // kept peers whose CA file was renewed
-  };
-  // Adds the peers c has that we lack, stops the ones it no longer has.
-  void sync_peers(const Config& c);
-  PeerPlan plan_peers(const Config& c);  // throws ConfigError
-  void apply_peers(PeerPlan plan);
-  std::vector<PeerSpec> wanted_peers(const Config& c) const;
-  std::shared_ptr<const TlsClientConfig> tls_client_for(const PeerTls& t, std::string* key);
+  void set_routes(const Config& c);
+  // The configured peers and, when wanted, ourselves: what a reload reconciles.
+  PeerSet::Plan plan_config_peers(const Config& c);  // throws ConfigError
   TlsRandom& tls_random();
   void notify_status();
   std::string peers_json() const;
@@ -98,22 +78,20 @@ class Daemon final : public Peer::Events {
   std::unique_ptr<SampleSink> json_;  // samples in json mode
   SampleSink* samples_ = nullptr;     // where samples go: text_, json_, or nowhere
   std::unique_ptr<TlsRandom> tls_random_;
-  // Shared by the peers that use them (and their probes in flight): the map only finds
-  // them again by their key.
-  std::map<std::string, std::shared_ptr<const TlsClientConfig>> tls_clients_;
   std::unique_ptr<TlsServerConfig> tls_server_;
   Resolver resolver_;
+  PeerSet peers_;
+  Routes routes_;  // outlives the responders that answer them
+  SharedPage peers_page_;
   std::unique_ptr<CloudWatchSink> cloudwatch_;
   bool cloudwatch_draining_ = false, cloudwatch_drained_ = false;
   uint64_t stop_deadline_ns_ = 0;  // when the shutdown must be over
   std::unique_ptr<Responder> responder_;
   std::string responder_key_;
-  std::vector<PeerEntry> peers_;
-  uint64_t seed_;
   std::string last_error_;
   std::string last_status_;
   Signal sigint_, sigterm_, sighup_;
-  Timer grace_timer_, watchdog_, reaper_;
+  Timer grace_timer_, watchdog_;
   bool running_ = false;
   bool reloading_ = false;
   bool shutting_down_ = false;

@@ -18,7 +18,8 @@ void field(std::string& out, const char* indent, const char* name, const std::st
   out += last ? "\n" : ",\n";
 }
 
-std::string peer_json(const Peer& p, const Config& c) {
+std::string peer_json(const PeerSet::Member& m, const Config& c) {
+  const Peer& p = *m.peer;
   const PeerTotals& t = p.totals();
   const char* in = "      ";
   std::string o = "    {\n";
@@ -49,7 +50,10 @@ std::string peer_json(const Peer& p, const Config& c) {
   field(totals, in2, "Size", std::to_string(t.size_sum), true);
   totals += "      }";
   field(o, in, "PingTotals", totals);
-  field(o, in, "Identity", json_string(p.identity()), true);  // ours, after the original's
+  // Ours, after the original's.
+  field(o, in, "Identity", json_string(p.identity()));
+  field(o, in, "Origin", json_string(to_string(m.origin)));
+  field(o, in, "Place", json_string(m.place), true);
   o += "    }";
   return o;
 }
@@ -59,14 +63,14 @@ std::string peer_json(const Peer& p, const Config& c) {
 std::string Daemon::peers_json() const {
   std::string active, deleted;
   size_t num_active = 0, num_deleted = 0;
-  for (const auto& e : peers_) {
+  peers_.for_each([&](const PeerSet::Member& m) {
     // A peer that ended (its limits, or a reload) is the original's "deleted" peer.
-    const Peer& p = *e.peer;
-    std::string& list = p.ended() ? deleted : active;
-    (p.ended() ? num_deleted : num_active)++;
+    bool ended = m.peer->ended();
+    std::string& list = ended ? deleted : active;
+    (ended ? num_deleted : num_active)++;
     list += list.empty() ? "\n" : ",\n";
-    list += peer_json(p, config_);
-  }
+    list += peer_json(m, config_);
+  });
   auto array = [](const std::string& items) {
     return items.empty() ? "[]" : "[" + items + "\n  ]";
   };

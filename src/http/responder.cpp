@@ -6,7 +6,6 @@
 #include <limits>
 #include <stdexcept>
 
-#include "http/ping_page.hpp"
 #include "http/responder_connection.hpp"
 #include "loop/clock.hpp"
 
@@ -29,12 +28,10 @@ size_t connections_fds_allow() {
 
 }  // namespace
 
-Responder::Responder(Loop& loop, Options options, JsonSource peers_json)
+Responder::Responder(Loop& loop, Options options, const Routes& routes)
     : loop_(loop),
       options_(std::move(options)),
-      peers_(std::move(peers_json), options_.peers_max_age_ms * 1000000,
-             options_.max_held_page_bytes),
-      ping_page_(ping_page(options_.location)),
+      routes_(routes),
       reaper_(loop, [this] { reap(); }) {}
 
 Responder::~Responder() {
@@ -100,7 +97,7 @@ void Responder::on_connection(TcpListener& listener, bool tls) {
     c->close();
     return;
   }
-  c->start();
+  c->start(key);
   connections_.push_front(std::move(c));
   Connection* added = connections_.front().get();
   added->self_ = connections_.begin();
@@ -162,18 +159,6 @@ void Responder::evict_handshake(ClientTable::Member* m) {
            "the most (logged once)",
            handshakes_);
   retire(static_cast<Connection*>(m));
-}
-
-SharedPage::Buffer Responder::peers_page() {
-  SharedPage::Buffer page = peers_.get(mono_ns());
-  counters_.peers_builds = peers_.builds();
-  counters_.peers_held_back = peers_.held_back();
-  if (peers_.held_back_now() && held_logged_.first())
-    PM_LOG(warning,
-           "responder: answers not yet read hold %zu bytes of /v1/peers; serving the held "
-           "page again instead of building more (logged once)",
-           peers_.held_bytes());
-  return page;
 }
 
 void Responder::retire(Connection* c) {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "http/client_table.hpp"
-#include "http/shared_page.hpp"
+#include "http/routes.hpp"
 #include "log/log.hpp"
 #include "loop/tcp.hpp"
 #include "loop/timer.hpp"
@@ -29,7 +29,6 @@ class Responder {
     const mbedtls_ssl_config* tls = nullptr;  // serve https on tls_port when set
     uint16_t tls_port = 0;
     std::vector<std::string> addresses = {"0.0.0.0", "::"};
-    std::string location;  // shown in the ping page
     // When a bound is full, the oldest idle connection (no answer being written) of the
     // client holding the most goes first, so a newcomer from another address gets in.
     size_t max_connections = 256;
@@ -49,8 +48,6 @@ class Responder {
     double handshake_rate_per_client = 4;
     double handshake_burst_per_client = 2;
     size_t send_buffer_bytes = 64 * 1024;  // per connection, in the kernel (which doubles it)
-    uint64_t peers_max_age_ms = 1000;      // /v1/peers is rebuilt at most this often
-    size_t max_held_page_bytes = 8 * 1024 * 1024;  // /v1/peers versions held by unsent answers
   };
   struct Counters {
     uint64_t requests = 0;
@@ -63,12 +60,10 @@ class Responder {
     uint64_t tls_failures = 0;         // handshakes that failed
     uint64_t evicted_handshakes = 0;   // unfinished ones closed to make room
     uint64_t rejected_handshakes = 0;  // over one address's handshake rate
-    uint64_t peers_builds = 0;
-    uint64_t peers_held_back = 0;  // /v1/peers served again: max_held_page_bytes reached
   };
-  using JsonSource = std::function<std::string()>;
 
-  Responder(Loop& loop, Options options, JsonSource peers_json);
+  // Answers what routes has; routes must outlive the responder.
+  Responder(Loop& loop, Options options, const Routes& routes);
   ~Responder();
 
   // Binds every address (http, https); throws std::runtime_error when none can be bound, or the
@@ -82,7 +77,6 @@ class Responder {
   uint16_t port() const { return port_; }
   uint16_t tls_port() const { return tls_port_; }
   const Counters& counters() const { return counters_; }
-  size_t held_page_bytes() { return peers_.held_bytes(); }
   size_t open_connections() const { return connections_.size(); }
 
  private:
@@ -94,14 +88,12 @@ class Responder {
   bool make_room(const ClientKey& key, bool tls);
   bool evict(ClientTable::Member* m);
   void evict_handshake(ClientTable::Member* m);
-  SharedPage::Buffer peers_page();
   void retire(Connection* c);
   void reap();
 
   Loop& loop_;
   Options options_;
-  SharedPage peers_;
-  std::string ping_page_;
+  const Routes& routes_;
   std::vector<std::unique_ptr<TcpListener>> listeners_;
   std::list<std::unique_ptr<Connection>> connections_;
   ClientTable clients_;
@@ -112,7 +104,7 @@ class Responder {
   size_t handshakes_ = 0;  // TLS handshakes in progress
   Counters counters_;
   log::Once full_logged_, evicted_logged_, oversize_logged_, timeout_logged_, handshakes_logged_,
-      tls_logged_, held_logged_, rate_logged_;
+      tls_logged_, rate_logged_;
 };
 
 }  // namespace pingmesh

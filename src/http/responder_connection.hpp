@@ -10,22 +10,10 @@
 #include <string>
 #include <string_view>
 
-#include "http/ping_page.hpp"
 #include "http/responder.hpp"
 #include "tls/tls_channel.hpp"
 
 namespace pingmesh {
-
-namespace responder_detail {
-
-inline constexpr char kIndexPage[] =
-    "<html><head><title>pingmesh</title></head><body>\n"
-    "<h1>pingmesh</h1>\n<ul>\n"
-    "<li><a href=\"/v1/ping\">/v1/ping</a>: the ping page</li>\n"
-    "<li><a href=\"/v1/peers\">/v1/peers</a>: peers and their statistics (JSON)</li>\n"
-    "</ul>\n</body></html>\n";
-
-}  // namespace responder_detail
 
 class Responder::Connection final : public TcpStream::Events,
                                     public Channel::Wire,
@@ -58,7 +46,9 @@ class Responder::Connection final : public TcpStream::Events,
       return self(p)->on_header_value_complete();
     };
     settings_.on_headers_complete = [](llhttp_t* p) { return self(p)->on_headers_complete(); };
-    settings_.on_body = [](llhttp_t* p, const char*, size_t n) { return self(p)->on_body(n); };
+    settings_.on_body = [](llhttp_t* p, const char* at, size_t n) {
+      return self(p)->on_body(at, n);
+    };
     settings_.on_message_complete = [](llhttp_t* p) { return self(p)->on_message_complete(); };
     llhttp_init(&parser_, HTTP_REQUEST, &settings_);
     parser_.data = this;
@@ -70,11 +60,12 @@ class Responder::Connection final : public TcpStream::Events,
 
   // Idle: no answer being written. Never sent a byte, mid-request, between requests, or
   // lingering after the last answer.
-  bool evictable() const override { return pending_writes_ == 0 && !body_; }
+  bool evictable() const override { return pending_writes_ == 0 && !page_; }
   bool answered() const override { return answered_; }
 
   // Once admitted: a TLS session is set up only for connections that are kept.
-  void start() {
+  void start(const ClientKey& client) {
+    client_ = client;
     if (tls_)
       channel_ = std::make_unique<TlsChannel>(owner_.options_.tls, *this);
     else
@@ -131,7 +122,7 @@ class Responder::Connection final : public TcpStream::Events,
       owner_.retire(this);
       return;
     }
-    if (closing_ && pending_writes_ == 0 && !body_) owner_.retire(this);  // nothing left to send
+    if (closing_ && pending_writes_ == 0 && !page_) owner_.retire(this);  // nothing left to send
   }
 
   // Request bytes, decrypted when the connection is TLS.
@@ -176,7 +167,7 @@ class Responder::Connection final : public TcpStream::Events,
         return;
       }
       if (err != HPE_OK) {
-        refuse(400, "Bad Request");
+        refuse(400);
         return;
       }
       if (!head_done_ && head_bytes_ > max_head) {
@@ -200,7 +191,7 @@ class Responder::Connection final : public TcpStream::Events,
       owner_.retire(this);
     } else if (pending_writes_ > 0) {
       return;
-    } else if (body_) {
+    } else if (page_) {
       send_body();  // the next record of a shared page
     } else if (closing_ && !lingering_) {
       // Half-close and read until the client's FIN: closing with unread input would
@@ -215,12 +206,12 @@ class Responder::Connection final : public TcpStream::Events,
       std::string rest;
       rest.swap(backlog_);
       if (!rest.empty()) parse(rest.data(), rest.size());
-      if (closing_ && pending_writes_ == 0 && !body_) owner_.retire(this);
+      if (closing_ && pending_writes_ == 0 && !page_) owner_.retire(this);
     }
   }
 
  private:
-  enum class Field { other, host, expect };
+  enum class Field { other, host, expect, authorization, content_type };
 
   static Connection* self(llhttp_t* p) { return static_cast<Connection*>(p->data); }
 
@@ -234,6 +225,10 @@ class Responder::Connection final : public TcpStream::Events,
   int on_message_begin() {
     url_.clear();
     body_bytes_ = 0;
+    body_.clear();
+    route_ = nullptr;
+    authorization_.clear();
+    content_type_.clear();
     hosts_ = 0;
     expect_continue_ = expect_other_ = false;
     field_.clear();
@@ -253,17 +248,23 @@ class Responder::Connection final : public TcpStream::Events,
   }
 
   int on_header_field_complete() {
-    field_kind_ = iequals(field_, "host")     ? Field::host
-                  : iequals(field_, "expect") ? Field::expect
-                                              : Field::other;
+    field_kind_ = iequals(field_, "host")            ? Field::host
+                  : iequals(field_, "expect")        ? Field::expect
+                  : iequals(field_, "authorization") ? Field::authorization
+                  : iequals(field_, "content-type")  ? Field::content_type
+                                                     : Field::other;
     field_.clear();
     value_.clear();
     return 0;
   }
 
   int on_header_value(const char* at, size_t n) {
-    if (field_kind_ == Field::expect)
-      value_.append(at, std::min(n, kMaxName - std::min(kMaxName, value_.size())));
+    auto keep = [&](std::string& into, size_t bound) {
+      into.append(at, std::min(n, bound - std::min(bound, into.size())));
+    };
+    if (field_kind_ == Field::expect) keep(value_, kMaxName);
+    if (field_kind_ == Field::authorization) keep(authorization_, kMaxAuthorization);
+    if (field_kind_ == Field::content_type) keep(content_type_, kMaxName * 4);
     return 0;
   }
 
@@ -278,15 +279,29 @@ class Responder::Connection final : public TcpStream::Events,
   // Checks that need the whole head (RFC 9112 and RFC 9110).
   int on_headers_complete() {
     head_done_ = true;
-    if (parser_.http_major != 1) return refuse(505, "HTTP Version Not Supported");
+    if (parser_.http_major != 1) return refuse(505);
     bool http11 = parser_.http_minor >= 1;
-    if (http11 && hosts_ != 1) return refuse(400, "Bad Request");  // RFC 9112 3.2
+    if (http11 && hosts_ != 1) return refuse(400);  // RFC 9112 3.2
     // An HTTP/1.0 client's Expect is ignored (RFC 9110 10.1.1).
-    if (http11 && expect_other_) return refuse(417, "Expectation Failed");
+    if (http11 && expect_other_) return refuse(417);
     bool has_body = (parser_.flags & F_CHUNKED) ||
                     ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
+    std::string_view path(url_);
+    route_ = owner_.routes_.find(path.substr(0, path.find('?')));
+    reads_body_ = has_body && route_ && route_->max_body > 0 &&
+                  (route_->methods & method_bit(method_of(parser_.method)));
+    body_limit_ = reads_body_ ? std::min(route_->max_body, owner_.options_.max_body_bytes)
+                              : owner_.options_.max_body_bytes;
+    if ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > body_limit_) {
+      oversized(413);  // said up front: no need to read it
+      return -1;
+    }
     if (http11 && expect_continue_ && has_body) {
-      // No route reads a body, so the final answer follows from the head alone: sent at
+      if (reads_body_) {
+        if (channel_->send("HTTP/1.1 100 Continue\r\n\r\n") != 0) closing_ = true;
+        return 0;
+      }
+      // The route reads no body, so the final answer follows from the head alone: sent at
       // once instead of 100 Continue (RFC 9110 10.1.1), and the body is never read.
       ++owner_.counters_.requests;
       answer(false);
@@ -296,9 +311,11 @@ class Responder::Connection final : public TcpStream::Events,
     return 0;
   }
 
-  int on_body(size_t n) {
+  int on_body(const char* at, size_t n) {
     body_bytes_ += n;
-    return body_bytes_ <= owner_.options_.max_body_bytes ? 0 : -1;
+    if (body_bytes_ > body_limit_) return -1;
+    if (reads_body_) body_.append(at, n);
+    return 0;
   }
 
   int on_message_complete() {
@@ -316,35 +333,68 @@ class Responder::Connection final : public TcpStream::Events,
     return HPE_PAUSED;  // one request at a time
   }
 
-  void answer(bool keep) {
-    auto method = llhttp_method_t(parser_.method);
-    bool head = method == HTTP_HEAD;
-    std::string_view path(url_);
-    path = path.substr(0, path.find('?'));
-
-    if (path != "/v1/ping" && path != "/v1/peers" && path != "/") {
-      reply(404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n", keep, head);
-    } else if (method != HTTP_GET && !head) {
-      reply(405, "Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n", keep);
-    } else if (path == "/v1/ping") {
-      reply(200, "OK", "text/html; charset=utf-8", owner_.ping_page_, keep, head);
-    } else if (path == "/v1/peers") {
-      reply(200, "OK", "application/json", {}, keep, head, owner_.peers_page());
-    } else {
-      reply(200, "OK", "text/html; charset=utf-8", responder_detail::kIndexPage, keep, head);
+  static Method method_of(uint8_t m) {
+    switch (llhttp_method_t(m)) {
+      case HTTP_GET:
+        return Method::get;
+      case HTTP_HEAD:
+        return Method::head;
+      case HTTP_POST:
+        return Method::post;
+      case HTTP_PUT:
+        return Method::put;
+      case HTTP_DELETE:
+        return Method::del;
+      default:
+        return Method::other;
     }
+  }
+
+  // Looks the route up and answers with what its handler says. A handler never destroys
+  // the responder: it may only change state and return.
+  void answer(bool keep) {
+    Method method = method_of(parser_.method);
+    bool head = method == Method::head;
+    std::string_view url(url_);
+    size_t q = url.find('?');
+    std::string_view path = url.substr(0, q);
+    if (!route_) route_ = owner_.routes_.find(path);
+    if (!route_) return reply(Reply::text(404, "404 page not found\n"), keep, head);
+    if (!(route_->methods & method_bit(head ? Method::get : method))) {
+      Reply r = Reply::text(405, "method not allowed\n");
+      r.headers = "Allow: " + allow_header(route_->methods) + "\r\n";
+      return reply(r, keep);
+    }
+    Request request;
+    request.method = method;
+    request.path = path;
+    request.query = q == std::string_view::npos ? std::string_view() : url.substr(q + 1);
+    request.body = body_;
+    request.authorization = authorization_;
+    request.content_type = content_type_;
+    request.client = client_;
+    request.tls = tls_;
+    Reply r;
+    try {
+      r = route_->handler(request);
+    } catch (const std::exception& e) {  // out of memory, say: this request fails, not us
+      PM_LOG(error, "responder: %s failed: %s", route_->path.c_str(), e.what());
+      r = Reply::text(500, "internal error\n");
+    }
+    reply(r, keep, head);
   }
 
   // Sends the status line and headers, then the body: a small one copied along, a shared
   // page referenced (plain) or encrypted a record at a time as the last one is written (TLS).
-  void reply(int code, const char* reason, const char* type, std::string_view body, bool keep,
-             bool head = false, SharedPage::Buffer shared = nullptr) {
-    size_t length = shared ? shared->size() : body.size();
+  void reply(const Reply& a, bool keep, bool head = false) {
+    const SharedPage::Buffer& shared = a.shared;
+    size_t length = shared ? shared->size() : a.body.size();
+    bool inline_body = !shared || shared->size() <= kInlineBody;  // one write, not two
     std::string r;
-    r.reserve(160 + (shared ? 0 : body.size()));
-    r += "HTTP/1.1 " + std::to_string(code) + " " + reason + "\r\n";
-    if (type) r += std::string("Content-Type: ") + type + "\r\n";
-    if (code == 405) r += "Allow: GET, HEAD\r\n";
+    r.reserve(160 + a.headers.size() + (inline_body ? length : 0));
+    r += "HTTP/1.1 " + std::to_string(a.status) + " " + reason_phrase(a.status) + "\r\n";
+    if (!a.content_type.empty() && length > 0) r += "Content-Type: " + a.content_type + "\r\n";
+    r += a.headers;
     r += "Content-Length: " + std::to_string(length) + "\r\n";
     // An HTTP/1.0 client keeps the connection only when told so (RFC 9112 9.3); without
     // it, the client waits for a close that never comes.
@@ -354,36 +404,36 @@ class Responder::Connection final : public TcpStream::Events,
       r += "Connection: keep-alive\r\n\r\n";
     else
       r += "\r\n";
-    if (!head && !shared) r += body;
+    if (!head && inline_body) r += shared ? std::string_view(*shared) : std::string_view(a.body);
     if (channel_->send(r) != 0) {
       closing_ = true;
       return;
     }
-    if (head || !shared || shared->empty()) return;
-    body_ = std::move(shared);
-    body_at_ = 0;
+    if (head || inline_body) return;
+    page_ = shared;
+    page_at_ = 0;
     send_body();
   }
 
   void send_body() {
-    size_t n = body_->size() - body_at_;
+    size_t n = page_->size() - page_at_;
     int rc;
     if (tls_) {
       n = std::min(n, kTlsChunk);
-      rc = channel_->send(std::string_view(*body_).substr(body_at_, n));
+      rc = channel_->send(std::string_view(*page_).substr(page_at_, n));
     } else {
-      rc = stream_.write(body_, body_at_, n);
+      rc = stream_.write(page_, page_at_, n);
       if (rc == 0) ++pending_writes_;
     }
-    body_at_ += n;
+    page_at_ += n;
     if (rc != 0) closing_ = true;
-    if (rc != 0 || body_at_ == body_->size()) body_.reset();
+    if (rc != 0 || page_at_ == page_->size()) page_.reset();
   }
 
   // Answers an error and ends the connection; returns -1 to stop the parser.
-  int refuse(int code, const char* reason) {
+  int refuse(int code) {
     ++owner_.counters_.bad_requests;
-    reply(code, reason, nullptr, "", false);
+    reply(Reply::text(code, ""), false);
     closing_ = true;
     return -1;
   }
@@ -393,8 +443,7 @@ class Responder::Connection final : public TcpStream::Events,
     if (owner_.oversize_logged_.first())
       PM_LOG(warning,
              "responder: request over the header or body bound, answered 431/413 (logged once)");
-    reply(code, code == 431 ? "Request Header Fields Too Large" : "Content Too Large", nullptr, "",
-          false);
+    reply(Reply::text(code, ""), false);
     closing_ = true;
   }
 
@@ -412,6 +461,8 @@ class Responder::Connection final : public TcpStream::Events,
   }
 
   static constexpr size_t kMaxName = 16;
+  static constexpr size_t kMaxAuthorization = 512;  // a bearer token and then some
+  static constexpr size_t kInlineBody = 16 * 1024;  // shared pages up to this go in one write
 
   Responder& owner_;
   TcpStream stream_;
@@ -427,13 +478,19 @@ class Responder::Connection final : public TcpStream::Events,
   size_t head_bytes_ = 0;   // bytes of the request head so far, blank lines before it too
   bool head_done_ = false;  // the head of the request being parsed is complete
   size_t body_bytes_ = 0;
+  size_t body_limit_ = 0;
+  bool reads_body_ = false;  // the route takes this request's body
+  std::string body_;         // what it takes, within body_limit_
+  const Routes::Route* route_ = nullptr;
+  std::string authorization_, content_type_;  // bounded; the token is never logged
+  ClientKey client_;
   std::string field_, value_;  // the header being parsed, when it matters (bounded)
   Field field_kind_ = Field::other;
   int hosts_ = 0;
   bool expect_continue_ = false, expect_other_ = false;
   int pending_writes_ = 0;
-  SharedPage::Buffer body_;  // a shared page being sent
-  size_t body_at_ = 0;
+  SharedPage::Buffer page_;  // a shared page being sent
+  size_t page_at_ = 0;
   bool waiting_ = false;    // a request is answered; the next waits until the answer is out
   std::string backlog_;     // bytes after the request being answered
   bool closing_ = false;    // the last answer is queued; no more requests

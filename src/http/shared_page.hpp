@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "log/log.hpp"
+
 namespace pingmesh {
 
 class SharedPage {
@@ -19,11 +21,17 @@ class SharedPage {
   using Build = std::function<std::string()>;
   using Buffer = std::shared_ptr<const std::string>;
 
-  SharedPage(Build build, uint64_t max_age_ns, size_t max_held)
-      : build_(std::move(build)), max_age_ns_(max_age_ns), max_held_(max_held) {}
+  // name is the path, for the log line when the bound holds a rebuild back.
+  SharedPage(std::string name, Build build, uint64_t max_age_ns, size_t max_held)
+      : name_(std::move(name)),
+        build_(std::move(build)),
+        max_age_ns_(max_age_ns),
+        max_held_(max_held) {}
 
   // The page as of at most max_age ago (or older, when the bound holds it back).
   Buffer get(uint64_t now_ns);
+  // Built again at the next get, whatever its age: what it shows has changed.
+  void invalidate() { built_at_valid_ = false; }
 
   // Bytes of every version still referenced, the current one included.
   size_t held_bytes();
@@ -34,11 +42,14 @@ class SharedPage {
  private:
   void prune();
 
+  std::string name_;
   Build build_;
   uint64_t max_age_ns_;
   size_t max_held_;
   Buffer current_;
   uint64_t built_at_ = 0;
+  bool built_at_valid_ = false;
+  log::Once held_logged_;
   std::vector<std::pair<std::weak_ptr<const std::string>, size_t>> versions_;
   uint64_t builds_ = 0;
   uint64_t held_back_ = 0;

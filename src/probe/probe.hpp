@@ -24,6 +24,7 @@ struct ProbeLimits {
   uint64_t connect_timeout_ms = 3000;
   uint64_t tls_timeout_ms = 5000;  // the handshake alone
   uint64_t timeout_ms = 10000;     // the whole probe, DNS included
+  bool operator==(const ProbeLimits&) const = default;
 };
 
 // How an https peer is checked; conf is null for http.

@@ -19,7 +19,9 @@
 #include <string>
 #include <string_view>
 
+#include "http/ping_page.hpp"
 #include "http/responder.hpp"
+#include "http/routes.hpp"
 #include "loop/clock.hpp"
 #include "loop/loop.hpp"
 
@@ -34,17 +36,39 @@ void check(bool ok) {
 Responder::Options options() {
   Responder::Options o;
   o.addresses = {"127.0.0.1"};
-  o.location = "Fuzz,XX";
   // Small bounds, so that inputs of a few KB reach the 431 and 413 answers.
   o.max_header_bytes = 1024;
   o.max_body_bytes = 512;
   return o;
 }
 
+// The daemon's kinds of route: a small page, a shared page, and one that reads a body.
+pingmesh::Routes routes(pingmesh::SharedPage& peers) {
+  using namespace pingmesh;
+  Routes t;
+  Routes::Route ping;
+  ping.path = "/v1/ping";
+  ping.handler = [](const Request&) { return Reply::text(200, ping_page("Fuzz,XX")); };
+  t.set(std::move(ping));
+  t.set(shared_page_route("/v1/peers", "peers", "application/json", peers));
+  Routes::Route echo;  // the API's shape: a bounded body, a prefix, methods
+  echo.path = "/v1/echo/";
+  echo.prefix = true;
+  echo.methods = method_bit(Method::post) | method_bit(Method::del) | kReadOnly;
+  echo.max_body = 256;
+  echo.handler = [](const Request& r) {
+    return Reply::text(r.body.empty() ? 204 : 200, std::string(r.body) + std::string(r.path));
+  };
+  t.set(std::move(echo));
+  return t;
+}
+
 struct Server {
   pingmesh::Loop loop;
-  std::unique_ptr<Responder> responder = std::make_unique<Responder>(
-      loop, options(), [] { return std::string("{\"SrvLoc\": \"Fuzz,XX\"}\n"); });
+  pingmesh::SharedPage peers{"/v1/peers", [] { return std::string("{\"SrvLoc\": \"Fuzz,XX\"}\n"); },
+                             1000000000, 1 << 20};
+  pingmesh::Routes table = routes(peers);
+  std::unique_ptr<Responder> responder = std::make_unique<Responder>(loop, options(), table);
   Server() {
     std::signal(SIGPIPE, SIG_IGN);
     responder->start();

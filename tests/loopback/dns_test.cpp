@@ -1,6 +1,7 @@
 // c-ares on the loop against a small DNS server this test runs on 127.0.0.1:
 // names that exist, names that don't, a server that never answers.
 #include "harness.hpp"
+#include "test_routes.hpp"
 
 #include <cstring>
 
@@ -187,8 +188,8 @@ TEST_F(DnsTest, ResolvesThroughOurServerAndTimesIt) {
     TinyDnsServer dns(loop);
     Responder::Options ro;
     ro.addresses = {"127.0.0.1"};
-    ro.location = "Named";
-    Responder responder(loop, ro, [] { return "{}"; });
+    TestRoutes responder_routes("Named", [] { return "{}"; });
+    Responder responder(loop, ro, responder_routes.table);
     responder.start();
     Resolver resolver(loop, {dns.address(), 500, 1});
     Recorder rec;

@@ -1,6 +1,7 @@
 // The prober against real sockets on loopback: our responder, a closed port, a
 // server that stalls, one that closes mid-body, several peers at once.
 #include "harness.hpp"
+#include "test_routes.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,10 +17,9 @@ using namespace pingmesh::testing;
 
 namespace {
 
-Responder::Options local_responder(const std::string& location) {
+Responder::Options local_responder() {
   Responder::Options o;
   o.addresses = {"127.0.0.1", "::1"};
-  o.location = location;
   return o;
 }
 
@@ -44,7 +44,8 @@ class ProbeTest : public ::testing::Test {
 
 TEST_F(ProbeTest, ProbesOurResponder) {
   {
-    Responder responder(loop, local_responder("Chicago,US"), [] { return "{}"; });
+    TestRoutes responder_routes("Chicago,US", [] { return "{}"; });
+    Responder responder(loop, local_responder(), responder_routes.table);
     responder.start();
     Resolver resolver(loop, {});
     Recorder rec;
@@ -156,9 +157,10 @@ TEST_F(ProbeTest, PhasesShowTheServersOwnSchedule) {
 TEST_F(ProbeTest, LocalhostTriesIPv6ThenIPv4) {
   {
     // Listen on 127.0.0.1 only: ::1 is refused and the probe moves on to IPv4.
-    Responder::Options o = local_responder("Here");
+    Responder::Options o = local_responder();
     o.addresses = {"127.0.0.1"};
-    Responder responder(loop, o, [] { return "{}"; });
+    TestRoutes responder_routes("Here", [] { return "{}"; });
+    Responder responder(loop, o, responder_routes.table);
     responder.start();
     Resolver resolver(loop, {});
     Recorder rec;
@@ -208,7 +210,8 @@ TEST_F(ProbeTest, ClosedPortIsConnectRefused) {
 TEST_F(ProbeTest, StallIsReadTimeoutAndOtherPeersKeepTheirSchedule) {
   {
     ScriptedServer stall(loop, ScriptedServer::Mode::stall);
-    Responder responder(loop, local_responder("Fast"), [] { return "{}"; });
+    TestRoutes responder_routes("Fast", [] { return "{}"; });
+    Responder responder(loop, local_responder(), responder_routes.table);
     responder.start();
     Resolver resolver(loop, {});
     Recorder rec;
@@ -295,7 +298,8 @@ TEST_F(ProbeTest, GarbageIsHttpParseAndErrorStatusIsHttpStatus) {
 
 TEST_F(ProbeTest, ManyPeersAtOnce) {
   {
-    Responder responder(loop, local_responder("Mesh"), [] { return "{}"; });
+    TestRoutes responder_routes("Mesh", [] { return "{}"; });
+    Responder responder(loop, local_responder(), responder_routes.table);
     responder.start();
     Resolver resolver(loop, {});
     Recorder rec;
@@ -380,9 +384,10 @@ TEST_F(ProbeTest, BlackHoleIsConnectTimeoutInBoundedTime) {
 // timeout; TCP counts from DNS done, the wait on ::1 included, as the original's.
 TEST_F(ProbeTest, BlackHoledFirstAddressFallsBackToTheNext) {
   {
-    Responder::Options o = local_responder("Second");
+    Responder::Options o = local_responder();
     o.addresses = {"127.0.0.1"};
-    Responder responder(loop, o, [] { return "{}"; });
+    TestRoutes responder_routes("Second", [] { return "{}"; });
+    Responder responder(loop, o, responder_routes.table);
     responder.start();
     BlackHole hole(AF_INET6, uint16_t(responder.port()));
     Resolver resolver(loop, {});
@@ -461,7 +466,8 @@ TEST_F(ProbeTest, AcceptThenResetIsReset) {
 // follows is our own doing, so the probe counts as cancelled, not as a failure.
 TEST_F(ProbeTest, ProbeBrokenByOurOwnStopIsNoFailure) {
   {
-    Responder responder(loop, local_responder("Self"), [] { return "{}"; });
+    TestRoutes responder_routes("Self", [] { return "{}"; });
+    Responder responder(loop, local_responder(), responder_routes.table);
     responder.start();
     Resolver resolver(loop, {});
     Recorder rec;

@@ -4,6 +4,7 @@
 #include "harness.hpp"
 #include "http/responder.hpp"
 #include "raw_client.hpp"
+#include "test_routes.hpp"
 
 using namespace pingmesh;
 using namespace pingmesh::testing;
@@ -44,7 +45,8 @@ TEST_F(ResponderBoundsTest, PerClientBoundEvictsTheOldestIdle) {
   {
     Responder::Options o = options();
     o.max_connections_per_client = 3;
-    Responder r(loop, o, [] { return "{}"; });
+    TestRoutes r_routes("", [] { return "{}"; });
+    Responder r(loop, o, r_routes.table);
     r.start();
     std::vector<std::unique_ptr<RawClient>> idle;
     open(r, idle, 5, "127.0.0.3");
@@ -67,7 +69,8 @@ TEST_F(ResponderBoundsTest, NeverAnsweredGoesBeforeKeepAlive) {
   {
     Responder::Options o = options();
     o.max_connections_per_client = 3;
-    Responder r(loop, o, [] { return "{}"; });
+    TestRoutes r_routes("", [] { return "{}"; });
+    Responder r(loop, o, r_routes.table);
     r.start();
     std::vector<std::unique_ptr<RawClient>> c;
     open(r, c, 1, "127.0.0.3", "GET /v1/ping HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -87,7 +90,8 @@ TEST_F(ResponderBoundsTest, BusyConnectionsAreNotEvicted) {
     Responder::Options o = options();
     o.max_connections = 2;
     const std::string big(32 << 20, 'x');  // more than loopback socket buffers take
-    Responder r(loop, o, [&] { return big; });
+    TestRoutes r_routes("", [&] { return big; });
+    Responder r(loop, o, r_routes.table);
     r.start();
     std::vector<std::unique_ptr<RawClient>> busy;
     open(r, busy, 2, "127.0.0.3", kPeers, /*read=*/false);
@@ -109,7 +113,8 @@ TEST_F(ResponderBoundsTest, FirstByteTimeoutClosesSilentConnections) {
     Responder::Options o = options();
     o.first_byte_timeout_ms = 100;
     o.header_timeout_ms = 5000;
-    Responder r(loop, o, [] { return "{}"; });
+    TestRoutes r_routes("", [] { return "{}"; });
+    Responder r(loop, o, r_routes.table);
     r.start();
     RawClient silent(loop, r.port(), "");
     RawClient started(loop, r.port(), "GET /v1/ping HTTP/1.1\r\n");
@@ -127,20 +132,23 @@ TEST_F(ResponderBoundsTest, FirstByteTimeoutClosesSilentConnections) {
 TEST_F(ResponderBoundsTest, UnreadAnswersHoldABoundedNumberOfBytes) {
   {
     Responder::Options o = options();
-    o.peers_max_age_ms = 0;  // a new version for every request, unless held back
-    o.max_held_page_bytes = 3 * (32 << 20);
+    const size_t max_held = 3 * (32 << 20);
     int builds = 0;
-    Responder r(loop, o, [&] {
-      ++builds;
-      return std::string(32 << 20, char('a' + builds % 26));
-    });
+    TestRoutes r_routes(
+        "",
+        [&] {
+          ++builds;
+          return std::string(32 << 20, char('a' + builds % 26));
+        },
+        /*peers_max_age_ms=*/0, max_held);  // a new version for every request, unless held back
+    Responder r(loop, o, r_routes.table);
     r.start();
     std::vector<std::unique_ptr<RawClient>> unread;
     open(r, unread, 8, "127.0.0.3", kPeers, /*read=*/false);
     run_for(loop, 100);
-    EXPECT_LE(r.held_page_bytes(), o.max_held_page_bytes);
+    EXPECT_LE(r_routes.peers.held_bytes(), max_held);
     EXPECT_LE(builds, 3);
-    EXPECT_GE(r.counters().peers_held_back, 5u);
+    EXPECT_GE(r_routes.peers.held_back(), 5u);
     for (auto& c : unread) c->start_reading();
     ASSERT_TRUE(run_until(
         loop,

@@ -2,6 +2,7 @@
 // HTTP/1.1 rules, and every bound (connections, header bytes, header timeout).
 #include "harness.hpp"
 #include "raw_client.hpp"
+#include "test_routes.hpp"
 
 #include "http/ping_page.hpp"
 #include "http/responder.hpp"
@@ -14,7 +15,6 @@ namespace {
 Responder::Options options() {
   Responder::Options o;
   o.addresses = {"127.0.0.1", "::1"};
-  o.location = "Chicago,US";
   return o;
 }
 
@@ -28,7 +28,8 @@ class ResponderTest : public ::testing::Test {
 
 TEST_F(ResponderTest, PingPageOverIPv4AndIPv6) {
   {
-    Responder r(loop, options(), [] { return "{\"SrvLoc\": \"Chicago,US\"}\n"; });
+    TestRoutes r_routes("Chicago,US", [] { return "{\"SrvLoc\": \"Chicago,US\"}\n"; });
+    Responder r(loop, options(), r_routes.table);
     r.start();
     RawClient v4(loop, r.port(), "GET /v1/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     RawClient v6(loop, r.port(), "GET /v1/peers HTTP/1.0\r\n\r\n", true);
@@ -45,7 +46,8 @@ TEST_F(ResponderTest, PingPageOverIPv4AndIPv6) {
 
 TEST_F(ResponderTest, RoutesAndMethods) {
   {
-    Responder r(loop, options(), [] { return "{}"; });
+    TestRoutes r_routes("Chicago,US", [] { return "{}"; });
+    Responder r(loop, options(), r_routes.table);
     r.start();
     RawClient missing(loop, r.port(), "GET /nope HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
     RawClient post(
@@ -76,7 +78,8 @@ TEST_F(ResponderTest, RoutesAndMethods) {
 
 TEST_F(ResponderTest, KeepAliveAndPipelining) {
   {
-    Responder r(loop, options(), [] { return "{}"; });
+    TestRoutes r_routes("Chicago,US", [] { return "{}"; });
+    Responder r(loop, options(), r_routes.table);
     r.start();
     RawClient c(loop, r.port(),
                 "GET /v1/ping HTTP/1.1\r\nHost: a\r\n\r\nGET /v1/ping HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -98,7 +101,8 @@ TEST_F(ResponderTest, KeepAliveAndPipelining) {
 TEST_F(ResponderTest, PipeliningWithoutReadingIsBounded) {
   {
     const std::string big(20000, 'x');  // a large /v1/peers answer
-    Responder r(loop, options(), [&] { return big; });
+    TestRoutes r_routes("Chicago,US", [&] { return big; });
+    Responder r(loop, options(), r_routes.table);
     r.start();
     std::string many;
     for (int i = 0; i < 2000; ++i) many += "GET /v1/peers HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -120,7 +124,8 @@ TEST_F(ResponderTest, HeaderBoundGives431) {
   {
     Responder::Options o = options();
     o.max_header_bytes = 1024;
-    Responder r(loop, o, [] { return "{}"; });
+    TestRoutes r_routes("Chicago,US", [] { return "{}"; });
+    Responder r(loop, o, r_routes.table);
     r.start();
     RawClient c(
         loop, r.port(),
@@ -136,7 +141,8 @@ TEST_F(ResponderTest, HeaderTimeoutClosesSlowClients) {
   {
     Responder::Options o = options();
     o.header_timeout_ms = 100;
-    Responder r(loop, o, [] { return "{}"; });
+    TestRoutes r_routes("Chicago,US", [] { return "{}"; });
+    Responder r(loop, o, r_routes.table);
     r.start();
     RawClient c(loop, r.port(), "GET /v1/ping HTTP/1.1\r\nHost:");  // never finishes
     ASSERT_TRUE(run_until(
@@ -152,7 +158,8 @@ TEST_F(ResponderTest, HeaderBoundCountsEveryByteOfTheHead) {
   {
     Responder::Options o = options();
     o.max_header_bytes = 1024;
-    Responder r(loop, o, [] { return "{}"; });
+    TestRoutes r_routes("Chicago,US", [] { return "{}"; });
+    Responder r(loop, o, r_routes.table);
     r.start();
     std::string ok = "GET /v1/ping HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
     RawClient blank(loop, r.port(), std::string(3000, '\n') + ok);
@@ -187,7 +194,8 @@ TEST_F(ResponderTest, HeaderBoundLeavesThePipelineAlone) {
   {
     Responder::Options o = options();
     o.max_header_bytes = 256;
-    Responder r(loop, o, [] { return "{}"; });
+    TestRoutes r_routes("Chicago,US", [] { return "{}"; });
+    Responder r(loop, o, r_routes.table);
     r.start();
     std::string one =
         "GET /v1/ping HTTP/1.1\r\nHost: a\r\nX: " + std::string(180, 'a') + "\r\n\r\n";
@@ -206,7 +214,8 @@ TEST_F(ResponderTest, HeaderBoundLeavesThePipelineAlone) {
 // RFC 9112 2.3 and 3.2: only HTTP/1.x is spoken; an HTTP/1.1 request has exactly one Host.
 TEST_F(ResponderTest, VersionAndHostRules) {
   {
-    Responder r(loop, options(), [] { return "{}"; });
+    TestRoutes r_routes("Chicago,US", [] { return "{}"; });
+    Responder r(loop, options(), r_routes.table);
     r.start();
     RawClient two(loop, r.port(), "GET /v1/ping HTTP/2.0\r\nHost: a\r\n\r\n");
     RawClient no_host(loop, r.port(), "GET /v1/ping HTTP/1.1\r\nConnection: close\r\n\r\n");
@@ -227,7 +236,8 @@ TEST_F(ResponderTest, VersionAndHostRules) {
 // then the answer says it stays open, or the client waits for a close (ab -k hangs).
 TEST_F(ResponderTest, Http10ClosesUnlessKeepAlive) {
   {
-    Responder r(loop, options(), [] { return "{}"; });
+    TestRoutes r_routes("Chicago,US", [] { return "{}"; });
+    Responder r(loop, options(), r_routes.table);
     r.start();
     RawClient plain(loop, r.port(), "GET /v1/ping HTTP/1.0\r\nHost: a\r\n\r\n");
     RawClient keep(loop, r.port(), "GET /v1/ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
@@ -253,7 +263,8 @@ TEST_F(ResponderTest, Http10ClosesUnlessKeepAlive) {
 // waiting for the body. An expectation we do not know gets 417.
 TEST_F(ResponderTest, ExpectContinueIsAnsweredAtOnce) {
   {
-    Responder r(loop, options(), [] { return "{}"; });
+    TestRoutes r_routes("Chicago,US", [] { return "{}"; });
+    Responder r(loop, options(), r_routes.table);
     r.start();
     RawClient post(loop, r.port(),
                    "POST /v1/ping HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n"
@@ -290,7 +301,8 @@ TEST_F(ResponderTest, FullTableEvictsTheHeaviestClientsOldestIdle) {
   {
     Responder::Options o = options();
     o.max_connections = 4;
-    Responder r(loop, o, [] { return "{}"; });
+    TestRoutes r_routes("Chicago,US", [] { return "{}"; });
+    Responder r(loop, o, r_routes.table);
     r.start();
     std::vector<std::unique_ptr<RawClient>> idle;
     for (size_t i = 0; i < 3; ++i) {  // one at a time, so their age is known
@@ -318,10 +330,11 @@ TEST_F(ResponderTest, FullTableEvictsTheHeaviestClientsOldestIdle) {
 TEST_F(ResponderTest, PeersPageIsBuiltAtMostOncePerSecond) {
   {
     int builds = 0;
-    Responder r(loop, options(), [&] {
+    TestRoutes r_routes("Chicago,US", [&] {
       ++builds;
       return std::string(100000, 'x');
     });
+    Responder r(loop, options(), r_routes.table);
     r.start();
     std::vector<std::unique_ptr<RawClient>> clients;
     for (int i = 0; i < 20; ++i)  // fewer than one address may hold
@@ -342,11 +355,13 @@ TEST_F(ResponderTest, PeersPageIsBuiltAtMostOncePerSecond) {
 
 TEST_F(ResponderTest, PortInUseFailsStartUp) {
   {
-    Responder a(loop, options(), [] { return "{}"; });
+    TestRoutes a_routes("Chicago,US", [] { return "{}"; });
+    Responder a(loop, options(), a_routes.table);
     a.start();
     Responder::Options o = options();
     o.port = a.port();
-    Responder b(loop, o, [] { return "{}"; });
+    TestRoutes b_routes("Chicago,US", [] { return "{}"; });
+    Responder b(loop, o, b_routes.table);
     EXPECT_THROW(b.start(), std::runtime_error);
   }
 }

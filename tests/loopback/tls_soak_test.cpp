@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "harness.hpp"
+#include "test_routes.hpp"
 #include "tls_harness.hpp"
 
 #include "dns/resolver.hpp"
@@ -60,10 +61,10 @@ TEST(TlsSoak, ManyProbesNoHeapGrowth) {
     o.addresses = {"127.0.0.1"};
     o.plain = false;
     o.tls = server_config.get();
-    o.location = "Soak";
     o.handshake_rate_per_client = 1e9;  // every handshake from one address, back to back
     o.handshake_burst_per_client = 1e9;
-    Responder responder(loop, o, [] { return "{}"; });
+    TestRoutes responder_routes("Soak", [] { return "{}"; });
+    Responder responder(loop, o, responder_routes.table);
     responder.start();
     Resolver resolver(loop, {});
     HeapWatcher watch;

@@ -1,6 +1,7 @@
 // https probes over real sockets: against `openssl s_server` and our own TLS responder,
 // every TLS failure reason, the handshake timed on its own, and resumption.
 #include "harness.hpp"
+#include "test_routes.hpp"
 #include "tls_harness.hpp"
 
 #include "dns/resolver.hpp"
@@ -93,8 +94,8 @@ TEST_F(TlsTest, ProbesOurTlsResponderByNameAndByIp) {
   o.addresses = {"127.0.0.1", "::1"};
   o.plain = false;
   o.tls = server_config.get();
-  o.location = "Secure,XX";
-  Responder responder(loop, o, [] { return "{}"; });
+  TestRoutes responder_routes("Secure,XX", [] { return "{}"; });
+  Responder responder(loop, o, responder_routes.table);
   responder.start();
   for (const std::string host : {"localhost", "127.0.0.1", "[::1]"}) {
     Sample s = probe_once(at(responder.tls_port(), host, "/v1/ping"), https_peer(client));
@@ -160,7 +161,8 @@ TEST_F(TlsTest, HandshakeFailures) {
     // A plain HTTP server answers our ClientHello with a 400.
     Responder::Options o;
     o.addresses = {"127.0.0.1"};
-    Responder plain(loop, o, [] { return "{}"; });
+    TestRoutes plain_routes("", [] { return "{}"; });
+    Responder plain(loop, o, plain_routes.table);
     plain.start();
     Sample s = probe_once(at(plain.port(), "127.0.0.1"), https_peer(client));
     EXPECT_EQ(s.reason, FailureReason::tls_handshake) << to_string(s.reason);
@@ -185,7 +187,8 @@ TEST_F(TlsTest, StallInHandshakeIsTlsTimeoutAndOthersKeepTheirSchedule) {
   ScriptedServer stall(loop, ScriptedServer::Mode::stall);  // reads the hello, says nothing
   Responder::Options o;
   o.addresses = {"127.0.0.1"};
-  Responder fast(loop, o, [] { return "{}"; });
+  TestRoutes fast_routes("", [] { return "{}"; });
+  Responder fast(loop, o, fast_routes.table);
   fast.start();
   Resolver resolver(loop, {});
   Recorder rec;
@@ -255,7 +258,8 @@ TEST_F(TlsTest, HandshakeFloodIsBounded) {
   o.handshake_timeout_ms = 200;
   o.first_byte_timeout_ms = 200;
   o.handshake_burst_per_client = 100;
-  Responder responder(loop, o, [] { return "{}"; });
+  TestRoutes responder_routes("", [] { return "{}"; });
+  Responder responder(loop, o, responder_routes.table);
   responder.start();
   struct Idle : TcpStream::Events {
     Idle(Loop& l, int port) : stream(l, *this) {
@@ -321,7 +325,8 @@ TEST_F(TlsTest, HandshakeSlotsPerAddress) {
   Responder::Options o = tls_only(server_config);
   o.max_handshakes_per_client = 3;
   o.handshake_burst_per_client = 100;
-  Responder responder(loop, o, [] { return "{}"; });
+  TestRoutes responder_routes("", [] { return "{}"; });
+  Responder responder(loop, o, responder_routes.table);
   responder.start();
   std::vector<std::unique_ptr<SilentTls>> held;
   hold(loop, responder, held, {"127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.3"});
@@ -339,7 +344,8 @@ TEST_F(TlsTest, HandshakeSlotsGoToANewcomerFromAnotherAddress) {
   Responder::Options o = tls_only(server_config);
   o.max_handshakes = 4;
   o.handshake_burst_per_client = 100;
-  Responder responder(loop, o, [] { return "{}"; });
+  TestRoutes responder_routes("", [] { return "{}"; });
+  Responder responder(loop, o, responder_routes.table);
   responder.start();
   std::vector<std::unique_ptr<SilentTls>> held;
   hold(loop, responder, held, {"127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.4"});
@@ -359,7 +365,8 @@ TEST_F(TlsTest, HandshakeRatePerAddress) {
   Responder::Options o = tls_only(server_config);
   o.handshake_burst_per_client = 2;
   o.handshake_rate_per_client = 0.001;  // no refill within the test
-  Responder responder(loop, o, [] { return "{}"; });
+  TestRoutes responder_routes("", [] { return "{}"; });
+  Responder responder(loop, o, responder_routes.table);
   responder.start();
   std::vector<std::unique_ptr<SilentTls>> held;
   hold(loop, responder, held, {"127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.3"});

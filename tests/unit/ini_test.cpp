@@ -95,7 +95,7 @@ TEST(Ini, EveryKindOfSetting) {
   EXPECT_EQ(c.peers[0].url.display(), "http://p0.example:81/x");
   EXPECT_EQ(c.peers[0].location, "Zero");
   EXPECT_EQ(c.peers[1].location, "One");
-  EXPECT_EQ(c.peers[1].origin, peers.path + ":2");
+  EXPECT_EQ(c.peers[1].place, peers.path + ":2");
   EXPECT_EQ(c.peers[2].url.display(), "http://p2.example/");
   const PeerSpec& s = c.peers[3];
   EXPECT_EQ(s.location, "Special");
