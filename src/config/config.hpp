@@ -33,6 +33,7 @@ struct PeerSpec {
   std::string location;  // from URL#Location or the ini; empty = learn it
   std::string address;   // connect here instead of resolving; empty: the node's (-I)
   int delay_s = 0;       // 0: the node's
+  std::optional<int> limit, max_failures;  // the node's when unset (the API may set them)
   // A [peer] section's own TLS settings; what it does not set is the node's.
   struct {
     std::optional<bool> verify, resume;
@@ -96,6 +97,10 @@ struct Config {
 
   // The mesh.
   int max_peers = 10000;  // of every origin together; labels and memory are bounded by it
+  // Changes through the API from other hosts need this bearer token (never printed);
+  // loopback needs none. The file, when named, holds it (read at load and reload).
+  std::string api_token, api_token_file;
+  std::string state_dir;  // the API's peers are kept here; empty: $STATE_DIRECTORY, else none
 
   bool prometheus_enabled = false;  // reserved: read and shown, no exporter yet
 

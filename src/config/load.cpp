@@ -361,6 +361,22 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
       cw.spool_dir = std::string(state).substr(0, std::string(state).find(':')) + "/spool";
   }
 
+  if (c.state_dir.empty()) {
+    const char* state = getenv("STATE_DIRECTORY");
+    if (state && *state) c.state_dir = std::string(state).substr(0, std::string(state).find(':'));
+  }
+  if (!c.api_token_file.empty()) {
+    std::string token;
+    std::string why = read_text_file(c.api_token_file, 4096, &token);
+    if (!why.empty())
+      throw ConfigError(c.config_path + ": api_token_file " + c.api_token_file + ": " + why);
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+      token.pop_back();
+    if (token.empty())
+      throw ConfigError(c.config_path + ": api_token_file " + c.api_token_file + ": empty");
+    c.api_token = token;
+  }
+
   // Settings that depend on each other.
   auto fail = [&](const std::string& why) -> void {
     if (c.config_path.empty()) throw UsageError(why);

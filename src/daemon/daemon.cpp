@@ -29,6 +29,10 @@ Resolver::Options resolver_options(const Config& c) {
   return Resolver::options_for(c.dns_servers, uint64_t(c.timeout_s * 1000));
 }
 
+PeerApiOptions api_options(const Config& c) {
+  return {c.api_token, c.state_dir, c.tls};
+}
+
 // /v1/peers is rebuilt at most this often, and the versions unsent answers hold are bounded.
 constexpr uint64_t kPeersPageMaxAgeNs = 1'000'000'000;
 constexpr size_t kPeersPageMaxHeld = 8 * 1024 * 1024;
@@ -80,6 +84,7 @@ Daemon::Daemon(Config config, Reload reload)
       peers_(
           loop_, resolver_, *this, [this]() -> TlsRandom& { return tls_random(); },
           size_t(config_.max_peers)),
+      api_(loop_, peers_, api_options(config_)),
       peers_page_(
           "/v1/peers", [this] { return peers_json(); }, kPeersPageMaxAgeNs, kPeersPageMaxHeld),
       sigint_(loop_, SIGINT, [this](int n) { on_signal(n); }),
@@ -156,6 +161,7 @@ int Daemon::run() {
     text_.print_header();
   }
   peers_.apply(std::move(plan));
+  api_.restore();
   running_ = true;
   notify_.send("READY=1");
   notify_status();
@@ -206,8 +212,8 @@ void Daemon::set_routes(const Config& c) {
     return r;
   };
   routes_.set(std::move(ping));
-  routes_.set(shared_page_route("/v1/peers", "peers and their statistics (JSON)",
-                                "application/json", peers_page_));
+  api_.add_routes(routes_,
+                  shared_page_route("/v1/peers", "", "application/json", peers_page_).handler);
   Routes::Route index;
   index.path = "/";
   index.handler = [this](const Request&) {
@@ -362,6 +368,7 @@ void Daemon::apply_reload() {
   PM_LOG(notice, "peers: %zu added, %zu removed, %zu kept", change.added, change.removed,
          change.kept);
   set_routes(next);
+  api_.set_options(api_options(next));
   peers_page_.invalidate();
   // What is built once: say so rather than ignore it silently.
   if (!(config_.cloudwatch == next.cloudwatch))

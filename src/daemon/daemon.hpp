@@ -18,6 +18,7 @@
 #include "loop/fd_output.hpp"
 #include "loop/loop.hpp"
 #include "loop/signal.hpp"
+#include "mesh/peer_api.hpp"
 #include "mesh/peer_set.hpp"
 #include "tls/tls_config.hpp"
 
@@ -81,6 +82,7 @@ class Daemon final : private PeerSet::Events {
   std::unique_ptr<TlsServerConfig> tls_server_;
   Resolver resolver_;
   PeerSet peers_;
+  PeerApi api_;
   Routes routes_;  // outlives the responders that answer them
   SharedPage peers_page_;
   std::unique_ptr<CloudWatchSink> cloudwatch_;

@@ -25,6 +25,8 @@ PeerSet::Member::Recipe recipe_of(const PeerSpec& s, const PeerDefaults& d) {
   r.location = s.location;
   r.address = s.address;
   r.delay_s = s.delay_s ? s.delay_s : d.delay_s;
+  r.limit = s.limit.value_or(d.limit);
+  r.max_failures = s.max_failures.value_or(d.max_failures);
   r.defaults = d;
   if (s.url.tls()) r.tls = s.tls;
   return r;
@@ -182,8 +184,8 @@ PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>
     s.location = spec.location;
     s.address_override = spec.address;
     s.delay_ms = uint64_t(r.delay_s) * 1000;
-    s.limit = defaults.limit;
-    s.max_failures = defaults.max_failures;
+    s.limit = r.limit;
+    s.max_failures = r.max_failures;
     Member m;
     if (spec.url.tls()) {
       auto config = tls_client_for(spec.tls, &m.tls_key);

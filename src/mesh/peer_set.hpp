@@ -64,7 +64,7 @@ class PeerSet final : private Peer::Events {
     struct Recipe {
       std::string url;  // as configured, query included
       std::string identity, location, address;
-      int delay_s = 0;
+      int delay_s = 0, limit = 0, max_failures = 0;
       PeerDefaults defaults;
       PeerTls tls;
       bool operator==(const Recipe&) const = default;

@@ -54,6 +54,7 @@ class Peer {
   const PeerSettings& settings() const { return settings_; }
   const std::string& location() const { return location_; }
   const std::string& url() const { return target_.display_url; }
+  const Url& target_url() const { return target_.url; }
   const std::string& identity() const { return totals_.peer; }
   const std::string& peer_ip() const { return peer_ip_; }
   int64_t latest_unix_ns() const { return latest_unix_ns_; }

@@ -139,4 +139,87 @@ std::optional<std::string> top_level_string(std::string_view json, std::string_v
   return std::nullopt;
 }
 
+struct Document::Tokens {
+  std::vector<jsmntok_t> v;
+};
+
+Document::Document(std::string_view json, size_t max_bytes, int max_tokens)
+    : json_(json), tokens_(new Tokens) {
+  if (json.size() > max_bytes) return;
+  jsmn_parser parser;
+  jsmn_init(&parser);
+  tokens_->v.resize(size_t(max_tokens));
+  int n = jsmn_parse(&parser, json.data(), json.size(), tokens_->v.data(), unsigned(max_tokens));
+  if (n < 1) return;
+  count_ = n;
+  tokens_->v.resize(size_t(n));
+  ok_ = true;
+}
+
+Document::~Document() {
+  delete tokens_;
+}
+
+bool Document::is_object(int t) const {
+  return ok_ && t >= 0 && t < count_ && tokens_->v[size_t(t)].type == JSMN_OBJECT;
+}
+
+bool Document::is_array(int t) const {
+  return ok_ && t >= 0 && t < count_ && tokens_->v[size_t(t)].type == JSMN_ARRAY;
+}
+
+int Document::member(int object, std::string_view key) const {
+  if (!is_object(object)) return -1;
+  for (int i = object + 1; i + 1 < count_; ++i) {
+    const jsmntok_t& k = tokens_->v[size_t(i)];
+    if (k.start >= tokens_->v[size_t(object)].end) break;  // past the object
+    if (k.parent != object || k.type != JSMN_STRING) continue;
+    if (string(i) == std::string(key)) return i + 1;
+  }
+  return -1;
+}
+
+std::vector<int> Document::items(int array) const {
+  std::vector<int> out;
+  if (!is_array(array)) return out;
+  for (int i = array + 1; i < count_; ++i) {
+    if (tokens_->v[size_t(i)].start >= tokens_->v[size_t(array)].end) break;
+    if (tokens_->v[size_t(i)].parent == array) out.push_back(i);
+  }
+  return out;
+}
+
+std::optional<std::string> Document::string(int t) const {
+  if (!ok_ || t < 0 || t >= count_ || tokens_->v[size_t(t)].type != JSMN_STRING)
+    return std::nullopt;
+  const jsmntok_t& k = tokens_->v[size_t(t)];
+  return decode(json_.substr(size_t(k.start), size_t(k.end - k.start)));
+}
+
+std::optional<long long> Document::integer(int t) const {
+  if (!ok_ || t < 0 || t >= count_ || tokens_->v[size_t(t)].type != JSMN_PRIMITIVE)
+    return std::nullopt;
+  const jsmntok_t& k = tokens_->v[size_t(t)];
+  std::string_view text = json_.substr(size_t(k.start), size_t(k.end - k.start));
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  long long v = 0;
+  size_t i = text[0] == '-' ? 1 : 0;
+  if (i == text.size()) return std::nullopt;
+  for (; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    v = v * 10 + (text[i] - '0');
+  }
+  return text[0] == '-' ? -v : v;
+}
+
+std::optional<bool> Document::boolean(int t) const {
+  if (!ok_ || t < 0 || t >= count_ || tokens_->v[size_t(t)].type != JSMN_PRIMITIVE)
+    return std::nullopt;
+  const jsmntok_t& k = tokens_->v[size_t(t)];
+  std::string_view text = json_.substr(size_t(k.start), size_t(k.end - k.start));
+  if (text == "true") return true;
+  if (text == "false") return false;
+  return std::nullopt;
+}
+
 }  // namespace pingmesh::json

@@ -1,0 +1,278 @@
+"""Joining the mesh through the API: the original's /v1/addpeer, POST and DELETE on
+/v1/peers, who may change the mesh, the peer bound, and the API's peers kept across a
+restart and a reload."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+import pytest
+
+from conftest import BIN, free_port
+
+
+def call(port, method, path, body=None, headers=None, host="127.0.0.1"):
+    """(status, headers, text) of one request."""
+    data = body.encode() if isinstance(body, str) else body
+    req = urllib.request.Request(f"http://{host}:{port}{path}", data=data, method=method,
+                                 headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.headers, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode()
+
+
+def peers(port):
+    return json.loads(call(port, "GET", "/v1/peers")[2])
+
+
+def wait(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def serving(port):
+    try:
+        return call(port, "GET", "/v1/ping")[0] == 200
+    except OSError:
+        return False
+
+
+def identities(port, origin=None):
+    return sorted(p["Identity"] for p in peers(port)["Peers"]
+                  if origin is None or p["Origin"] == origin)
+
+
+def node(daemons, tmp_path, port, extra=""):
+    ini = tmp_path / "p.ini"
+    ini.write_text(f"[node]\nport = {port}\nlisten = 127.0.0.1\ndelay = 1\n"
+                   f"[mesh]\nstate_dir = {tmp_path}\n{extra}")
+    d = daemons(["-C", str(ini)])
+    assert wait(lambda: serving(port)), d.stderr()
+    return d, ini
+
+
+def test_post_and_delete_a_peer(daemons, tmp_path):
+    port = free_port()
+    d, _ = node(daemons, tmp_path, port)
+    target = f"http://127.0.0.1:{port}/v1/ping"
+    st, _, text = call(port, "POST", "/v1/peers",
+                       json.dumps({"url": target, "name": "other", "delay": 1}))
+    assert st == 201, text
+    assert json.loads(text) == {"Identity": "other"}
+    # It probes: samples under its name, its origin listed.
+    assert wait(lambda: any(p["Identity"] == "other" and p["Pings"] >= 1
+                            for p in peers(port)["Peers"])), d.stderr()
+    entry = [p for p in peers(port)["Peers"] if p["Identity"] == "other"][0]
+    assert entry["Origin"] == "api" and entry["Delay"] == 1
+    # The same identity again is a conflict, and says where the first one came from.
+    st, _, text = call(port, "POST", "/v1/peers", json.dumps({"url": target, "name": "other"}))
+    assert st == 409 and "already present" in text, text
+    # A configured peer cannot be deleted through the API; an unknown one is not found.
+    self_id = [p["Identity"] for p in peers(port)["Peers"] if p["Origin"] == "self"][0]
+    st, _, text = call(port, "DELETE", "/v1/peers/" + urllib.parse.quote(self_id, safe=""))
+    assert st == 409 and "comes from self" in text, text
+    assert call(port, "DELETE", "/v1/peers/nobody")[0] == 404
+    st, _, _ = call(port, "DELETE", "/v1/peers/other")
+    assert st == 204
+    assert wait(lambda: "other" not in identities(port)), peers(port)
+    d.signal(signal.SIGTERM)
+    assert d.finish() == 0
+
+
+@pytest.mark.parametrize("body,why", [
+    ("not json", "not a JSON object"),
+    ("[1, 2]", "not a JSON object"),
+    ('{"name": "x"}', '"url"'),
+    ('{"url": "ftp://x/"}', "url:"),
+    ('{"url": "http://127.0.0.1:1/v1/ping", "delay": 0}', '"delay"'),
+    ('{"url": "http://127.0.0.1:1/v1/ping", "ip": "not-an-ip"}', '"ip"'),
+    ('{"url": "http://127.0.0.1:1/v1/ping", "name": "a\\u001b[31mb"}', '"name"'),
+])
+def test_a_bad_peer_object_is_refused_with_its_reason(daemons, tmp_path, body, why):
+    port = free_port()
+    d, _ = node(daemons, tmp_path, port)
+    before = identities(port)
+    st, _, text = call(port, "POST", "/v1/peers", body)
+    assert st == 400 and why in json.loads(text)["error"], (st, text)
+    assert identities(port) == before
+
+
+def test_a_body_over_the_bound_is_refused_unread(daemons, tmp_path):
+    port = free_port()
+    d, _ = node(daemons, tmp_path, port)
+    big = json.dumps({"url": f"http://127.0.0.1:{port}/v1/ping", "name": "x" * 20000})
+    st, _, _ = call(port, "POST", "/v1/peers", big)
+    assert st == 413
+    assert serving(port)
+
+
+def test_the_original_addpeer(daemons, tmp_path):
+    port = free_port()
+    d, _ = node(daemons, tmp_path, port)
+    st, _, form = call(port, "GET", "/v1/addpeer")
+    assert st == 200 and "<form" in form
+    url = f"http://localhost:{port}/v1/ping"
+    q = urllib.parse.urlencode({"url": url, "delay": "2", "limit": "bad"})
+    st, _, text = call(port, "GET", "/v1/addpeer?" + q)
+    assert st == 200 and "Added a new peer for " + url in text, text
+    entry = [p for p in peers(port)["Peers"] if p["Identity"] == url][0]
+    assert entry["Delay"] == 2 and entry["Limit"] == 0  # a bad number is ignored
+    # The original's duplicate: the same host:port, whatever the path.
+    q = urllib.parse.urlencode({"url": f"http://localhost:{port}/elsewhere"})
+    st, _, text = call(port, "GET", "/v1/addpeer?" + q)
+    assert "already in the peer list" in text, text
+
+
+def test_max_peers_refuses_with_a_clear_answer(daemons, tmp_path):
+    port = free_port()
+    d, _ = node(daemons, tmp_path, port, "max_peers = 2\n")  # ourselves and one more
+    ok = call(port, "POST", "/v1/peers", json.dumps({"url": f"http://127.0.0.1:{port}/a"}))
+    assert ok[0] == 201, ok
+    st, _, text = call(port, "POST", "/v1/peers", json.dumps({"url": f"http://127.0.0.1:{port}/b"}))
+    assert st == 507 and "max_peers (2)" in text, text
+    assert "max_peers = 2 reached" in d.stderr()
+
+
+def test_api_peers_survive_a_restart_and_a_reload(daemons, tmp_path):
+    port = free_port()
+    d, ini = node(daemons, tmp_path, port)
+    for name in ("one", "two"):
+        st, _, _ = call(port, "POST", "/v1/peers",
+                        json.dumps({"url": f"http://127.0.0.1:{port}/v1/ping#{name}",
+                                    "delay": 3}))
+        assert st == 201
+    assert call(port, "DELETE", "/v1/peers/one")[0] == 204
+    d.signal(signal.SIGTERM)  # before the save timer fires: the exit saves
+    assert d.finish() == 0
+    state = json.loads((tmp_path / "api-peers.json").read_text())
+    assert [p["location"] for p in state["peers"]] == ["two"]
+    assert not list(tmp_path.glob("*.tmp"))
+
+    d = daemons(["-C", str(ini)])
+    assert wait(lambda: serving(port)), d.stderr()
+    assert identities(port, "api") == ["two"]
+    assert "restored 1 peers" in d.stderr()
+    # A reload reconciles the configuration's peers only; the API's stay, statistics too.
+    assert wait(lambda: any(p["Pings"] >= 1 for p in peers(port)["Peers"]
+                            if p["Identity"] == "two"))
+    ini.write_text(ini.read_text().replace("delay = 1", "delay = 2"))
+    d.signal(signal.SIGHUP)
+    assert wait(lambda: "peers: " in d.stderr().split("SIGHUP")[-1]), d.stderr()
+    assert identities(port, "api") == ["two"]
+    d.signal(signal.SIGTERM)
+    assert d.finish() == 0
+
+
+def run(*args):
+    return subprocess.run(args, check=True, capture_output=True)
+
+
+@pytest.fixture
+def two_hosts():
+    """Two network namespaces joined by a veth pair: (server ns, its address, client ns)."""
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        pytest.skip("needs root and iproute2 for network namespaces")
+    tag = uuid.uuid4().hex[:6]
+    a, b = "pmapi-a-" + tag, "pmapi-b-" + tag
+    made = []
+    try:
+        for ns in (a, b):
+            run("ip", "netns", "add", ns)
+            made.append(ns)
+            run("ip", "-n", ns, "link", "set", "lo", "up")
+        run("ip", "-n", a, "link", "add", "va" + tag, "type", "veth", "peer", "name", "vb" + tag,
+            "netns", b)
+        run("ip", "-n", a, "addr", "add", "198.18.0.1/24", "dev", "va" + tag)
+        run("ip", "-n", b, "addr", "add", "198.18.0.2/24", "dev", "vb" + tag)
+        run("ip", "-n", a, "link", "set", "va" + tag, "up")
+        run("ip", "-n", b, "link", "set", "vb" + tag, "up")
+        yield a, "198.18.0.1", b
+    except subprocess.CalledProcessError as e:
+        pytest.skip(f"cannot make network namespaces: {e.stderr.decode().strip()}")
+    finally:
+        for ns in made:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def curl_from(ns, *args):
+    """status code and body of curl run inside namespace ns."""
+    out = subprocess.run(["ip", "netns", "exec", ns, "curl", "-s", "-m", "5", "-o", "-",
+                          "-w", "\n%{http_code}", *args], capture_output=True, text=True)
+    body, _, code = out.stdout.rpartition("\n")
+    return int(code or 0), body
+
+
+def test_changes_from_another_host_need_the_token(tmp_path, two_hosts):
+    server_ns, address, client_ns = two_hosts
+    port = 8080
+    token = "s3cret-" + uuid.uuid4().hex
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    ini = tmp_path / "p.ini"
+    ini.write_text(f"[node]\nport = {port}\nlisten = {address}\nprobe_self = no\n"
+                   f"[mesh]\napi_token_file = token\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PINGMESH_", "REP_"))}
+    env["PINGMESH_CONFIG"] = ""
+    proc = subprocess.Popen(["ip", "netns", "exec", server_ns, BIN, "-C", str(ini), "-v"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        base = f"http://{address}:{port}"
+        assert wait(lambda: curl_from(client_ns, base + "/v1/ping")[0] == 200)
+        peer = json.dumps({"url": f"{base}/v1/ping", "name": "remote"})
+        code, body = curl_from(client_ns, "-X", "POST", "-d", peer, base + "/v1/peers")
+        assert code == 401 and "Authorization: Bearer" in body, (code, body)
+        code, body = curl_from(client_ns, "-X", "POST", "-d", peer,
+                               "-H", "Authorization: Bearer wrong", base + "/v1/peers")
+        assert code == 401 and "not this node's" in body, (code, body)
+        # Reading needs nothing.
+        assert curl_from(client_ns, base + "/v1/peers")[0] == 200
+        code, body = curl_from(client_ns, "-X", "POST", "-d", peer,
+                               "-H", f"Authorization: Bearer {token}", base + "/v1/peers")
+        assert code == 201, (code, body)
+        code, body = curl_from(client_ns, "-X", "DELETE", base + "/v1/peers/remote")
+        assert code == 401
+        code, body = curl_from(client_ns, "-X", "DELETE", "-H", f"Authorization: Bearer {token}",
+                               base + "/v1/peers/remote")
+        assert code == 204, (code, body)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        err = proc.stderr.read()
+        assert token not in err, "the token is never logged"
+        assert "refused a change from 198.18.0.2" in err, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_without_a_token_other_hosts_may_only_read(tmp_path, two_hosts):
+    server_ns, address, client_ns = two_hosts
+    ini = tmp_path / "p.ini"
+    ini.write_text(f"[node]\nport = 8080\nlisten = {address}\nprobe_self = no\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PINGMESH_", "REP_"))}
+    env["PINGMESH_CONFIG"] = ""
+    proc = subprocess.Popen(["ip", "netns", "exec", server_ns, BIN, "-C", str(ini)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        base = f"http://{address}:8080"
+        assert wait(lambda: curl_from(client_ns, base + "/v1/ping")[0] == 200)
+        q = urllib.parse.urlencode({"url": base + "/v1/ping"})
+        code, body = curl_from(client_ns, base + "/v1/addpeer?" + q)
+        assert code == 403 and "loopback only" in body, (code, body)
+        code, _ = curl_from(client_ns, base + "/v1/addpeer")
+        assert code == 200, "the form itself changes nothing"
+    finally:
+        proc.kill()
+        proc.wait()
