@@ -365,3 +365,66 @@ TEST_F(ResponderTest, PortInUseFailsStartUp) {
     EXPECT_THROW(b.start(), std::runtime_error);
   }
 }
+
+// A route that reads a body gets it whole (chunked or not) within its own bound, with 100
+// Continue first when the client asks; the client address, the method, the query and the
+// Authorization header reach the handler. Over the bound: 413, without reading the body.
+TEST_F(ResponderTest, RoutesThatReadABody) {
+  {
+    Routes table;
+    std::vector<std::string> seen;
+    Routes::Route echo;
+    echo.path = "/api/";
+    echo.prefix = true;
+    echo.methods = method_bit(Method::post) | method_bit(Method::del);
+    echo.max_body = 64;
+    echo.handler = [&](const Request& q) {
+      seen.push_back(std::string(q.method == Method::post ? "POST " : "DELETE ") +
+                     std::string(q.path) + "?" + std::string(q.query) + " [" + std::string(q.body) +
+                     "] " + std::string(q.authorization) + " " +
+                     (is_loopback(q.client) ? "loopback" : "other"));
+      return Reply::text(201, "made\n");
+    };
+    table.set(std::move(echo));
+    Responder r(loop, options(), table);
+    r.start();
+    RawClient plain(loop, r.port(),
+                    "POST /api/x?y=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+                    "Authorization: Bearer t0k\r\nConnection: close\r\n\r\nhello");
+    RawClient chunked(loop, r.port(),
+                      "POST /api/c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                      "Connection: close\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+    RawClient expect(loop, r.port(),
+                     "POST /api/e HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n"
+                     "Expect: 100-continue\r\nConnection: close\r\n\r\n");
+    RawClient big(loop, r.port(),
+                  "POST /api/big HTTP/1.1\r\nHost: a\r\nContent-Length: 65\r\n\r\n");
+    RawClient big_chunked(loop, r.port(),
+                          "POST /api/bc HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "41\r\n" +
+                              std::string(65, 'z') + "\r\n0\r\n\r\n");
+    RawClient wrong(loop, r.port(), "GET /api/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    ASSERT_TRUE(run_until(
+        loop, [&] { return expect.received.find("100 Continue\r\n\r\n") != std::string::npos; },
+        2000))
+        << "the client waits for 100 Continue before its body";
+    expect.send("ok");
+    ASSERT_TRUE(run_until(
+        loop,
+        [&] {
+          return plain.closed && chunked.closed && expect.closed && big.closed &&
+                 big_chunked.closed && wrong.closed;
+        },
+        3000));
+    EXPECT_NE(plain.received.find("HTTP/1.1 201 Created\r\n"), std::string::npos);
+    EXPECT_NE(expect.received.find("HTTP/1.1 201 Created\r\n"), std::string::npos);
+    EXPECT_EQ(big.received.substr(0, 12), "HTTP/1.1 413");
+    EXPECT_EQ(big_chunked.received.substr(0, 12), "HTTP/1.1 413");
+    EXPECT_EQ(wrong.received.substr(0, 12), "HTTP/1.1 405");
+    EXPECT_NE(wrong.received.find("Allow: POST, DELETE\r\n"), std::string::npos);
+    std::sort(seen.begin(), seen.end());
+    EXPECT_EQ(seen, (std::vector<std::string>{"POST /api/c? [abcde]  loopback",
+                                              "POST /api/e? [ok]  loopback",
+                                              "POST /api/x?y=1 [hello] Bearer t0k loopback"}));
+  }
+}
