@@ -101,6 +101,9 @@ struct Config {
   // loopback needs none. The file, when named, holds it (read at load and reload).
   std::string api_token, api_token_file;
   std::string state_dir;  // the API's peers are kept here; empty: $STATE_DIRECTORY, else none
+  // Peer exchange: the configured peers (identities, or "*") whose /v1/peers we import.
+  std::vector<std::string> exchange_from;
+  int exchange_interval_s = 60;
 
   bool prometheus_enabled = false;  // reserved: read and shown, no exporter yet
 

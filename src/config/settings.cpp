@@ -314,6 +314,21 @@ const Setting kSettings[] = {
     {"mesh", "max_peers", "max-peers", nullptr, true,
      [](C& c, T t) { return set_int(c.max_peers, t, 1, 1000000); },
      [](const C& c) { return std::to_string(c.max_peers); }},
+    {"mesh", "exchange", nullptr, nullptr, true,
+     [](C& c, T t) {
+       c.exchange_from.clear();
+       for (auto item : t.empty() ? std::vector<std::string_view>{} : values::list(t))
+         c.exchange_from.emplace_back(item);
+       return std::string();
+     },
+     [](const C& c) {
+       std::string o;
+       for (const auto& f : c.exchange_from) o += (o.empty() ? "" : ", ") + f;
+       return o;
+     }},
+    {"mesh", "exchange_interval", nullptr, nullptr, true,
+     [](C& c, T t) { return set_int(c.exchange_interval_s, t, 5, 86400); },
+     [](const C& c) { return std::to_string(c.exchange_interval_s); }},
     {"mesh", "api_token", nullptr, "PINGMESH_API_TOKEN", true,
      [](C& c, T t) { return set_text(c.api_token, t); },
      [](const C& c) { return show_secret(c.api_token); }},

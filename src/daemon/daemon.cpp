@@ -30,7 +30,17 @@ Resolver::Options resolver_options(const Config& c) {
 }
 
 PeerApiOptions api_options(const Config& c) {
-  return {c.api_token, c.state_dir, c.tls};
+  return {c.api_token, c.state_dir, c.tls, self_filter(c), peer_defaults(c).limits};
+}
+
+ExchangeOptions exchange_options(const Config& c) {
+  ExchangeOptions o;
+  o.from = c.exchange_from;
+  o.interval_ms = uint64_t(c.exchange_interval_s) * 1000;
+  o.self = self_filter(c);
+  o.tls = c.tls;
+  o.limits = peer_defaults(c).limits;
+  return o;
 }
 
 // /v1/peers is rebuilt at most this often, and the versions unsent answers hold are bounded.
@@ -84,7 +94,8 @@ Daemon::Daemon(Config config, Reload reload)
       peers_(
           loop_, resolver_, *this, [this]() -> TlsRandom& { return tls_random(); },
           size_t(config_.max_peers)),
-      api_(loop_, peers_, api_options(config_)),
+      api_(loop_, resolver_, peers_, api_options(config_)),
+      exchange_(loop_, resolver_, peers_),
       peers_page_(
           "/v1/peers", [this] { return peers_json(); }, kPeersPageMaxAgeNs, kPeersPageMaxHeld),
       sigint_(loop_, SIGINT, [this](int n) { on_signal(n); }),
@@ -161,7 +172,9 @@ int Daemon::run() {
     text_.print_header();
   }
   peers_.apply(std::move(plan));
+  api_.set_options(api_options(config_));  // the location is known now
   api_.restore();
+  exchange_.configure(exchange_options(config_));
   running_ = true;
   notify_.send("READY=1");
   notify_status();
@@ -318,6 +331,7 @@ void Daemon::begin_stop() {
   // they have: closing them now would reset a probe of ourselves still in the accept
   // queue, a failure of our own making.
   peers_.stop_all();
+  exchange_.stop();
   grace_timer_.start(uint64_t(config_.shutdown_timeout_s * 1000));
   stop_deadline_ns_ = mono_ns() + uint64_t(config_.shutdown_timeout_s * 1e9);
   finish_if_idle();
@@ -369,6 +383,7 @@ void Daemon::apply_reload() {
          change.kept);
   set_routes(next);
   api_.set_options(api_options(next));
+  exchange_.configure(exchange_options(next));
   peers_page_.invalidate();
   // What is built once: say so rather than ignore it silently.
   if (!(config_.cloudwatch == next.cloudwatch))

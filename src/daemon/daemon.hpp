@@ -19,6 +19,7 @@
 #include "loop/loop.hpp"
 #include "loop/signal.hpp"
 #include "mesh/peer_api.hpp"
+#include "mesh/peer_exchange.hpp"
 #include "mesh/peer_set.hpp"
 #include "tls/tls_config.hpp"
 
@@ -83,6 +84,7 @@ class Daemon final : private PeerSet::Events {
   Resolver resolver_;
   PeerSet peers_;
   PeerApi api_;
+  PeerExchange exchange_;
   Routes routes_;  // outlives the responders that answer them
   SharedPage peers_page_;
   std::unique_ptr<CloudWatchSink> cloudwatch_;

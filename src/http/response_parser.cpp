@@ -4,7 +4,7 @@
 
 namespace pingmesh {
 
-ResponseParser::ResponseParser() {
+ResponseParser::ResponseParser(size_t keep_bytes) : keep_bytes_(keep_bytes) {
   llhttp_settings_init(&settings_);
   settings_.on_headers_complete = &ResponseParser::on_headers_complete;
   settings_.on_body = &ResponseParser::on_body;
@@ -23,7 +23,7 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
 int ResponseParser::on_body(llhttp_t* p, const char* at, size_t len) {
   auto* self = static_cast<ResponseParser*>(p->data);
   self->body_bytes_ += len;
-  size_t room = kKeptBodyBytes - self->body_start_.size();
+  size_t room = self->keep_bytes_ - std::min(self->keep_bytes_, self->body_start_.size());
   self->body_start_.append(at, std::min(room, len));
   return 0;
 }

@@ -15,7 +15,9 @@ class ResponseParser {
   static constexpr size_t kKeptBodyBytes = 4096;
   enum class State { incomplete, complete, error };
 
-  ResponseParser();
+  // keep_bytes: how much of the body is kept (the location is in the first few KB; a
+  // fetch of /v1/peers keeps it whole, within its bound).
+  explicit ResponseParser(size_t keep_bytes = kKeptBodyBytes);
   ResponseParser(const ResponseParser&) = delete;
   ResponseParser& operator=(const ResponseParser&) = delete;
 
@@ -38,6 +40,7 @@ class ResponseParser {
   uint64_t body_bytes_ = 0;
   std::string body_start_;
   bool complete_ = false;
+  size_t keep_bytes_;
 };
 
 }  // namespace pingmesh

@@ -134,9 +134,11 @@ std::string make_spec(const std::string& url_text, PeerSpec* spec) {
 
 }  // namespace
 
-PeerApi::PeerApi(Loop& loop, PeerSet& peers, PeerApiOptions options)
+PeerApi::PeerApi(Loop& loop, Resolver& resolver, PeerSet& peers, PeerApiOptions options)
     : loop_(loop),
+      resolver_(resolver),
       peers_(peers),
+      reaper_(loop, [this] { finished_.clear(); }),
       options_(std::move(options)),
       save_timer_(loop, [this] { save(); }) {}
 
@@ -236,13 +238,16 @@ Reply PeerApi::on_addpeer(const Request& r) {
   }
   if (Reply refusal = check_allowed(r); refusal.status) return refusal;
   std::string text = *url;
-  if (text.find("addpeers=true") != std::string::npos) {
-    return html_reply(501, "addpeers=true (importing that peer's peers) is not supported yet");
-  }
   PeerSpec spec;
   if (std::string why = make_spec(text, &spec); !why.empty()) {
     ++counters_.bad_requests;
     return html_reply(400, "not a peer URL: " + why);
+  }
+  // As the original: addpeers=true inside the url's own query; the peer is the URL without it.
+  bool import = spec.url.query.find("addpeers=true") != std::string::npos;
+  if (import) {
+    spec.url.query.clear();
+    text = spec.url.display();
   }
   if (auto ip = query_value(r.query, "ip"); ip && !ip->empty()) {
     if (!values::ip_address(*ip)) return html_reply(400, "ip '" + *ip + "' is not an IP address");
@@ -261,7 +266,19 @@ Reply PeerApi::on_addpeer(const Request& r) {
   if (auto d = number("delay", 1, 86400)) spec.delay_s = *d;
   spec.limit = number("limit", 0, 1 << 30);
   spec.max_failures = number("fails", 1, 1 << 30);
-  // The original's duplicate: a peer at the same host:port (and the same ip, when given).
+  if (const PeerSet::Member* same = same_host(spec)) {
+    if (import) import_from(spec);
+    return html_reply(200, "Peer was already in the peer list since " + same->peer->url());
+  }
+  PeerSpec source = spec;
+  Reply added = add(std::move(spec));
+  if (added.status != 201) return html_reply(added.status, added.body);
+  if (import) import_from(source);
+  return html_reply(200, "Added a new peer for " + text);
+}
+
+// The original's duplicate: a peer at the same host:port (and the same ip, when given).
+const PeerSet::Member* PeerApi::same_host(const PeerSpec& spec) const {
   const PeerSet::Member* same = nullptr;
   peers_.for_each([&](const PeerSet::Member& m) {
     if (m.removed || same) return;
@@ -270,10 +287,63 @@ Reply PeerApi::on_addpeer(const Request& r) {
         (spec.address.empty() || m.recipe.address == spec.address))
       same = &m;
   });
-  if (same) return html_reply(200, "Peer was already in the peer list since " + same->peer->url());
-  Reply added = add(std::move(spec));
-  if (added.status != 201) return html_reply(added.status, added.body);
-  return html_reply(200, "Added a new peer for " + text);
+  return same;
+}
+
+void PeerApi::import_from(const PeerSpec& source) {
+  if (import_) {
+    PM_LOG(notice, "api: an import of peers is already running; %s is not read",
+           source.url.display().c_str());
+    return;
+  }
+  TlsTarget tls;
+  try {
+    if (source.url.tls()) tls = peers_.tls_target(options_.tls);
+  } catch (const std::exception& e) {
+    PM_LOG(warning, "api: cannot read %s: %s", source.url.display().c_str(), e.what());
+    return;
+  }
+  Url url = source.url;
+  url.path = "/v1/peers";
+  import_ = std::make_unique<Fetch>(
+      loop_, resolver_, std::move(url), std::move(tls), options_.limits, kMaxListingBytes,
+      [this](const Sample& s, std::string_view body) { on_listing(s, body); });
+  import_->start();
+}
+
+// One hop: what the listing offers and we lack, as the API's own peers.
+void PeerApi::on_listing(const Sample& s, std::string_view body) {
+  std::optional<Listing> listing;
+  if (s.ok() && s.http_code == 200) listing = read_listing(body, peers_.max_peers());
+  std::string from = import_->url();
+  finished_.push_back(std::move(import_));  // freed on the next turn, not in its callback
+  reaper_.start(0);
+  if (!listing) {
+    PM_LOG(warning, "api: addpeers: cannot read the peers of %s (%s)", from.c_str(),
+           s.ok() ? "not a peers listing" : std::string(to_string(s.reason)).c_str());
+    return;
+  }
+  auto list = peers_.wanted(Origin::api);
+  size_t added = 0;
+  for (auto& spec : offered_peers(*listing, options_.self, options_.tls, "api")) {
+    if (same_host(spec) || peers_.find(spec.identity())) continue;
+    if (peers_.size() + added >= peers_.max_peers()) {
+      ++counters_.refused_full;
+      break;
+    }
+    list.push_back(std::move(spec));
+    ++added;
+  }
+  if (!added) return;
+  try {
+    peers_.reconcile(Origin::api, std::move(list));
+  } catch (const std::exception& e) {
+    PM_LOG(warning, "api: addpeers from %s: %s", from.c_str(), e.what());
+    return;
+  }
+  counters_.added += added;
+  PM_LOG(notice, "api: addpeers: %zu peers added from %s", added, from.c_str());
+  save_soon();
 }
 
 // POST /v1/peers {"url": ..., "name", "location", "ip", "delay", "limit", "fails"}.

@@ -10,7 +10,9 @@
 #include "http/routes.hpp"
 #include "log/log.hpp"
 #include "loop/timer.hpp"
+#include "mesh/listing.hpp"
 #include "mesh/peer_set.hpp"
+#include "probe/fetch.hpp"
 
 namespace pingmesh {
 
@@ -18,6 +20,8 @@ struct PeerApiOptions {
   std::string token;      // empty: changes only from loopback
   std::string state_dir;  // empty: the API's peers last until the process ends
   PeerTls tls;            // the node's TLS checks, for https peers added here
+  SelfFilter self;        // addpeers never adds us
+  ProbeLimits limits;     // for reading a peer's listing
 };
 
 class PeerApi {
@@ -31,7 +35,7 @@ class PeerApi {
   };
   static constexpr size_t kMaxBody = 16 * 1024;  // one peer object, and then some
 
-  PeerApi(Loop& loop, PeerSet& peers, PeerApiOptions options);
+  PeerApi(Loop& loop, Resolver& resolver, PeerSet& peers, PeerApiOptions options);
   ~PeerApi();  // a change not yet saved is saved now
 
   void set_options(PeerApiOptions options) { options_ = std::move(options); }
@@ -50,11 +54,19 @@ class PeerApi {
   Reply check_allowed(const Request& r);
   // Adds spec with the API origin: 201, 409 (present), 507 (full) or 400 (bad TLS file).
   Reply add(PeerSpec spec);
+  // addpeers=true: the peers that peer lists, one hop, once.
+  void import_from(const PeerSpec& source);
+  void on_listing(const Sample& s, std::string_view body);
+  const PeerSet::Member* same_host(const PeerSpec& spec) const;
   void save_soon();
   void save();
 
   Loop& loop_;
+  Resolver& resolver_;
   PeerSet& peers_;
+  std::unique_ptr<Fetch> import_;  // one import at a time
+  std::vector<std::unique_ptr<Fetch>> finished_;
+  Timer reaper_;
   PeerApiOptions options_;
   Timer save_timer_;  // changes in a burst are written once
   bool dirty_ = false;

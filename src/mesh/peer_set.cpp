@@ -118,6 +118,19 @@ std::shared_ptr<const TlsClientConfig> PeerSet::tls_client_for(const PeerTls& t,
   return config;
 }
 
+TlsTarget PeerSet::tls_target(const PeerTls& t) {
+  Member::TlsKey key;
+  auto config = tls_client_for(t, &key);
+  reaper_.start(0);  // no member uses it: the target's owner keeps it alive
+  TlsTarget target;
+  target.conf = config->get();
+  target.owner = std::move(config);
+  target.verify = t.verify;
+  target.pin_sha256 = t.pin_sha256;
+  target.resume = false;
+  return target;
+}
+
 PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>> lists,
                             const PeerDefaults& defaults, size_t max_peers) {
   Plan plan;

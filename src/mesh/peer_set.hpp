@@ -100,6 +100,9 @@ class PeerSet final : private Peer::Events {
   Change reconcile(Origin origin, std::vector<PeerSpec> specs);
 
   const std::vector<PeerSpec>& wanted(Origin o) const { return wanted_[size_t(o)]; }
+  // The client TLS configuration for t, shared with the peers that use it (fetches of
+  // other nodes' listings use them too). Throws ConfigError.
+  TlsTarget tls_target(const PeerTls& t);
   // The member that has identity, running or not; null if none.
   const Member* find(const std::string& identity) const;
   // Peers running or wanted, not counting removed ones.

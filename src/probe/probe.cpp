@@ -209,7 +209,7 @@ void Probe::on_ready(uint64_t now) {
   }
   phase_ = Phase::request;
   arm_timer(now, limits_.timeout_ms);
-  parser_ = std::make_unique<ResponseParser>();
+  parser_ = std::make_unique<ResponseParser>(target_.keep_body_bytes);
   if (channel_->send(target_.request) != 0) finish(FailureReason::reset, now);
 }
 
@@ -338,6 +338,10 @@ void Probe::finish(FailureReason reason, uint64_t now) {
     if (!loc.empty()) sample_.location = std::move(loc);
   }
   if (done_) done_(sample_);
+}
+
+std::string_view Probe::body() const {
+  return parser_ ? std::string_view(parser_->body_start()) : std::string_view();
 }
 
 void Probe::cancel() {

@@ -45,6 +45,7 @@ struct ProbeTarget {
   std::string identity;  // whose samples: PeerSpec::identity
   TlsTarget tls;
   std::unique_ptr<TlsSessionSlot> session;  // when resumption is allowed
+  size_t keep_body_bytes = ResponseParser::kKeptBodyBytes;  // what Probe::body() keeps
 
   ProbeTarget(Url u, std::string override_ip, TlsTarget tls_target = {});
 };
@@ -63,6 +64,8 @@ class Probe final : public Channel::Wire, public Channel::Reader {
   // Ends the probe with no sample.
   void cancel();
   bool running() const { return phase_ != Phase::idle && phase_ != Phase::done; }
+  // The start of the body (target.keep_body_bytes of it), valid in done and after.
+  std::string_view body() const;
 
  private:
   enum class Phase { idle, dns, connect, handshake, request, done };
