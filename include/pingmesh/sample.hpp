@@ -70,7 +70,8 @@ struct Sample {
   const char* tls_version = nullptr;  // "TLSv1.2"; null for plain http
   const char* tls_cipher = nullptr;
   int cert_days_left = 0;  // days until the peer certificate expires, when tls_version is set
-  std::string detail;      // a failure in words, when there is more to say than the reason
+  int64_t cert_not_after_unix = 0;  // its notAfter in unix seconds, when tls_version is set
+  std::string detail;               // a failure in words, when there is more to say than the reason
 
   bool ok() const { return reason == FailureReason::none; }
 };
