@@ -41,6 +41,22 @@ ToolRun promtool(const std::string& args, const std::string& text, const char* s
   return r;
 }
 
+// Bytes outside printable ASCII as \xNN: a failure's message goes into gtest's XML,
+// where raw invalid UTF-8 would break the report instead of showing the failure.
+std::string visible(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if ((c >= 0x20 && c < 0x7f) || c == '\n') {
+      out += char(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
 Sample sample(const std::string& peer, uint64_t tcp_ns, bool tls) {
   Sample s;
   s.peer = peer;
@@ -90,8 +106,8 @@ TEST(MetricsPromtool, CheckMetricsIsClean) {
   std::string text;
   m.render(text, p);
   ToolRun r = promtool("check metrics < @", text);
-  EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_EQ(r.output, "") << "promtool said something of:\n" << text;
+  EXPECT_EQ(r.status, 0) << visible(r.output);
+  EXPECT_EQ(visible(r.output), "") << "promtool said something of:\n" << visible(text);
 }
 
 // The harness itself fails on what promtool finds: a counter without _total.
@@ -100,9 +116,9 @@ TEST(MetricsPromtool, CheckMetricsWouldComplain) {
                        "# HELP pingmesh_probes Probes.\n# TYPE pingmesh_probes counter\n"
                        "pingmesh_probes 1\n");
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.output.find("_total"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("_total"), std::string::npos) << visible(r.output);
   r = promtool("check metrics < @", "broken{peer=\"a} 1\n");
-  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.status, 0) << visible(r.output);
 }
 
 TEST(MetricsPromtool, PromqlQuantilesAreOurs) {
