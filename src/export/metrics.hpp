@@ -57,6 +57,16 @@ struct PeerSeries {
   const Histogram& phase(PhaseIndex p) const { return phases[size_t(p)]; }
 };
 
+// Where a scrape rendered in parts stands. Resuming by identity survives what happens
+// between parts: a forgotten peer is skipped, a new one shows in the families not yet
+// written. Each peer's series in a family are written in one go, so a histogram's buckets,
+// sum and count always agree.
+struct MetricsCursor {
+  size_t stage = 0;
+  bool family_open = false;  // its HELP and TYPE are written
+  std::string next_peer;     // the first identity not yet written in this family
+};
+
 class Metrics final : public SampleSink {
  public:
   // At most max_peers identities are kept; samples of any further peer are only counted
@@ -77,10 +87,14 @@ class Metrics final : public SampleSink {
 
   // Appends the whole exposition: our families, then the process figures.
   void render(std::string& out, const ProcessFigures& p) const;
+  // Appends the next part of a scrape, stopping once a part holds max_bytes or more;
+  // false when the scrape is complete. At 1,000 peers a scrape is about 14 MB of text:
+  // a responder that sends it in parts as the socket drains never holds all of it.
+  bool render_part(std::string& out, const ProcessFigures& p, MetricsCursor& c,
+                   size_t max_bytes) const;
 
  private:
-  void render_histograms(std::string& out) const;
-  void render_peer_families(std::string& out) const;
+  void render_tail(std::string& out, const ProcessFigures& p) const;
 
   size_t max_peers_;
   // Ordered by identity, so a scrape's order is stable without sorting.

@@ -158,3 +158,22 @@ TEST(MetricsPromtool, PromqlQuantilesAreOurs) {
   ToolRun r = promtool("test rules @", yml.str(), ".yml");
   EXPECT_EQ(r.status, 0) << r.output << "\n" << yml.str();
 }
+
+// A scrape in parts, with peers forgotten and added between them, is still one valid
+// exposition: every family once, its series together.
+TEST(MetricsPromtool, PartsWithPeersComingAndGoingAreClean) {
+  Metrics m(100);
+  for (int i = 0; i < 20; ++i) fill(m, "peer " + std::to_string(i), 100'000, i % 2);
+  std::string text;
+  MetricsCursor c;
+  int part = 0;
+  while (m.render_part(text, read_process_figures(), c, 4096) && ++part < 1000) {
+    m.forget("peer " + std::to_string(part % 20));
+    fill(m, "new " + std::to_string(part), 100'000, part % 2);
+  }
+  EXPECT_LT(part, 1000) << "finished";
+  EXPECT_GT(part, 5) << "in parts";
+  ToolRun r = promtool("check metrics < @", text);
+  EXPECT_EQ(r.status, 0) << visible(r.output);
+  EXPECT_EQ(visible(r.output), "");
+}

@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <sstream>
@@ -301,4 +302,56 @@ TEST(Metrics, FootprintAndRenderTimeAtAThousandPeers) {
   std::printf("metrics: render of %d peers: %.2f ms, %zu bytes, %zu lines\n", kPeers, ms,
               out.size(), size_t(std::count(out.begin(), out.end(), '\n')));
   EXPECT_LT(ms, 1000) << "bounded generously: debug and sanitizer builds";
+}
+
+TEST(Metrics, APartialRenderIsTheWholeInPieces) {
+  Metrics m(100);
+  for (const char* peer : {"a", "b", "c", "d"}) {
+    m.on_sample(ok_sample(peer), 1);
+    m.on_sample(failed_sample(peer, FailureReason::reset), 1);
+  }
+  std::string whole = render(m);
+  for (size_t budget : {size_t(1), size_t(700), size_t(5000), whole.size()}) {
+    std::string joined, part;
+    MetricsCursor c;
+    int parts = 0;
+    size_t largest = 0;
+    bool more = true;
+    while (more && parts < 1000) {
+      part.clear();
+      more = m.render_part(part, {}, c, budget);
+      largest = std::max(largest, part.size());
+      joined += part;
+      ++parts;
+    }
+    EXPECT_EQ(joined, whole) << "budget " << budget;
+    EXPECT_FALSE(m.render_part(part, {}, c, budget)) << "done stays done";
+    if (budget == 1) {
+      EXPECT_GE(parts, 5 * 4) << "a peer a part, in the five families with series";
+    }
+    if (budget == 5000) {
+      EXPECT_LT(largest, 5000 + 4000u) << "a budget and one peer's series";
+    }
+  }
+}
+
+TEST(Metrics, PeersComingAndGoingBetweenParts) {
+  Metrics m(100);
+  for (const char* peer : {"a", "b", "c"}) m.on_sample(ok_sample(peer), 1);
+  std::string out;
+  MetricsCursor c;
+  // The histograms of a, then of b: stop before c.
+  ASSERT_TRUE(m.render_part(out, {}, c, 1));
+  ASSERT_TRUE(m.render_part(out, {}, c, 1));
+  m.forget("c");
+  m.on_sample(ok_sample("0 first"), 1);
+  m.on_sample(ok_sample("bb"), 1);
+  while (m.render_part(out, {}, c, 1)) {
+  }
+  auto count = [&](const std::string& prefix) { return lines_with(out, prefix).size(); };
+  EXPECT_EQ(count("pingmesh_probe_phase_seconds_count{peer=\"c\""), 0u) << "forgotten";
+  EXPECT_EQ(count("pingmesh_probe_phase_seconds_count{peer=\"bb\""), 4u) << "after the cursor";
+  EXPECT_EQ(count("pingmesh_probe_phase_seconds_count{peer=\"0 first\""), 0u) << "before it";
+  EXPECT_EQ(count("pingmesh_probes_total{peer=\"0 first\""), 2u) << "in the later families";
+  EXPECT_EQ(count("# TYPE pingmesh_probes_total"), 1u);
 }
