@@ -145,15 +145,16 @@ bool Metrics::render_part(std::string& out, const ProcessFigures& p, MetricsCurs
   while (c.stage < kTailStage) {
     const PeerFamily& f = kPeerFamilies[c.stage - 1];
     if (!std::exchange(c.family_open, true)) ex::family(out, f.name, f.type, f.help);
-    for (auto it = peers_.lower_bound(c.next_peer); it != peers_.end(); ++it) {
-      if (out.size() - start >= max_bytes) {
-        c.next_peer = it->first;
-        return true;
-      }
+    // At least one peer a part, so every call makes progress.
+    for (auto it = peers_.lower_bound(c.next_peer); it != peers_.end();) {
       label = "peer=\"";
       ex::label_value(label, it->first);
       label += '"';
       f.write(out, label, it->second);
+      if (++it != peers_.end() && out.size() - start >= max_bytes) {
+        c.next_peer = it->first;
+        return true;
+      }
     }
     ++c.stage;
     c.family_open = false;
