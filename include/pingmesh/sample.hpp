@@ -69,6 +69,8 @@ struct Sample {
   uint32_t kernel_rtt_us = 0;         // tcpi_rtt right after connect: a cross-check of tcp
   const char* tls_version = nullptr;  // "TLSv1.2"; null for plain http
   const char* tls_cipher = nullptr;
+  // The peer certificate's notAfter in unix seconds, when tls_version is set.
+  int64_t cert_not_after_unix = 0;
   int cert_days_left = 0;  // days until the peer certificate expires, when tls_version is set
   std::string detail;      // a failure in words, when there is more to say than the reason
 

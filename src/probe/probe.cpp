@@ -206,6 +206,7 @@ void Probe::on_ready(uint64_t now) {
     sample_.tls_version = tls_->facts().version;
     sample_.tls_cipher = tls_->facts().cipher;
     sample_.cert_days_left = tls_->facts().cert_days_left;
+    sample_.cert_not_after_unix = tls_->facts().cert_not_after_unix;
   }
   phase_ = Phase::request;
   arm_timer(now, limits_.timeout_ms);

@@ -89,7 +89,7 @@ bool certificate_names_ip(const mbedtls_x509_crt& crt, const std::string& ip) {
   return false;
 }
 
-int days_until_expiry(const mbedtls_x509_crt& crt, time_t now) {
+int64_t not_after_unix(const mbedtls_x509_crt& crt) {
   struct tm tm {};
   tm.tm_year = crt.valid_to.year - 1900;
   tm.tm_mon = crt.valid_to.mon - 1;
@@ -97,8 +97,11 @@ int days_until_expiry(const mbedtls_x509_crt& crt, time_t now) {
   tm.tm_hour = crt.valid_to.hour;
   tm.tm_min = crt.valid_to.min;
   tm.tm_sec = crt.valid_to.sec;
-  time_t not_after = timegm(&tm);
-  return int(std::floor(difftime(not_after, now) / 86400.0));
+  return int64_t(timegm(&tm));
+}
+
+int days_until_expiry(const mbedtls_x509_crt& crt, time_t now) {
+  return int(std::floor(difftime(time_t(not_after_unix(crt)), now) / 86400.0));
 }
 
 std::string public_key_pin(const mbedtls_x509_crt& crt) {

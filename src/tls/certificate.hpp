@@ -16,6 +16,8 @@ std::string verify_failure_words(uint32_t flags);
 // Whether subjectAltName lists this IP address (mbedTLS 2.28 does not check these).
 bool certificate_names_ip(const mbedtls_x509_crt& crt, const std::string& ip);
 
+// notAfter as unix seconds.
+int64_t not_after_unix(const mbedtls_x509_crt& crt);
 // Whole days from now until notAfter; negative once expired.
 int days_until_expiry(const mbedtls_x509_crt& crt, time_t now);
 

@@ -84,6 +84,7 @@ FailureReason TlsChannel::handshake() {
   if (const mbedtls_x509_crt* peer = mbedtls_ssl_get_peer_cert(&ssl_)) {
     facts_.has_certificate = true;
     facts_.cert_days_left = days_until_expiry(*peer, time(nullptr));
+    facts_.cert_not_after_unix = not_after_unix(*peer);
   }
   if (check_.resume)
     check_.resume->set_filled(mbedtls_ssl_get_session(&ssl_, check_.resume->get()) == 0);

@@ -27,6 +27,7 @@ struct TlsFacts {
   const char* cipher = nullptr;
   bool has_certificate = false;
   int cert_days_left = 0;
+  int64_t cert_not_after_unix = 0;
 };
 
 class TlsChannel final : public Channel {

@@ -85,6 +85,7 @@ TEST_F(TlsTest, ProbesOpensslServerAndTimesTheHandshakeApart) {
   EXPECT_NE(std::string(s.tls_cipher).find("ECDHE"), std::string::npos) << s.tls_cipher;
   EXPECT_GE(s.cert_days_left, 820);
   EXPECT_LE(s.cert_days_left, 825);
+  EXPECT_NEAR(double(s.cert_not_after_unix - time(nullptr)) / 86400.0, s.cert_days_left, 1.0);
 }
 
 TEST_F(TlsTest, ProbesOurTlsResponderByNameAndByIp) {

@@ -1,0 +1,45 @@
+#include "export/metrics.hpp"
+
+namespace pingmesh {
+
+void Metrics::on_sample(const Sample& s, int) noexcept {
+  auto it = peers_.find(s.peer);
+  if (it == peers_.end()) {
+    if (peers_.size() >= max_peers_) {
+      ++untracked_;
+      if (untracked_logged_.first())
+        PM_LOG(warning, "metrics: more than %zu peers; samples of the others are only counted",
+               max_peers_);
+      return;
+    }
+    it = peers_.emplace(s.peer, PeerSeries{}).first;
+  }
+  PeerSeries& p = it->second;
+  p.last_sample_unix_ns = s.start_unix_ns;
+  p.last_http_code = s.http_code;
+  if (s.cert_not_after_unix != 0) p.cert_not_after_unix = s.cert_not_after_unix;
+  if (!s.ok()) {
+    ++p.failed;
+    ++p.failures[size_t(s.reason) - 1];
+    return;
+  }
+  ++p.ok;
+  const Timings& t = s.t;
+  if (t.dns != 0) p.phases[size_t(PhaseIndex::dns)].add(t.dns);
+  p.phases[size_t(PhaseIndex::tcp)].add(t.tcp);
+  if (s.tls_version) p.phases[size_t(PhaseIndex::tls)].add(t.tls);
+  p.phases[size_t(PhaseIndex::first)].add(t.first);
+  p.phases[size_t(PhaseIndex::lastb)].add(t.lastb);
+  p.phases[size_t(PhaseIndex::total)].add(t.total);
+}
+
+void Metrics::forget(std::string_view peer) {
+  if (auto it = peers_.find(peer); it != peers_.end()) peers_.erase(it);
+}
+
+const PeerSeries* Metrics::find(std::string_view peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? nullptr : &it->second;
+}
+
+}  // namespace pingmesh

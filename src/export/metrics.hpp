@@ -1,0 +1,106 @@
+// Samples kept as Prometheus metrics, per peer identity, and rendered for GET /metrics.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "export/histogram.hpp"
+#include "log/log.hpp"
+#include "pingmesh/sample.hpp"
+
+namespace pingmesh {
+
+enum class PhaseIndex : uint8_t { dns, tcp, tls, first, lastb, total };
+inline constexpr std::array<std::string_view, 6> kPhaseNames = {"dns",   "tcp",   "tls",
+                                                                "first", "lastb", "total"};
+
+// What the daemon knows of itself at scrape time. A negative figure is unknown and left out.
+struct ProcessFigures {
+  int64_t resident_memory_bytes = -1;
+  int64_t open_fds = -1;
+  int64_t max_fds = -1;
+  double cpu_seconds = -1;
+  double loop_lag_seconds = -1;  // the loop's latest measured lag
+  uint64_t stdout_dropped_lines = 0;
+  uint64_t stderr_dropped_lines = 0;
+  bool cloudwatch = false;  // the CloudWatch families only when it is on
+  uint64_t cloudwatch_spool_bytes = 0;
+  uint64_t cloudwatch_requests_ok = 0;        // accepted
+  uint64_t cloudwatch_requests_retried = 0;   // failed and tried again
+  uint64_t cloudwatch_requests_rejected = 0;  // refused (4xx), never retried
+  uint64_t cloudwatch_requests_dropped = 0;   // over the queue bound, never sent
+  uint64_t peers = 0;
+  uint64_t max_peers = 0;
+};
+
+// RSS (/proc/self/statm), open fds (entries of /proc/self/fd), the fd limit and CPU time
+// (getrusage). procfs answers from kernel memory, never from a disk: cheap enough on the
+// loop once per scrape (tens of microseconds at a few hundred fds).
+ProcessFigures read_process_figures();
+
+// One peer's series. Phases are observed for successful samples only, where the
+// original's definitions hold; dns only when a lookup happened (an IP literal's dns is
+// exactly 0), tls only for https.
+struct PeerSeries {
+  std::array<Histogram, kPhaseNames.size()> phases;
+  uint64_t ok = 0;
+  uint64_t failed = 0;
+  std::array<uint32_t, std::size(kFailureReasonNames) - 1> failures{};  // [reason - 1]
+  int64_t last_sample_unix_ns = 0;
+  int64_t cert_not_after_unix = 0;  // 0: never seen a certificate
+  int32_t last_http_code = 0;
+
+  const Histogram& phase(PhaseIndex p) const { return phases[size_t(p)]; }
+};
+
+// Where a scrape rendered in parts stands. Resuming by identity survives what happens
+// between parts: a forgotten peer is skipped, a new one shows in the families not yet
+// written. Each peer's series in a family are written in one go, so a histogram's buckets,
+// sum and count always agree.
+struct MetricsCursor {
+  size_t stage = 0;
+  bool family_open = false;  // its HELP and TYPE are written
+  std::string next_peer;     // the first identity not yet written in this family
+};
+
+class Metrics final : public SampleSink {
+ public:
+  // At most max_peers identities are kept; samples of any further peer are only counted
+  // (pingmesh_metrics_untracked_samples_total) and logged once. Series that exist stay
+  // stable rather than being evicted by a newcomer.
+  explicit Metrics(size_t max_peers) : max_peers_(max_peers) {}
+
+  void on_sample(const Sample& s, int successes_so_far) noexcept override;
+  // A peer that ends keeps its series until forget(): the last values stay scrapeable.
+  void on_peer_summary(const PeerTotals&) noexcept override {}
+
+  // Drops a removed peer's series, so they stop being exported.
+  void forget(std::string_view peer);
+  size_t size() const { return peers_.size(); }
+  uint64_t untracked_samples() const { return untracked_; }
+  // For /v1/peers (percentiles): null if the peer has no series.
+  const PeerSeries* find(std::string_view peer) const;
+
+  // Appends the whole exposition: our families, then the process figures.
+  void render(std::string& out, const ProcessFigures& p) const;
+  // Appends the next part of a scrape, stopping once a part holds max_bytes or more;
+  // false when the scrape is complete. At 1,000 peers a scrape is about 14 MB of text:
+  // a responder that sends it in parts as the socket drains never holds all of it.
+  bool render_part(std::string& out, const ProcessFigures& p, MetricsCursor& c,
+                   size_t max_bytes) const;
+
+ private:
+  void render_tail(std::string& out, const ProcessFigures& p) const;
+
+  size_t max_peers_;
+  // Ordered by identity, so a scrape's order is stable without sorting.
+  std::map<std::string, PeerSeries, std::less<>> peers_;
+  uint64_t untracked_ = 0;
+  log::Once untracked_logged_;
+};
+
+}  // namespace pingmesh
