@@ -105,7 +105,7 @@ struct Config {
   std::vector<std::string> exchange_from;
   int exchange_interval_s = 60;
 
-  bool prometheus_enabled = false;  // reserved: read and shown, no exporter yet
+  bool prometheus_enabled = true;  // GET /metrics on the responder
 
   // Where it came from.
   std::string config_path;  // empty when no file was read

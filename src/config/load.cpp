@@ -334,12 +334,6 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
                             "; their samples are counted together");
   }
 
-  // Reserved for the exporter to come: said, so that a user does not wait for a scrape.
-  if (c.prometheus_enabled)
-    out.notices.push_back(
-        "[prometheus] enabled = yes: the Prometheus exporter is not built yet; nothing is "
-        "served at /metrics");
-
   // CloudWatch: credentials not given directly come from the shared file; without a
   // region and credentials, publishing is switched off with a log line, as the original.
   auto& cw = c.cloudwatch;

@@ -307,7 +307,6 @@ const Setting kSettings[] = {
        return std::string();
      },
      [](const C& c) { return std::to_string(c.cloudwatch.spool_max_bytes); }},
-    // Reserved for the Prometheus exporter, so files written for it load today.
     {"prometheus", "enabled", nullptr, nullptr, true,
      [](C& c, T t) { return set_bool(c.prometheus_enabled, t); },
      [](const C& c) { return show_bool(c.prometheus_enabled); }},

@@ -46,6 +46,9 @@ ExchangeOptions exchange_options(const Config& c) {
 // /v1/peers is rebuilt at most this often, and the versions unsent answers hold are bounded.
 constexpr uint64_t kPeersPageMaxAgeNs = 1'000'000'000;
 constexpr size_t kPeersPageMaxHeld = 8 * 1024 * 1024;
+// A scrape of 1,000 peers is about 14 MB; a few scrapers at once share one version.
+constexpr uint64_t kMetricsMaxAgeNs = 1'000'000'000;
+constexpr size_t kMetricsMaxHeld = 64 * 1024 * 1024;
 
 std::string file_stamp(const std::string& path) {
   struct stat st;
@@ -98,6 +101,9 @@ Daemon::Daemon(Config config, Reload reload)
       exchange_(loop_, resolver_, peers_),
       peers_page_(
           "/v1/peers", [this] { return peers_json(); }, kPeersPageMaxAgeNs, kPeersPageMaxHeld),
+      metrics_(size_t(config_.max_peers)),
+      metrics_page_(
+          "/metrics", [this] { return metrics_text(); }, kMetricsMaxAgeNs, kMetricsMaxHeld),
       sigint_(loop_, SIGINT, [this](int n) { on_signal(n); }),
       sigterm_(loop_, SIGTERM, [this](int n) { on_signal(n); }),
       sighup_(loop_, SIGHUP, [this](int) { on_reload(); }),
@@ -225,6 +231,11 @@ void Daemon::set_routes(const Config& c) {
     return r;
   };
   routes_.set(std::move(ping));
+  if (c.prometheus_enabled)
+    routes_.set(shared_page_route("/metrics", "Prometheus metrics",
+                                  "text/plain; version=0.0.4; charset=utf-8", metrics_page_));
+  else
+    routes_.remove("/metrics");
   api_.add_routes(routes_,
                   shared_page_route("/v1/peers", "", "application/json", peers_page_).handler);
   Routes::Route index;
@@ -294,6 +305,27 @@ void Daemon::on_sample(Peer& peer, const Sample& s) noexcept {
   if (!s.ok()) last_error_ = peer.identity() + ": " + std::string(to_string(s.reason));
   if (samples_) samples_->on_sample(s, peer.totals().successes);
   if (cloudwatch_) cloudwatch_->on_sample(s, peer.totals().successes);
+  metrics_.on_sample(s, peer.totals().successes);
+}
+
+std::string Daemon::metrics_text() const {
+  ProcessFigures f = read_process_figures();
+  f.stdout_dropped_lines = stdout_.dropped_lines();
+  f.stderr_dropped_lines = stderr_.dropped_lines();
+  if (cloudwatch_) {
+    const auto& c = cloudwatch_->counters();
+    f.cloudwatch = true;
+    f.cloudwatch_spool_bytes = cloudwatch_->spool_bytes();
+    f.cloudwatch_requests_ok = c.requests_sent;
+    f.cloudwatch_requests_retried = c.retries;
+    f.cloudwatch_requests_rejected = c.rejected;
+    f.cloudwatch_requests_dropped = c.dropped;
+  }
+  f.peers = peers_.size();
+  f.max_peers = peers_.max_peers();
+  std::string out;
+  metrics_.render(out, f);
+  return out;
 }
 
 void Daemon::on_peer_ended(Peer& peer) noexcept {
@@ -303,7 +335,8 @@ void Daemon::on_peer_ended(Peer& peer) noexcept {
   finish_if_idle();
 }
 
-void Daemon::on_identity_gone(const std::string&) noexcept {
+void Daemon::on_identity_gone(const std::string& identity) noexcept {
+  metrics_.forget(identity);  // its series go: labels stay bounded by max_peers
   peers_page_.invalidate();
 }
 

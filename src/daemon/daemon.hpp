@@ -11,6 +11,7 @@
 #include "daemon/notify.hpp"
 #include "dns/resolver.hpp"
 #include "export/cloudwatch_sink.hpp"
+#include "export/metrics.hpp"
 #include "export/text_sink.hpp"
 #include "http/responder.hpp"
 #include "http/routes.hpp"
@@ -61,6 +62,7 @@ class Daemon final : private PeerSet::Events {
   TlsRandom& tls_random();
   void notify_status();
   std::string peers_json() const;
+  std::string metrics_text() const;
 
   // Installs the daemon's stderr for logging while it lives.
   struct LogTo {
@@ -87,6 +89,8 @@ class Daemon final : private PeerSet::Events {
   PeerExchange exchange_;
   Routes routes_;  // outlives the responders that answer them
   SharedPage peers_page_;
+  Metrics metrics_;
+  SharedPage metrics_page_;
   std::unique_ptr<CloudWatchSink> cloudwatch_;
   bool cloudwatch_draining_ = false, cloudwatch_drained_ = false;
   uint64_t stop_deadline_ns_ = 0;  // when the shutdown must be over

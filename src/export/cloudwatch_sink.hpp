@@ -55,6 +55,7 @@ class CloudWatchSink final : public SampleSink {
   // has passed (what is left is counted as dropped).
   void drain(uint64_t deadline_ms, std::function<void()> done);
   const Counters& counters() const { return counters_; }
+  uint64_t spool_bytes() const { return spool_ ? spool_->bytes() : 0; }
   bool idle() const { return !current_ && queue_.empty() && (!spool_ || spool_->size() == 0); }
 
  private:

@@ -23,7 +23,7 @@ struct Listing {
     int64_t first_unix_s = 0, latest_unix_s = 0;
     int64_t tcp_sum_ns = 0, total_sum_ns = 0;  // over the pings
   };
-  std::string location;  // SrvLoc: the node itself
+  std::string location;      // SrvLoc: the node itself
   std::vector<Entry> peers;  // the active ones
 };
 

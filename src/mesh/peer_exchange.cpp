@@ -70,11 +70,9 @@ void PeerExchange::read_next() {
       return read_next();
     }
   }
-  fetch_ = std::make_unique<Fetch>(loop_, resolver_, std::move(url), std::move(tls),
-                                   options_.limits, kMaxListingBytes,
-                                   [this, source](const Sample& s, std::string_view body) {
-                                     on_read(source, s, body);
-                                   });
+  fetch_ = std::make_unique<Fetch>(
+      loop_, resolver_, std::move(url), std::move(tls), options_.limits, kMaxListingBytes,
+      [this, source](const Sample& s, std::string_view body) { on_read(source, s, body); });
   fetch_->start();
 }
 
@@ -85,9 +83,11 @@ void PeerExchange::on_read(const std::string& source, const Sample& s, std::stri
   if (!listing) {
     ++counters_.failed_reads;
     if (failed_logged_.first())
-      PM_LOG(notice, "exchange: cannot read the peers of %s (%s); keeping what it offered "
-             "(logged once)", source.c_str(), s.ok() ? "not a peers listing" :
-             std::string(to_string(s.reason)).c_str());
+      PM_LOG(notice,
+             "exchange: cannot read the peers of %s (%s); keeping what it offered "
+             "(logged once)",
+             source.c_str(),
+             s.ok() ? "not a peers listing" : std::string(to_string(s.reason)).c_str());
   } else {
     offered_[source] = offered_peers(*listing, options_.self, options_.tls, "exchange " + source);
     reconcile();

@@ -17,8 +17,8 @@ class Fetch {
   // never destroyed inside done: its owner defers that to a later loop turn.
   using Done = std::function<void(const Sample& s, std::string_view body)>;
 
-  Fetch(Loop& loop, Resolver& resolver, Url url, TlsTarget tls, ProbeLimits limits,
-        size_t max_body, Done done);
+  Fetch(Loop& loop, Resolver& resolver, Url url, TlsTarget tls, ProbeLimits limits, size_t max_body,
+        Done done);
 
   void start();
   void cancel() { probe_.cancel(); }

@@ -44,7 +44,7 @@ struct ProbeTarget {
   std::string display_url;
   std::string identity;  // whose samples: PeerSpec::identity
   TlsTarget tls;
-  std::unique_ptr<TlsSessionSlot> session;  // when resumption is allowed
+  std::unique_ptr<TlsSessionSlot> session;                  // when resumption is allowed
   size_t keep_body_bytes = ResponseParser::kKeptBodyBytes;  // what Probe::body() keeps
 
   ProbeTarget(Url u, std::string override_ip, TlsTarget tls_target = {});

@@ -271,14 +271,6 @@ def test_reload_says_what_needs_a_restart(daemons, tmp_path):
     assert d.finish() == 0
 
 
-def test_prometheus_enabled_says_it_is_not_built_yet(tmp_path):
-    ini = write(tmp_path / "p.ini", "[node]\nport = 8080\n[prometheus]\nenabled = yes\n")
-    r = subprocess.run([BIN, "-C", ini, "--check-config"], capture_output=True, text=True,
-                       timeout=10)
-    assert r.returncode == 0, r.stderr
-    assert "the Prometheus exporter is not built yet" in r.stderr
-
-
 def test_two_peers_with_one_identity_are_warned_about():
     r = subprocess.run([BIN, "--check-config", "http://a.example/x#Same", "http://b.example/y#Same",
                         "http://c.example/z"], capture_output=True, text=True, timeout=10)
