@@ -1,0 +1,66 @@
+"""A DNS server on loopback for tests, whose answers the test changes as it runs
+(Debian's python3-dnslib): A, AAAA and SRV records with the TTL the test gives."""
+import socket
+import threading
+
+from dnslib import AAAA, QTYPE, RCODE, RR, SRV, A
+from dnslib.server import BaseResolver, DNSLogger, DNSServer
+
+
+class Zone(BaseResolver):
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.records = {}  # (name, "A"|"AAAA"|"SRV") -> [(rdata, ttl)]
+        self.failing = False
+        self.queries = 0
+
+    def set(self, name, kind, values, ttl=2):
+        """values: addresses for A/AAAA, (host, port) pairs for SRV."""
+        name = name.lower().rstrip(".") + "."
+        make = {"A": A, "AAAA": AAAA,
+                "SRV": lambda v: SRV(priority=0, weight=0, port=v[1], target=v[0])}[kind]
+        with self.lock:
+            self.records[(name, kind)] = [(make(v), ttl) for v in values]
+
+    def resolve(self, request, handler):
+        reply = request.reply()
+        name, kind = str(request.q.qname).lower(), QTYPE[request.q.qtype]
+        with self.lock:
+            self.queries += 1
+            if self.failing:
+                reply.header.rcode = RCODE.SERVFAIL
+                return reply
+            for rdata, ttl in self.records.get((name, kind), []):
+                reply.add_answer(RR(request.q.qname, request.q.qtype, rdata=rdata, ttl=ttl))
+            known = any(n == name for n, _ in self.records)
+        if not reply.rr and not known:
+            reply.header.rcode = RCODE.NXDOMAIN
+        return reply
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class DnsServer:
+    """UDP and TCP on one loopback port, serving zone."""
+
+    def __init__(self, zone):
+        for _ in range(20):
+            self.port = free_udp_port()
+            try:
+                quiet = DNSLogger("-request,-reply,-truncated,-error,-recv,-send,-data")
+                self.udp = DNSServer(zone, port=self.port, address="127.0.0.1", logger=quiet)
+                self.tcp = DNSServer(zone, port=self.port, address="127.0.0.1", tcp=True,
+                                     logger=quiet)
+                break
+            except OSError:
+                continue
+        self.udp.start_thread()
+        self.tcp.start_thread()
+
+    def stop(self):
+        self.udp.stop()
+        self.tcp.stop()
