@@ -112,6 +112,7 @@ struct Config {
     bool https = false;
     int min_ttl_s = 5, max_ttl_s = 300;  // re-resolved at the TTL, within these
     int grace_s = 60;                    // a member missing this long is removed
+    int fanout = 0;  // probe about this many members, every pair still covered; 0: all
   } discovery;
 
   bool prometheus_enabled = true;  // GET /metrics on the responder

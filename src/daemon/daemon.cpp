@@ -43,6 +43,7 @@ DiscoveryOptions discovery_options(const Config& c) {
   o.min_ttl_s = uint32_t(d.min_ttl_s);
   o.max_ttl_s = uint32_t(d.max_ttl_s);
   o.grace_s = uint32_t(d.grace_s);
+  o.fanout = size_t(d.fanout);
   o.self = self_filter(c);
   o.tls = c.tls;
   return o;
@@ -195,6 +196,7 @@ int Daemon::run() {
   }
   peers_.apply(std::move(plan));
   api_.set_options(api_options(config_));  // the location is known now
+  peers_.set_self(config_.location);
   api_.restore();
   exchange_.configure(exchange_options(config_));
   discovery_.configure(discovery_options(config_));

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "loop/clock.hpp"
+#include "mesh/fanout.hpp"
 
 namespace pingmesh {
 
@@ -111,8 +112,14 @@ void DnsDiscovery::on_target(size_t index, FailureReason reason, const Addresses
     if (!other.done) return;
   // All answered (a target that cannot be resolved is kept: its probes will say why).
   std::vector<std::pair<std::string, uint16_t>> found;
-  for (const auto& other : targets_)
-    if (!other.us) found.emplace_back(other.host, other.port);
+  for (const auto& other : targets_) {
+    if (!other.us) {
+      found.emplace_back(other.host, other.port);
+      continue;
+    }
+    self_url_ = options_.scheme + "://" + host_in_url(other.host) + ":" +
+                std::to_string(other.port) + options_.path;
+  }
   on_members(FailureReason::none, std::move(found), srv_ttl_);
 }
 
@@ -137,7 +144,11 @@ void DnsDiscovery::on_members(FailureReason reason,
       e.identity = url;
       std::string why;
       auto parsed = parse_url(url, &why);
-      if (!parsed || options_.self.is_us(e, *parsed)) continue;
+      if (!parsed) continue;
+      if (options_.self.is_us(e, *parsed)) {
+        self_url_ = url;
+        continue;
+      }
       seen_[url] = now;
     }
   }
@@ -150,8 +161,15 @@ void DnsDiscovery::on_members(FailureReason reason,
 }
 
 void DnsDiscovery::reconcile() {
+  std::vector<std::string> members;
+  for (const auto& [url, when] : seen_) members.push_back(url);
+  if (options_.fanout) {
+    // Every node hashes the same names: ours as the answers give it, when they do.
+    std::string self = self_url_.empty() ? options_.self.location : self_url_;
+    members = fanout_select(self, members, options_.fanout);
+  }
   std::vector<PeerSpec> specs;
-  for (const auto& [url, when] : seen_) {
+  for (const auto& url : members) {
     std::string why;
     auto u = parse_url(url, &why);
     if (!u) continue;

@@ -26,6 +26,7 @@ struct DiscoveryOptions {
   std::string path = "/v1/ping";
   uint32_t min_ttl_s = 5, max_ttl_s = 300;
   uint32_t grace_s = 60;
+  size_t fanout = 0;  // probe a subset of about this many members (0: all); see fanout.hpp
   SelfFilter self;
   PeerTls tls;
 };
@@ -69,6 +70,7 @@ class DnsDiscovery {
   static constexpr size_t kMaxTargets = 10000;
   // Each member's URL and when a lookup last had it (monotonic ns).
   std::map<std::string, uint64_t> seen_;
+  std::string self_url_;  // how the answers name us: what every node hashes for fanout
   Counters counters_;
   log::Once failed_logged_;
 };

@@ -110,4 +110,28 @@ def test_a_failed_lookup_keeps_the_members(daemons, tmp_path, dns):
     seen = zone.queries
     assert wait(lambda: zone.queries >= seen + 3, timeout=10), "it asks again at min_ttl"
     assert members("127.0.0.2", port) == other, "a SERVFAIL is not an empty mesh"
-    assert "members kept" in d.stderr()
+    assert wait(lambda: "members kept" in d.stderr()), d.stderr()
+
+
+def test_fanout_covers_every_pair_with_fewer_probes(daemons, tmp_path, dns):
+    zone, dns_port = dns
+    port = free_port()
+    nodes = [f"127.0.0.{i}" for i in range(10, 17)]  # seven
+    zone.set("mesh.test", "A", nodes, ttl=1)
+    for i, address in enumerate(nodes):
+        daemons(["-C", str(ini_for(tmp_path, f"n{i}", address, port, dns_port,
+                                   "name = mesh.test\nmin_ttl = 1\nfanout = 1\n"))])
+    url = lambda a: f"http://{a}:{port}/v1/ping"
+    probed = {}
+    # Fanout 1 is below what covering every pair needs: each node owns about half.
+    assert wait(lambda: all(len(members(a, port)) >= 1 for a in nodes), timeout=15)
+    time.sleep(1.5)  # one more lookup: the lists are settled
+    for a in nodes:
+        probed[a] = members(a, port)
+        assert url(a) not in probed[a]
+    pairs = {frozenset((a, b)) for a in nodes for b in nodes if a < b}
+    covered = {frozenset((a, b)) for a in nodes for b in nodes if url(b) in probed[a]}
+    assert covered == pairs, "every pair measured in at least one direction"
+    total = sum(len(v) for v in probed.values())
+    assert total < len(nodes) * (len(nodes) - 1), "fewer probes than the full mesh"
+    assert total <= len(pairs) + len(nodes), probed
