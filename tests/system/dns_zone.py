@@ -64,3 +64,20 @@ class DnsServer:
     def stop(self):
         self.udp.stop()
         self.tcp.stop()
+
+
+if __name__ == "__main__":
+    # Standalone, for a namespace: dns_zone.py ADDRESS PORT NAME=A1,A2 ...; runs until killed.
+    import sys
+    zone = Zone()
+    for spec in sys.argv[3:]:
+        name, _, values = spec.partition("=")
+        zone.set(name, "A", values.split(","), ttl=5)
+    quiet = DNSLogger("-request,-reply,-truncated,-error,-recv,-send,-data")
+    servers = [DNSServer(zone, port=int(sys.argv[2]), address=sys.argv[1], logger=quiet),
+               DNSServer(zone, port=int(sys.argv[2]), address=sys.argv[1], tcp=True,
+                         logger=quiet)]
+    for s in servers:
+        s.start_thread()
+    print("ready", flush=True)
+    threading.Event().wait()
