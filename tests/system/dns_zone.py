@@ -3,8 +3,23 @@
 import socket
 import threading
 
-from dnslib import AAAA, QTYPE, RCODE, RR, SRV, A
-from dnslib.server import BaseResolver, DNSLogger, DNSServer
+from dnslib import AAAA, QTYPE, RCODE, RR, SRV, A, DNSRecord
+from dnslib.server import BaseResolver, DNSHandler, DNSLogger, DNSServer
+
+
+class Rfc1035Handler(DNSHandler):
+    """As a real server: a UDP answer over 512 bytes is replaced by its header and question
+    with TC set, so the client asks again over TCP (dnslib sends any size by default, and
+    its own truncation drops the question, which resolvers discard as not theirs)."""
+
+    def get_reply(self, data):
+        rdata = super().get_reply(data)
+        if self.protocol == "udp" and len(rdata) > 512:
+            request = DNSRecord.parse(data)
+            cut = request.reply()
+            cut.header.tc = 1
+            rdata = cut.pack()
+        return rdata
 
 
 class Zone(BaseResolver):
@@ -52,7 +67,8 @@ class DnsServer:
             self.port = free_udp_port()
             try:
                 quiet = DNSLogger("-request,-reply,-truncated,-error,-recv,-send,-data")
-                self.udp = DNSServer(zone, port=self.port, address="127.0.0.1", logger=quiet)
+                self.udp = DNSServer(zone, port=self.port, address="127.0.0.1", logger=quiet,
+                                     handler=Rfc1035Handler)
                 self.tcp = DNSServer(zone, port=self.port, address="127.0.0.1", tcp=True,
                                      logger=quiet)
                 break
@@ -74,7 +90,8 @@ if __name__ == "__main__":
         name, _, values = spec.partition("=")
         zone.set(name, "A", values.split(","), ttl=5)
     quiet = DNSLogger("-request,-reply,-truncated,-error,-recv,-send,-data")
-    servers = [DNSServer(zone, port=int(sys.argv[2]), address=sys.argv[1], logger=quiet),
+    servers = [DNSServer(zone, port=int(sys.argv[2]), address=sys.argv[1], logger=quiet,
+                         handler=Rfc1035Handler),
                DNSServer(zone, port=int(sys.argv[2]), address=sys.argv[1], tcp=True,
                          logger=quiet)]
     for s in servers:
