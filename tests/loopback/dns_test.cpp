@@ -27,14 +27,24 @@ class TinyDnsServer {
         flush_(loop, [this] { flush(); }),
         tcp_(loop, [this](TcpListener& l) { refuse(l); }),
         loop_(loop) {
-    uv_udp_init(loop.get(), udp_);
-    udp_->data = this;
-    auto addr = loopback4();
-    EXPECT_EQ(uv_udp_bind(udp_, reinterpret_cast<sockaddr*>(&addr), 0), 0);
-    sockaddr_storage ss{};
-    int len = sizeof ss;
-    uv_udp_getsockname(udp_, reinterpret_cast<sockaddr*>(&ss), &len);
-    EXPECT_EQ(tcp_.listen(reinterpret_cast<sockaddr*>(&ss)), 0);
+    // The TCP port must be the UDP one; another test may hold it for TCP: try others.
+    int listened = -1;
+    for (int attempt = 0; attempt < 20 && listened != 0; ++attempt) {
+      if (attempt > 0) {
+        uv_close(reinterpret_cast<uv_handle_t*>(udp_),
+                 [](uv_handle_t* h) { delete reinterpret_cast<uv_udp_t*>(h); });
+        udp_ = new uv_udp_t;
+      }
+      uv_udp_init(loop.get(), udp_);
+      udp_->data = this;
+      auto addr = loopback4();
+      EXPECT_EQ(uv_udp_bind(udp_, reinterpret_cast<sockaddr*>(&addr), 0), 0);
+      sockaddr_storage ss{};
+      int len = sizeof ss;
+      uv_udp_getsockname(udp_, reinterpret_cast<sockaddr*>(&ss), &len);
+      listened = tcp_.listen(reinterpret_cast<sockaddr*>(&ss));
+    }
+    EXPECT_EQ(listened, 0);
     uv_udp_recv_start(
         udp_,
         [](uv_handle_t*, size_t, uv_buf_t* b) {
