@@ -88,8 +88,9 @@ std::string listing_table(const Listing& l) {
     for (size_t c = 0; c < r.size(); ++c) {
       std::string pad(w[c] - width(r[c]), ' ');
       if (c) line += "  ";
-      line += left[c] ? r[c] + (c + 1 < r.size() ? pad : "") : pad + r[c];
+      line += left[c] ? r[c] + pad : pad + r[c];
     }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
     o += line + "\n";
   }
   return o;
