@@ -181,3 +181,17 @@ def test_chromium_renders_the_page(mesh, tmp_path):
     got = cells(dom)
     assert len(got) == 9 and sum(s == "ok" for _, _, s in got) == 6, dom[:3000]
     assert "<script" not in dom and "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
+
+
+def test_page_settings(daemons, tmp_path):
+    """[page] refresh is the page's own reload interval; out of range is file:line, 78."""
+    port = free_port()
+    ini = tmp_path / "p.ini"
+    ini.write_text(f"[node]\nport = {port}\n[page]\nrefresh = 7\nsources = 0\n")
+    daemons(["-C", str(ini)])
+    assert wait(lambda: '<meta http-equiv="refresh" content="7">' in
+                get(f"http://127.0.0.1:{port}/")[2])
+    ini.write_text("[node]\nport = 1\n[page]\nrefresh = 1\n")
+    d = daemons(["-C", str(ini)])
+    assert d.finish() == 78
+    assert f"{ini}:4: refresh" in d.stderr()
