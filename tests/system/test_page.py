@@ -48,16 +48,19 @@ def wait(predicate, timeout=20):
 
 
 @pytest.fixture
-def mesh(daemons):
-    """Nodes a and b, and h whose location is hostile; each probes the other two. a and b
-    are named by their locations; h by its URL, so its location is learned from its replies."""
+def mesh(daemons, tmp_path):
+    """Nodes a and b, and h whose location is hostile; each probes the other two. h goes by
+    its URL everywhere, so its location is learned from its replies; b names a by its URL
+    too, so a's page must see that b's "http://...:PORT/v1/ping" is a itself. a reads the
+    others' listings every 2 s."""
     ports = {n: free_port() for n in "abh"}
     url = {n: f"http://127.0.0.1:{p}/v1/ping" for n, p in ports.items()}
+    ini = tmp_path / "a.ini"
+    ini.write_text("[page]\nrefresh = 2\n")
     nodes = {
-        "a": daemons(["-s", str(ports["a"]), "-L", "a", "-d", "1", "-q",
+        "a": daemons(["-C", str(ini), "-s", str(ports["a"]), "-L", "a", "-d", "1", "-q",
                       url["b"] + "#b", url["h"]]),
-        "b": daemons(["-s", str(ports["b"]), "-L", "b", "-d", "1", "-q",
-                      url["a"] + "#a", url["h"]]),
+        "b": daemons(["-s", str(ports["b"]), "-L", "b", "-d", "1", "-q", url["a"], url["h"]]),
         "h": daemons(["-s", str(ports["h"]), "-L", HOSTILE, "-d", "1", "-q",
                       url["a"] + "#a", url["b"] + "#b"]),
     }
@@ -103,6 +106,17 @@ def test_matrix_has_every_pair_and_escapes_peers(mesh):
     for path in ["/v1/ping", "/v1/peers", "/metrics", "/v1/addpeer"]:
         assert f'href="{path}"' in page, path
     assert page.count("<svg class=\"spark\"") == 2
+
+    # h dies: its column turns red in our row and, once b's listing says so, in b's; h's
+    # row keeps its last listing.
+    nodes["h"].kill()
+
+    def h_failing():
+        got = {(f, t): s for f, t, s in cells(get(f"http://127.0.0.1:{ports['a']}/")[2])}
+        return len(got) == 9 and got[("a", url["h"])] == got[("b", url["h"])] == "fail" \
+            and got[(url["h"], "a")] == "ok"
+
+    assert wait(h_failing, timeout=30)
     nodes["a"].signal(signal.SIGTERM)
     assert nodes["a"].finish() == 0
 
