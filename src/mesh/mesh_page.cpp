@@ -172,8 +172,9 @@ void sources_html(std::string& o, const MeshView& view, int64_t now_ns) {
       o += "read " + ago(src.read_unix_ns, now_ns) + ", " +
            std::to_string(src.listing->peers.size()) + " peers";
     else
-      o += "not read yet";
-    if (!src.last_error.empty()) o += "; last read failed: " + html_escape(src.last_error);
+      o += src.last_error.empty() ? "not read yet" : "never read";
+    if (!src.last_error.empty())
+      o += (src.listing ? "; the latest read failed: " : ": ") + html_escape(src.last_error);
     o += "</li>\n";
   }
   o += "</ul>\n";
