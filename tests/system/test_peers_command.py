@@ -6,7 +6,7 @@ import subprocess
 import time
 import urllib.request
 
-from conftest import BIN, free_port
+from conftest import BIN, certs, free_port  # noqa: F401 (certs: a fixture)
 
 
 def peers(*args):
@@ -74,3 +74,25 @@ def test_bad_usage_is_64():
         assert "Usage: pingmesh peers" in r.stderr
     r = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=10)
     assert "pingmesh peers" in r.stdout
+
+
+def test_https_node_needs_a_trusted_certificate_or_k(daemons, certs):
+    port = free_port()
+    daemons(["--tls-port", str(port), "--cert", str(certs / "server.pem"), "--key",
+             str(certs / "server.key"), "-L", "sec", "-q"])
+    url = f"https://localhost:{port}"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # listening (a plain connect costs no handshake)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    # The responder allows a client 4 handshakes a second, 2 at once: stay under that.
+    time.sleep(0.6)
+    # Our test CA is not among the system's: verified, the read fails and says why.
+    r = peers(url)
+    assert r.returncode == 1 and "tls_verify" in r.stderr, r.stderr
+    time.sleep(0.6)
+    r = peers("-k", url)
+    assert r.returncode == 0 and r.stdout.startswith("sec: 0 peers"), r.stderr
