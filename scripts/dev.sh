@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="meson ninja-build pkg-config g++ libuv1-dev libc-ares-dev libmbedtls-dev libinih-dev
-libjsmn-dev node-llhttp libgtest-dev libcurl4-openssl-dev python3 python3-pytest python3-botocore
+libjsmn-dev node-llhttp libgtest-dev libcurl4-openssl-dev python3 python3-pytest python3-botocore python3-dnslib chromium
 openssl curl systemd systemd-container mmdebstrap clang libclang-rt-14-dev prometheus"
 
 install_missing() {

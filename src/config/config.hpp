@@ -104,6 +104,16 @@ struct Config {
   // Peer exchange: the configured peers (identities, or "*") whose /v1/peers we import.
   std::vector<std::string> exchange_from;
   int exchange_interval_s = 60;
+  // DNS discovery: a name whose A/AAAA records are the members, or SRV records when it
+  // starts with '_' (_pingmesh._tcp.example.).
+  struct Discovery {
+    std::string name;  // empty: off
+    int port = 0;      // A/AAAA members' port; 0: this node's own
+    bool https = false;
+    int min_ttl_s = 5, max_ttl_s = 300;  // re-resolved at the TTL, within these
+    int grace_s = 60;                    // a member missing this long is removed
+    int fanout = 0;  // probe about this many members, every pair still covered; 0: all
+  } discovery;
 
   bool prometheus_enabled = true;  // GET /metrics on the responder
 

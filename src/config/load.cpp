@@ -371,6 +371,9 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
     c.api_token = token;
   }
 
+  if (c.discovery.min_ttl_s > c.discovery.max_ttl_s)
+    throw ConfigError(c.config_path + ": [discovery] min_ttl is more than max_ttl");
+
   // Settings that depend on each other.
   auto fail = [&](const std::string& why) -> void {
     if (c.config_path.empty()) throw UsageError(why);

@@ -33,6 +33,22 @@ PeerApiOptions api_options(const Config& c) {
   return {c.api_token, c.state_dir, c.tls, self_filter(c), peer_defaults(c).limits};
 }
 
+DiscoveryOptions discovery_options(const Config& c) {
+  DiscoveryOptions o;
+  const auto& d = c.discovery;
+  o.name = d.name;
+  o.srv = d.name.starts_with("_");
+  o.scheme = d.https ? "https" : "http";
+  o.port = d.port ? d.port : d.https ? c.tls_port : c.serve_port;
+  o.min_ttl_s = uint32_t(d.min_ttl_s);
+  o.max_ttl_s = uint32_t(d.max_ttl_s);
+  o.grace_s = uint32_t(d.grace_s);
+  o.fanout = size_t(d.fanout);
+  o.self = self_filter(c);
+  o.tls = c.tls;
+  return o;
+}
+
 ExchangeOptions exchange_options(const Config& c) {
   ExchangeOptions o;
   o.from = c.exchange_from;
@@ -99,6 +115,7 @@ Daemon::Daemon(Config config, Reload reload)
           size_t(config_.max_peers)),
       api_(loop_, resolver_, peers_, api_options(config_)),
       exchange_(loop_, resolver_, peers_),
+      discovery_(loop_, resolver_, peers_),
       peers_page_(
           "/v1/peers", [this] { return peers_json(); }, kPeersPageMaxAgeNs, kPeersPageMaxHeld),
       metrics_(size_t(config_.max_peers)),
@@ -180,8 +197,10 @@ int Daemon::run() {
   }
   peers_.apply(std::move(plan));
   api_.set_options(api_options(config_));  // the location is known now
+  peers_.set_self(config_.location);
   api_.restore();
   exchange_.configure(exchange_options(config_));
+  discovery_.configure(discovery_options(config_));
   mesh_.configure(mesh_view_options(config_));
   running_ = true;
   notify_.send("READY=1");
@@ -361,6 +380,7 @@ void Daemon::begin_stop() {
   // queue, a failure of our own making.
   peers_.stop_all();
   exchange_.stop();
+  discovery_.stop();
   mesh_.stop();
   grace_timer_.start(uint64_t(config_.shutdown_timeout_s * 1000));
   stop_deadline_ns_ = mono_ns() + uint64_t(config_.shutdown_timeout_s * 1e9);
@@ -414,6 +434,7 @@ void Daemon::apply_reload() {
   set_routes(next);
   api_.set_options(api_options(next));
   exchange_.configure(exchange_options(next));
+  discovery_.configure(discovery_options(next));
   mesh_.configure(mesh_view_options(next));
   peers_page_.invalidate();
   // What is built once: say so rather than ignore it silently.

@@ -19,6 +19,7 @@
 #include "loop/fd_output.hpp"
 #include "loop/loop.hpp"
 #include "loop/signal.hpp"
+#include "mesh/dns_discovery.hpp"
 #include "mesh/mesh_view.hpp"
 #include "mesh/peer_api.hpp"
 #include "mesh/peer_exchange.hpp"
@@ -88,6 +89,7 @@ class Daemon final : private PeerSet::Events {
   PeerSet peers_;
   PeerApi api_;
   PeerExchange exchange_;
+  DnsDiscovery discovery_;
   Routes routes_;  // outlives the responders that answer them
   SharedPage peers_page_;
   Metrics metrics_;

@@ -18,7 +18,36 @@ void field(std::string& out, const char* indent, const char* name, const std::st
   out += last ? "\n" : ",\n";
 }
 
-std::string peer_json(const PeerSet::Member& m, const Config& c) {
+// Ours: failures by reason, the last error, and percentiles (ns) from the histograms.
+std::string statistics_json(const PeerSet::Member& m, const Metrics& metrics, const char* in) {
+  std::string o;
+  const Peer& p = *m.peer;
+  const PeerSeries* series = metrics.find(p.identity());
+  std::string failures = "{";
+  if (series) {
+    for (size_t i = 0; i < series->failures.size(); ++i) {
+      if (!series->failures[i]) continue;
+      failures += (failures.size() > 1 ? ", " : "") + json_string(kFailureReasonNames[i + 1]) +
+                  ": " + std::to_string(series->failures[i]);
+    }
+  }
+  field(o, in, "Failures", failures + "}");
+  field(o, in, "LastError", json_string(p.last_error()));
+  field(o, in, "LastErrorTime",
+        p.last_error_unix_ns() ? json_time(p.last_error_unix_ns()) : "null");
+  std::string pct = "{";
+  for (size_t ph = 0; series && ph < kPhaseNames.size(); ++ph) {
+    const Histogram& h = series->phases[ph];
+    if (h.count() == 0) continue;
+    auto ns = [&](double q) { return std::to_string(int64_t(h.quantile(q) * 1e9)); };
+    pct += std::string(pct.size() > 1 ? ", " : "") + json_string(kPhaseNames[ph]) +
+           ": {\"P50\": " + ns(0.5) + ", \"P90\": " + ns(0.9) + ", \"P99\": " + ns(0.99) + "}";
+  }
+  field(o, in, "Percentiles", pct + "}");
+  return o;
+}
+
+std::string peer_json(const PeerSet::Member& m, const Config& c, const Metrics& metrics) {
   const Peer& p = *m.peer;
   const PeerTotals& t = p.totals();
   const char* in = "      ";
@@ -53,6 +82,7 @@ std::string peer_json(const PeerSet::Member& m, const Config& c) {
   // Ours, after the original's.
   field(o, in, "Identity", json_string(p.identity()));
   field(o, in, "Origin", json_string(to_string(m.origin)));
+  o += statistics_json(m, metrics, in);
   field(o, in, "Place", json_string(m.place), true);
   o += "    }";
   return o;
@@ -69,7 +99,7 @@ std::string Daemon::peers_json() const {
     std::string& list = ended ? deleted : active;
     (ended ? num_deleted : num_active)++;
     list += list.empty() ? "\n" : ",\n";
-    list += peer_json(m, config_);
+    list += peer_json(m, config_, metrics_);
   });
   auto array = [](const std::string& items) {
     return items.empty() ? "[]" : "[" + items + "\n  ]";

@@ -21,7 +21,26 @@ struct Query {
   std::string host;
   uint64_t started_ns;
   bool over_tcp = false;
+  Resolver::TtlCallback ttl_cb;  // instead of cb, for resolve_with_ttl
+  Resolver::SrvCallback srv_cb;  // instead of cb, for resolve_srv
+  bool wanted() const { return cb || ttl_cb || srv_cb; }
 };
+
+namespace {
+
+Query* new_query(Resolver* r, Resolver::Ticket* t, uint16_t port, const std::string& host) {
+  auto* q = new Query();
+  q->resolver = r;
+  q->ticket = t;
+  q->port = port;
+  q->host = host;
+  q->started_ns = mono_ns();
+  return q;
+}
+
+constexpr int kClassIn = 1, kTypeSrv = 33;  // RFC 1035, RFC 2782
+
+}  // namespace
 
 namespace {
 
@@ -74,6 +93,8 @@ std::optional<Addresses> resolve_locally(const std::string& host, uint16_t port)
 void Resolver::Ticket::cancel() {
   if (query_) {
     query_->cb = nullptr;
+    query_->ttl_cb = nullptr;
+    query_->srv_cb = nullptr;
     query_->ticket = nullptr;
     query_ = nullptr;
   }
@@ -154,9 +175,90 @@ Resolver::~Resolver() {
 
 void Resolver::resolve(const std::string& host, uint16_t port, Ticket& ticket, Callback cb) {
   ticket.cancel();
-  auto* q = new Query{this, std::move(cb), &ticket, port, host, mono_ns()};
+  auto* q = new_query(this, &ticket, port, host);
+  q->cb = std::move(cb);
   ticket.query_ = q;
   lookup(udp_, q);
+}
+
+void Resolver::resolve_with_ttl(const std::string& host, uint16_t port, Ticket& ticket,
+                                TtlCallback cb) {
+  ticket.cancel();
+  auto* q = new_query(this, &ticket, port, host);
+  q->ttl_cb = std::move(cb);
+  ticket.query_ = q;
+  lookup(udp_, q);
+}
+
+void Resolver::resolve_srv(const std::string& name, Ticket& ticket, SrvCallback cb) {
+  ticket.cancel();
+  auto* q = new_query(this, &ticket, 0, name);
+  q->srv_cb = std::move(cb);
+  ticket.query_ = q;
+  query_srv(udp_, q);
+}
+
+void Resolver::query_srv(Lane& lane, Query* q) {
+  bool nested = std::exchange(answering_now_, true);
+  ares_query(lane.channel, q->host.c_str(), kClassIn, kTypeSrv, &Resolver::on_srv_answer, q);
+  answering_now_ = nested;
+  rearm_timer();
+}
+
+namespace {
+
+// The smallest TTL among the answer records of a DNS message; 0 if none can be read.
+uint32_t min_answer_ttl(const unsigned char* abuf, int alen) {
+  if (alen < 12) return 0;
+  int questions = (abuf[4] << 8) | abuf[5], answers = (abuf[6] << 8) | abuf[7];
+  const unsigned char* p = abuf + 12;
+  auto skip_name = [&]() {
+    char* name = nullptr;
+    long len = 0;
+    if (ares_expand_name(p, abuf, alen, &name, &len) != ARES_SUCCESS) return false;
+    ares_free_string(name);
+    p += len;
+    return true;
+  };
+  for (int i = 0; i < questions; ++i)
+    if (!skip_name() || (p += 4) > abuf + alen) return 0;
+  uint32_t ttl = 0;
+  for (int i = 0; i < answers; ++i) {
+    if (!skip_name() || p + 10 > abuf + alen) break;
+    uint32_t t = (uint32_t(p[4]) << 24) | (uint32_t(p[5]) << 16) | (uint32_t(p[6]) << 8) | p[7];
+    int rdlen = (p[8] << 8) | p[9];
+    ttl = i == 0 ? t : std::min(ttl, t);
+    p += 10 + rdlen;
+    if (p > abuf + alen) break;
+  }
+  return ttl;
+}
+
+}  // namespace
+
+void Resolver::on_srv_answer(void* arg, int status, int, unsigned char* abuf, int alen) noexcept {
+  auto* q = static_cast<Query*>(arg);
+  Resolver* self = q->resolver;
+  bool gone = status == ARES_ECANCELLED || status == ARES_EDESTRUCTION;
+  if (!gone && q->wanted() && !q->over_tcp && self->truncated_since(q->host, q->started_ns)) {
+    q->over_tcp = true;  // a truncated list of members is not the list: ask over TCP
+    self->query_srv(self->tcp_, q);
+    return;
+  }
+  std::vector<SrvTarget> targets;
+  uint32_t ttl = 0;
+  if (status == ARES_SUCCESS) {
+    ares_srv_reply* reply = nullptr;
+    status = ares_parse_srv_reply(abuf, alen, &reply);
+    for (auto* r = reply; status == ARES_SUCCESS && r; r = r->next)
+      targets.push_back({r->host, r->port, r->priority, r->weight});
+    if (reply) ares_free_data(reply);
+    ttl = min_answer_ttl(abuf, alen);
+  }
+  auto cb = std::move(q->srv_cb);
+  if (q->ticket) q->ticket->query_ = nullptr;
+  delete q;
+  if (cb && !gone) cb(reason_of(status), std::move(targets), ttl);
 }
 
 void Resolver::lookup(Lane& lane, Query* q) {
@@ -175,7 +277,7 @@ void Resolver::on_answer(void* arg, int status, int, ares_addrinfo* result) noex
   Resolver* self = q->resolver;
   uint64_t now = self->answering_now_ ? mono_ns() : self->woke_ns_;
   bool gone = status == ARES_ECANCELLED || status == ARES_EDESTRUCTION;
-  if (!gone && q->cb && !q->over_tcp && self->truncated_since(q->host, q->started_ns)) {
+  if (!gone && q->wanted() && !q->over_tcp && self->truncated_since(q->host, q->started_ns)) {
     // Whatever fitted in the datagram is not the answer: ask again over TCP.
     if (result) ares_freeaddrinfo(result);
     q->over_tcp = true;
@@ -183,8 +285,11 @@ void Resolver::on_answer(void* arg, int status, int, ares_addrinfo* result) noex
     return;
   }
   Addresses addrs;
+  uint32_t ttl = 0;
   if (status == ARES_SUCCESS && result) {
     for (auto* n = result->nodes; n; n = n->ai_next) {
+      ttl = addrs.empty() ? uint32_t(std::max(0, n->ai_ttl))
+                          : std::min(ttl, uint32_t(std::max(0, n->ai_ttl)));
       sockaddr_storage ss{};
       std::memcpy(&ss, n->ai_addr, std::min<size_t>(n->ai_addrlen, sizeof ss));
       if (ss.ss_family == AF_INET)
@@ -199,9 +304,12 @@ void Resolver::on_answer(void* arg, int status, int, ares_addrinfo* result) noex
   }
   if (result) ares_freeaddrinfo(result);
   auto cb = std::move(q->cb);
+  auto ttl_cb = std::move(q->ttl_cb);
   if (q->ticket) q->ticket->query_ = nullptr;
   delete q;
-  if (cb && !gone) cb(reason_of(status), std::move(addrs), now);
+  if (gone) return;
+  if (cb) cb(reason_of(status), std::move(addrs), now);
+  if (ttl_cb) ttl_cb(reason_of(status), std::move(addrs), ttl);
 }
 
 ares_ssize_t Resolver::recv_datagram(ares_socket_t fd, void* buf, size_t len, int flags,

@@ -71,6 +71,21 @@ class Resolver {
 
   void resolve(const std::string& host, uint16_t port, Ticket& ticket, Callback cb);
 
+  // For discovery, where the answer's lifetime matters: the addresses and the smallest
+  // TTL among them (seconds).
+  using TtlCallback = std::function<void(FailureReason reason, Addresses addrs, uint32_t ttl)>;
+  void resolve_with_ttl(const std::string& host, uint16_t port, Ticket& ticket, TtlCallback cb);
+
+  // SRV records (RFC 2782), with the smallest TTL of the answer.
+  struct SrvTarget {
+    std::string host;
+    uint16_t port = 0;
+    uint16_t priority = 0, weight = 0;
+  };
+  using SrvCallback =
+      std::function<void(FailureReason reason, std::vector<SrvTarget> targets, uint32_t ttl)>;
+  void resolve_srv(const std::string& name, Ticket& ticket, SrvCallback cb);
+
  private:
   // One c-ares channel, and the resolver its callbacks reach.
   struct Lane {
@@ -80,6 +95,9 @@ class Resolver {
 
   static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable) noexcept;
   static void on_answer(void* arg, int status, int timeouts, ares_addrinfo* result) noexcept;
+  static void on_srv_answer(void* arg, int status, int timeouts, unsigned char* abuf,
+                            int alen) noexcept;
+  void query_srv(Lane& lane, Query* q);
   static ares_ssize_t recv_datagram(ares_socket_t fd, void* buf, size_t len, int flags,
                                     sockaddr* from, ares_socklen_t* from_len, void* data);
   void open_lane(Lane& lane, const Options& options, int flags);

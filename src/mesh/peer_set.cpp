@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "loop/clock.hpp"
+#include "mesh/fanout.hpp"
 #include "probe/schedule.hpp"
 
 namespace pingmesh {
@@ -239,9 +240,14 @@ PeerSet::Change PeerSet::apply(Plan plan) {
   size_t added = plan.fresh.size();
   for (size_t i = 0; i < added; ++i) {
     members_.push_back(std::move(plan.fresh[i]));
-    Peer& p = *members_.back().peer;
+    const Member& m = members_.back();
+    Peer& p = *m.peer;
     PM_LOG(info, "ping %s", p.url().c_str());
-    p.start(spread_offset_ns(i, added, p.settings().delay_ms * 1000000));
+    uint64_t period = p.settings().delay_ms * 1000000;
+    // The configuration's peers keep the original's start (1 s, then spread evenly).
+    bool hashed = !self_.empty() && m.origin != Origin::config && m.origin != Origin::self;
+    p.start(hashed ? 1000000000ull + pair_offset_ns(self_, m.recipe.identity, period)
+                   : spread_offset_ns(i, added, period));
   }
   for (auto& [origin, specs] : plan.lists) wanted_[size_t(origin)] = std::move(specs);
   defaults_ = plan.defaults;

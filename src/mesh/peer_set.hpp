@@ -100,6 +100,9 @@ class PeerSet final : private Peer::Events {
   Change reconcile(Origin origin, std::vector<PeerSpec> specs);
 
   const std::vector<PeerSpec>& wanted(Origin o) const { return wanted_[size_t(o)]; }
+  // Our own name: peers that join the mesh later (API, DNS, exchange) start at an offset
+  // hashed from the pair, so nodes started together never probe in step.
+  void set_self(std::string identity) { self_ = std::move(identity); }
   // The client TLS configuration for t, shared with the peers that use it (fetches of
   // other nodes' listings use them too). Throws ConfigError.
   TlsTarget tls_target(const PeerTls& t);
@@ -138,6 +141,7 @@ class PeerSet final : private Peer::Events {
   // them again by their key.
   std::map<Member::TlsKey, std::shared_ptr<const TlsClientConfig>> tls_clients_;
   std::function<TlsRandom&()> random_;
+  std::string self_;
   Timer reaper_;  // frees removed peers outside their own callbacks
   uint64_t seed_;
   uint64_t over_bound_ = 0;

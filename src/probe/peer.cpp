@@ -78,6 +78,8 @@ void Peer::on_probe_done(const Sample& s) {
     totals_.size_sum += s.size;
   } else {
     ++totals_.failures;
+    last_error_ = std::string(to_string(s.reason)) + (s.detail.empty() ? "" : ": " + s.detail);
+    last_error_unix_ns_ = s.start_unix_ns;
     // The original's words; from -v on, the reason too.
     log_failure(s);
   }

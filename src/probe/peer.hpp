@@ -59,6 +59,9 @@ class Peer {
   const std::string& peer_ip() const { return peer_ip_; }
   int64_t latest_unix_ns() const { return latest_unix_ns_; }
   uint64_t skipped_ticks() const { return skipped_ticks_; }
+  // The latest failure: its reason (and details), and when; empty if none yet.
+  const std::string& last_error() const { return last_error_; }
+  int64_t last_error_unix_ns() const { return last_error_unix_ns_; }
 
  private:
   void on_tick();
@@ -83,6 +86,8 @@ class Peer {
   std::string location_;  // learned or preset; "unknown" until known
   std::string peer_ip_;
   int64_t latest_unix_ns_ = 0;
+  std::string last_error_;
+  int64_t last_error_unix_ns_ = 0;
   static constexpr uint64_t kRepeatLogNs = 60'000'000'000;
   FailureReason last_failure_ = FailureReason::none;
   uint64_t last_failure_log_ns_ = 0;

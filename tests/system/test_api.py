@@ -276,3 +276,24 @@ def test_without_a_token_other_hosts_may_only_read(tmp_path, two_hosts):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_peers_lists_failures_last_error_and_percentiles(daemons, tmp_path):
+    port = free_port()
+    d, _ = node(daemons, tmp_path, port)
+    closed = free_port()
+    st, _, _ = call(port, "POST", "/v1/peers",
+                    json.dumps({"url": f"http://127.0.0.1:{closed}/v1/ping", "name": "down",
+                                "delay": 1}))
+    assert st == 201
+    by_id = lambda: {p["Identity"]: p for p in peers(port)["Peers"]}
+    assert wait(lambda: by_id()["down"]["Fails"] >= 2 and
+                any(p["Pings"] >= 2 for p in by_id().values()))
+    down = by_id()["down"]
+    assert down["Failures"] == {"connect_refused": down["Fails"]}
+    assert down["LastError"].startswith("connect_refused") and down["LastErrorTime"]
+    assert down["Percentiles"] == {}
+    up = [p for p in by_id().values() if p["Pings"] >= 2][0]
+    total = up["Percentiles"]["total"]
+    assert 0 < total["P50"] <= total["P90"] <= total["P99"] < 1e9, total
+    assert up["LastError"] == "" and up["LastErrorTime"] is None
