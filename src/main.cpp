@@ -6,11 +6,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <string_view>
 
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
 #include "log/log.hpp"
 #include "log/output.hpp"
+#include "mesh/peers_command.hpp"
 
 int main(int argc, char** argv) {
   using namespace pingmesh;
@@ -23,6 +25,8 @@ int main(int argc, char** argv) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
+  // A subcommand, not a peer: "peers" alone is no URL anyone probes.
+  if (argc > 1 && std::string_view(argv[1]) == "peers") return peers_command(argc - 1, argv + 1);
   const GetEnv getenv = [](const char* name) { return std::getenv(name); };
 
   CommandLine cl;

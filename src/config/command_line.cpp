@@ -11,6 +11,7 @@ namespace {
 
 const char kUsage[] =
     "Usage: pingmesh [flags] endpoints...\n"
+    "       pingmesh peers [-k] URL   print a node's peers (its /v1/peers) as a table\n"
     "endpoints: zero or more URLs, each optionally followed by #Location; they are\n"
     "probed every -d seconds. With -s PORT, pingmesh also answers probes on PORT.\n"
     "Interrupt with ^C (SIGINT) or SIGTERM to print each peer's summary.\n"

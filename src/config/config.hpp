@@ -117,6 +117,11 @@ struct Config {
 
   bool prometheus_enabled = true;  // GET /metrics on the responder
 
+  // The page (GET /): it reloads itself, and others' listings are read while it is
+  // watched, every page_refresh_s; at most page_sources listings a round.
+  int page_refresh_s = 10;
+  int page_sources = 64;
+
   // Where it came from.
   std::string config_path;  // empty when no file was read
 };

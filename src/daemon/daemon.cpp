@@ -121,6 +121,7 @@ Daemon::Daemon(Config config, Reload reload)
       metrics_(size_t(config_.max_peers)),
       metrics_page_(
           "/metrics", [this] { return metrics_text(); }, kMetricsMaxAgeNs, kMetricsMaxHeld),
+      mesh_(loop_, resolver_, peers_, metrics_, routes_),
       sigint_(loop_, SIGINT, [this](int n) { on_signal(n); }),
       sigterm_(loop_, SIGTERM, [this](int n) { on_signal(n); }),
       sighup_(loop_, SIGHUP, [this](int) { on_reload(); }),
@@ -200,6 +201,7 @@ int Daemon::run() {
   api_.restore();
   exchange_.configure(exchange_options(config_));
   discovery_.configure(discovery_options(config_));
+  mesh_.configure(mesh_view_options(config_));
   running_ = true;
   notify_.send("READY=1");
   notify_status();
@@ -257,15 +259,7 @@ void Daemon::set_routes(const Config& c) {
     routes_.remove("/metrics");
   api_.add_routes(routes_,
                   shared_page_route("/v1/peers", "", "application/json", peers_page_).handler);
-  Routes::Route index;
-  index.path = "/";
-  index.handler = [this](const Request&) {
-    Reply r;
-    r.content_type = "text/html; charset=utf-8";
-    r.body = routes_.index_page();
-    return r;
-  };
-  routes_.set(std::move(index));
+  routes_.set(mesh_.route());
 }
 
 std::string Daemon::responder_key(const Config& c) const {
@@ -325,6 +319,7 @@ void Daemon::on_sample(Peer& peer, const Sample& s) noexcept {
   if (samples_) samples_->on_sample(s, peer.totals().successes);
   if (cloudwatch_) cloudwatch_->on_sample(s, peer.totals().successes);
   metrics_.on_sample(s, peer.totals().successes);
+  mesh_.on_sample(s);
 }
 
 std::string Daemon::metrics_text() const {
@@ -356,6 +351,7 @@ void Daemon::on_peer_ended(Peer& peer) noexcept {
 
 void Daemon::on_identity_gone(const std::string& identity) noexcept {
   metrics_.forget(identity);  // its series go: labels stay bounded by max_peers
+  mesh_.forget(identity);
   peers_page_.invalidate();
 }
 
@@ -385,6 +381,7 @@ void Daemon::begin_stop() {
   peers_.stop_all();
   exchange_.stop();
   discovery_.stop();
+  mesh_.stop();
   grace_timer_.start(uint64_t(config_.shutdown_timeout_s * 1000));
   stop_deadline_ns_ = mono_ns() + uint64_t(config_.shutdown_timeout_s * 1e9);
   finish_if_idle();
@@ -438,6 +435,7 @@ void Daemon::apply_reload() {
   api_.set_options(api_options(next));
   exchange_.configure(exchange_options(next));
   discovery_.configure(discovery_options(next));
+  mesh_.configure(mesh_view_options(next));
   peers_page_.invalidate();
   // What is built once: say so rather than ignore it silently.
   if (!(config_.cloudwatch == next.cloudwatch))

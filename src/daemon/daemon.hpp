@@ -20,6 +20,7 @@
 #include "loop/loop.hpp"
 #include "loop/signal.hpp"
 #include "mesh/dns_discovery.hpp"
+#include "mesh/mesh_view.hpp"
 #include "mesh/peer_api.hpp"
 #include "mesh/peer_exchange.hpp"
 #include "mesh/peer_set.hpp"
@@ -93,6 +94,7 @@ class Daemon final : private PeerSet::Events {
   SharedPage peers_page_;
   Metrics metrics_;
   SharedPage metrics_page_;
+  MeshView mesh_;  // the page at /
   std::unique_ptr<CloudWatchSink> cloudwatch_;
   bool cloudwatch_draining_ = false, cloudwatch_drained_ = false;
   uint64_t stop_deadline_ns_ = 0;  // when the shutdown must be over

@@ -105,6 +105,13 @@ std::string Routes::index_page() const {
   return o;
 }
 
+std::vector<std::pair<std::string, std::string>> Routes::described() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [path, r] : routes_)
+    if (!r.description.empty()) out.emplace_back(path, r.description);
+  return out;
+}
+
 Routes::Route shared_page_route(std::string path, std::string description, std::string content_type,
                                 SharedPage& page) {
   Routes::Route r;

@@ -10,6 +10,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "http/client_table.hpp"
 #include "http/shared_page.hpp"
@@ -74,6 +76,8 @@ class Routes {
 
   // The index: every described route, as links.
   std::string index_page() const;
+  // Every described route (path, description), in path order: the page's links.
+  std::vector<std::pair<std::string, std::string>> described() const;
 
  private:
   std::map<std::string, Route, std::less<>> routes_;

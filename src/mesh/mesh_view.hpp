@@ -1,0 +1,94 @@
+// What the page at GET / shows of the whole mesh: the listings (/v1/peers) of our peers
+// that are pingmesh nodes, read one at a time every refresh interval, and the recent
+// totals of our own peers for their sparklines.
+//
+// Lazy: listings are read only while someone looked at the page in the last five
+// minutes. A node nobody watches (most of them, on small routers) reads nothing, holds no
+// listing, and costs one 244-byte ring per peer.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "export/metrics.hpp"
+#include "http/routes.hpp"
+#include "http/shared_page.hpp"
+#include "log/log.hpp"
+#include "loop/timer.hpp"
+#include "mesh/listing.hpp"
+#include "mesh/peer_set.hpp"
+#include "mesh/recent_totals.hpp"
+#include "probe/fetch.hpp"
+
+namespace pingmesh {
+
+struct MeshViewOptions {
+  std::string location;         // ours: the matrix's first row
+  uint64_t refresh_ms = 10000;  // listings read, and the page reloads itself, this often
+  size_t max_sources = 64;      // listings read a round; more are read in turns
+  ProbeLimits limits;
+  SelfFilter self;  // to find ourselves in others' listings
+};
+MeshViewOptions mesh_view_options(const Config& c);
+
+// Another node's listing, as last read.
+struct MeshSource {
+  std::string identity;            // the peer's, as we probe it
+  Url url;                         // its /v1/peers
+  std::optional<Listing> listing;  // the last good one
+  int64_t read_unix_ns = 0;        // when it was read
+  std::string last_error;          // of the latest read, empty when it was good
+};
+
+class MeshView {
+ public:
+  MeshView(Loop& loop, Resolver& resolver, PeerSet& peers, const Metrics& metrics,
+           const Routes& routes);
+
+  void configure(MeshViewOptions options);
+  void on_sample(const Sample& s);
+  void forget(const std::string& identity);  // the peer is gone: its ring and listing too
+  void stop();                               // at shutdown: no more reads
+
+  // GET /: the page, built at most once a second; a request marks the page watched.
+  Routes::Route route();
+
+  const MeshViewOptions& options() const { return options_; }
+  const std::map<std::string, MeshSource>& sources() const { return sources_; }
+  const RecentTotals* recent(const std::string& identity) const;
+  uint64_t reads() const { return reads_; }
+
+ private:
+  void watched();
+  void on_tick();
+  void read_next();
+  void on_read(const std::string& identity, const Sample& s, std::string_view body);
+  std::string build() const;
+
+  Loop& loop_;
+  Resolver& resolver_;
+  PeerSet& peers_;
+  const Metrics& metrics_;
+  const Routes& routes_;
+  MeshViewOptions options_;
+  Timer timer_;
+  Timer reaper_;  // frees finished fetches outside their own callbacks
+  uint64_t watched_until_ns_ = 0;
+  bool stopped_ = false;
+  std::vector<std::string> queue_;  // identities still to read this round
+  size_t cursor_ = 0;               // where the next round starts, when over the bound
+  std::unique_ptr<Fetch> fetch_;
+  // Done fetches, freed on the next turn: one that fails at once ends inside the last
+  // one's callback, so several may wait here.
+  std::vector<std::unique_ptr<Fetch>> finished_;
+  std::map<std::string, MeshSource> sources_;  // by identity
+  std::map<std::string, RecentTotals, std::less<>> recent_;
+  SharedPage page_;
+  uint64_t reads_ = 0;
+  log::Once over_bound_logged_, cut_logged_, failed_logged_;
+};
+
+}  // namespace pingmesh
