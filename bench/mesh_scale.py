@@ -6,6 +6,7 @@ carries N-1 peers, and the total RSS, PSS and CPU of the N daemons over a window
     bench/mesh_scale.py [nodes] [seconds]      (from the repository root, as root or not)"""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -100,6 +101,15 @@ def main():
                      if line.startswith("pingmesh_probes_total{")}
             metrics_ok += len(peers) == N - 1
         print(f"/metrics with {N - 1} peers: {metrics_ok} of {N} nodes")
+        # The page reads the others' listings once it is watched: look, let a round pass.
+        get(f"http://{ADDRS[0]}:{port}/")
+        time.sleep(15)
+        page = get(f"http://{ADDRS[0]}:{port}/")
+        states = re.findall(r'data-from="[^"]*" data-to="[^"]*" data-state="([a-z]+)"', page)
+        pairs = sum(1 for s in states if s != "self")
+        measured = sum(1 for s in states if s in ("ok", "fail"))
+        print(f"page of node 0: {len(states)} cells, {pairs} pairs, {measured} with data "
+              f"(want {N * (N - 1)}), {len(page) / 1024:.0f} KB")
         hz = os.sysconf("SC_CLK_TCK")
         cpu = ticks / hz / elapsed * 100
         print(f"over {elapsed:.0f} s: CPU {cpu:.2f}% of one core for all {N} "
