@@ -370,6 +370,9 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
       throw ConfigError(c.config_path + ": api_token_file " + c.api_token_file + ": empty");
     c.api_token = token;
   }
+  if (c.api_token.size() > 500) {  // the responder keeps 512 bytes of Authorization
+    throw ConfigError(c.config_path + ": api_token: longer than 500 characters");
+  }
 
   if (c.discovery.min_ttl_s > c.discovery.max_ttl_s)
     throw ConfigError(c.config_path + ": [discovery] min_ttl is more than max_ttl");
@@ -413,8 +416,9 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
                p.tls_override.ca_file && own != ca_places.end() ? own->second : "");
   }
   bool serving = c.serve_port || c.tls_port;
-  if (c.peers.empty() && !serving)
-    throw UsageError("nothing to do: give peer URLs to probe, or -s PORT to serve");
+  if (c.peers.empty() && !serving && c.discovery.name.empty())
+    throw UsageError(
+        "nothing to do: give peer URLs to probe, -s PORT to serve, or a [discovery] name");
   return out;
 }
 

@@ -130,11 +130,13 @@ Daemon::Daemon(Config config, Reload reload)
                      peers_.cancel_all();
                      finish_if_idle();
                    }),
-      watchdog_(loop_, [this] {
-        notify_.send("WATCHDOG=1");
-        notify_status();  // only sent when it changed
-        watchdog_.start(notify_.watchdog_interval_ms());
-      }) {
+      watchdog_(loop_,
+                [this] {
+                  notify_.send("WATCHDOG=1");
+                  notify_status();  // only sent when it changed
+                  watchdog_.start(notify_.watchdog_interval_ms());
+                }),
+      finisher_(loop_, [this] { finish(); }) {
   if (config_.location.empty()) config_.location = local_ip_address();
   stdout_.on_recovered([](uint64_t n) {
     PM_LOG(warning, "%llu lines of output dropped: stdout's reader was too slow",
@@ -381,6 +383,7 @@ void Daemon::begin_stop() {
   peers_.stop_all();
   exchange_.stop();
   discovery_.stop();
+  api_.stop();
   mesh_.stop();
   grace_timer_.start(uint64_t(config_.shutdown_timeout_s * 1000));
   stop_deadline_ns_ = mono_ns() + uint64_t(config_.shutdown_timeout_s * 1e9);
@@ -433,6 +436,7 @@ void Daemon::apply_reload() {
          change.kept);
   set_routes(next);
   api_.set_options(api_options(next));
+  peers_.set_self(next.location);
   exchange_.configure(exchange_options(next));
   discovery_.configure(discovery_options(next));
   mesh_.configure(mesh_view_options(next));
@@ -499,7 +503,8 @@ void Daemon::notify_status() {
 void Daemon::finish_if_idle() {
   if (!running_ || reloading_) return;
   if (!peers_.idle(shutting_down_)) return;
-  if (responder_ && !shutting_down_) return;
+  // Serving, or waiting for members to come: only a signal ends us.
+  if ((responder_ || discovery_.active() || exchange_.active()) && !shutting_down_) return;
   if (cloudwatch_ && !cloudwatch_drained_) {
     if (cloudwatch_draining_) return;  // finish_if_idle runs again once it is done
     // The last samples go out before we stop, within what is left of the stop timeout.
@@ -513,6 +518,12 @@ void Daemon::finish_if_idle() {
     });
     return;
   }
+  // Not here: this may run inside a responder's answer (a DELETE that ends the last
+  // peer), and stopping the responder frees its connections.
+  finisher_.start(0);
+}
+
+void Daemon::finish() {
   grace_timer_.stop();
   watchdog_.stop();
   if (responder_) responder_->stop();

@@ -49,6 +49,7 @@ class Daemon final : private PeerSet::Events {
   void on_reload();
   void apply_reload();
   void finish_if_idle();
+  void finish();
 
   void apply_logging(const Config& c);
   void open_cloudwatch(const Config& c);
@@ -104,6 +105,7 @@ class Daemon final : private PeerSet::Events {
   std::string last_status_;
   Signal sigint_, sigterm_, sighup_;
   Timer grace_timer_, watchdog_;
+  Timer finisher_;  // ends the loop on a turn of its own
   bool running_ = false;
   bool reloading_ = false;
   bool shutting_down_ = false;

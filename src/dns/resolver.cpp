@@ -226,6 +226,7 @@ uint32_t min_answer_ttl(const unsigned char* abuf, int alen) {
   for (int i = 0; i < answers; ++i) {
     if (!skip_name() || p + 10 > abuf + alen) break;
     uint32_t t = (uint32_t(p[4]) << 24) | (uint32_t(p[5]) << 16) | (uint32_t(p[6]) << 8) | p[7];
+    if (t & 0x80000000u) t = 0;  // RFC 2181 8: a TTL with the top bit set is zero
     int rdlen = (p[8] << 8) | p[9];
     ttl = i == 0 ? t : std::min(ttl, t);
     p += 10 + rdlen;

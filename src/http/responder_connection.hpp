@@ -358,7 +358,8 @@ class Responder::Connection final : public TcpStream::Events,
     std::string_view url(url_);
     size_t q = url.find('?');
     std::string_view path = url.substr(0, q);
-    if (!route_) route_ = owner_.routes_.find(path);
+    // Again: a reload may have changed the table since the head was read.
+    route_ = owner_.routes_.find(path);
     if (!route_) return reply(Reply::text(404, "404 page not found\n"), keep, head);
     if (!(route_->methods & method_bit(head ? Method::get : method))) {
       Reply r = Reply::text(405, "method not allowed\n");
@@ -395,7 +396,7 @@ class Responder::Connection final : public TcpStream::Events,
     r += "HTTP/1.1 " + std::to_string(a.status) + " " + reason_phrase(a.status) + "\r\n";
     if (!a.content_type.empty() && length > 0) r += "Content-Type: " + a.content_type + "\r\n";
     r += a.headers;
-    r += "Content-Length: " + std::to_string(length) + "\r\n";
+    if (a.status != 204) r += "Content-Length: " + std::to_string(length) + "\r\n";
     // An HTTP/1.0 client keeps the connection only when told so (RFC 9112 9.3); without
     // it, the client waits for a close that never comes.
     if (!keep)

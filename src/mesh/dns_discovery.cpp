@@ -29,7 +29,8 @@ DnsDiscovery::DnsDiscovery(Loop& loop, Resolver& resolver, PeerSet& peers)
 
 void DnsDiscovery::configure(DiscoveryOptions options) {
   bool changed = options.name != options_.name || options.srv != options_.srv ||
-                 options.port != options_.port || options.scheme != options_.scheme;
+                 options.port != options_.port || options.scheme != options_.scheme ||
+                 options.path != options_.path;
   options_ = std::move(options);
   if (options_.name.empty()) {
     stop();
@@ -39,11 +40,12 @@ void DnsDiscovery::configure(DiscoveryOptions options) {
     }
     return;
   }
-  if (changed) seen_.clear();
-  if (changed || !timer_.pending()) {
-    ticket_.cancel();
-    timer_.start(0);
+  if (changed) {
+    stop();  // lookups of the old name, SRV targets too, must not answer into the new one
+    seen_.clear();
+    self_url_.clear();
   }
+  if (!timer_.pending() && !ticket_.pending()) timer_.start(0);
 }
 
 void DnsDiscovery::stop() {

@@ -42,6 +42,7 @@ class DnsDiscovery {
   // Starts, changes or (with an empty name) stops discovery.
   void configure(DiscoveryOptions options);
   void stop();
+  bool active() const { return !options_.name.empty(); }
   const Counters& counters() const { return counters_; }
 
  private:

@@ -3,6 +3,7 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <set>
 
@@ -25,6 +26,16 @@ int64_t unix_seconds(const std::string& t) {
   return int64_t(timegm(&tm));
 }
 
+// 169.254.0.0/16 and fe80::/10: never a peer (a cloud's metadata service lives there),
+// whatever another node lists.
+bool is_link_local(const std::string& host) {
+  std::string h;
+  for (char c : host) h += char(std::tolower(static_cast<unsigned char>(c)));
+  bool v6 = h.find(':') != std::string::npos;
+  return h.starts_with("169.254.") || (v6 && (h.starts_with("fe8") || h.starts_with("fe9") ||
+                                              h.starts_with("fea") || h.starts_with("feb")));
+}
+
 }  // namespace
 
 std::optional<Listing> read_listing(std::string_view body, size_t max_peers) {
@@ -45,8 +56,10 @@ std::optional<Listing> read_listing(std::string_view body, size_t max_peers) {
       return std::max<long long>(0, doc.integer(doc.member(obj, key)).value_or(0));
     };
     Listing::Entry e;
-    e.url = text(item, "Url");
-    if (e.url.empty()) continue;
+    // A URL that had to be cleaned or cut is not the one the node probes: skipped.
+    auto raw_url = doc.string(doc.member(item, "Url"));
+    if (!raw_url || raw_url->empty() || printable_text(*raw_url) != *raw_url) continue;
+    e.url = *raw_url;
     e.identity = text(item, "Identity");
     if (e.identity.empty()) e.identity = e.url;
     e.location = text(item, "Location");
@@ -107,7 +120,8 @@ std::vector<PeerSpec> offered_peers(const Listing& l, const SelfFilter& self, co
     PeerArg pa = split_peer_arg(e.url);
     std::string why;
     auto url = parse_url(pa.url, &why);
-    if (!url || self.is_us(e, *url) || !seen.insert(e.identity).second) continue;
+    if (!url || self.is_us(e, *url) || is_link_local(url->host) || !seen.insert(e.identity).second)
+      continue;
     PeerSpec s;
     s.url = std::move(*url);
     // The listing's identity, so every node names a peer alike on the page.

@@ -26,11 +26,12 @@ int hex(char c) {
   return -1;
 }
 
-// application/x-www-form-urlencoded: '+' is a space, %XX a byte.
-std::string form_decode(std::string_view s) {
+// %XX is a byte; in a query (application/x-www-form-urlencoded) '+' is a space too, in a
+// path it is a '+'.
+std::string form_decode(std::string_view s, bool query = true) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
+    if (s[i] == '+' && query) {
       out += ' ';
     } else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
       out += char(hex(s[i + 1]) * 16 + hex(s[i + 2]));
@@ -175,7 +176,17 @@ void PeerApi::add_routes(Routes& routes, Routes::Handler get_peers) {
   routes.set(std::move(one));
 }
 
+void PeerApi::stop() {
+  stopped_ = true;
+  if (import_) {
+    import_->cancel();  // never calls back: set aside like a finished one
+    finished_.push_back(std::move(import_));
+    reaper_.start(0);
+  }
+}
+
 Reply PeerApi::check_allowed(const Request& r) {
+  if (stopped_) return error_reply(503, "the node is stopping");
   Reply allowed;
   allowed.status = 0;
   if (is_loopback(r.client)) return allowed;
@@ -237,6 +248,7 @@ Reply PeerApi::on_addpeer(const Request& r) {
     return form;
   }
   if (Reply refusal = check_allowed(r); refusal.status) return refusal;
+  if (r.method == Method::head) return html_reply(200, "");  // HEAD changes nothing
   std::string text = *url;
   PeerSpec spec;
   if (std::string why = make_spec(text, &spec); !why.empty()) {
@@ -349,6 +361,12 @@ void PeerApi::on_listing(const Sample& s, std::string_view body) {
 // POST /v1/peers {"url": ..., "name", "location", "ip", "delay", "limit", "fails"}.
 Reply PeerApi::on_post(const Request& r) {
   if (Reply refusal = check_allowed(r); refusal.status) return refusal;
+  // A browser cannot send this type to another site without asking first (CORS), so a
+  // page the node's own user visits cannot add peers through its loopback.
+  if (!r.content_type.starts_with("application/json")) {
+    ++counters_.bad_requests;
+    return error_reply(415, "the body must be Content-Type: application/json");
+  }
   json::Document doc(r.body, kMaxBody, 64);
   auto bad = [&](const std::string& why) {
     ++counters_.bad_requests;
@@ -394,7 +412,8 @@ Reply PeerApi::on_post(const Request& r) {
 // DELETE /v1/peers/<identity>, the identity percent-encoded.
 Reply PeerApi::on_delete(const Request& r) {
   if (Reply refusal = check_allowed(r); refusal.status) return refusal;
-  std::string identity = form_decode(r.path.substr(std::string_view("/v1/peers/").size()));
+  std::string identity =
+      form_decode(r.path.substr(std::string_view("/v1/peers/").size()), /*query=*/false);
   const auto* m = peers_.find(identity);
   if (!m || m->removed) return error_reply(404, "no peer " + identity);
   if (m->origin != Origin::api)
@@ -490,8 +509,10 @@ void PeerApi::restore() {
     if (auto v = doc.string(doc.member(item, "ip")); v && values::ip_address(*v)) spec.address = *v;
     if (auto v = doc.integer(doc.member(item, "delay")); v && *v >= 1 && *v <= 86400)
       spec.delay_s = int(*v);
-    if (auto v = doc.integer(doc.member(item, "limit")); v && *v >= 0) spec.limit = int(*v);
-    if (auto v = doc.integer(doc.member(item, "fails")); v && *v >= 1) spec.max_failures = int(*v);
+    if (auto v = doc.integer(doc.member(item, "limit")); v && *v >= 0 && *v <= (1 << 30))
+      spec.limit = int(*v);
+    if (auto v = doc.integer(doc.member(item, "fails")); v && *v >= 1 && *v <= (1 << 30))
+      spec.max_failures = int(*v);
     spec.tls = options_.tls;
     specs.push_back(std::move(spec));
   }

@@ -39,6 +39,8 @@ class PeerApi {
   ~PeerApi();  // a change not yet saved is saved now
 
   void set_options(PeerApiOptions options) { options_ = std::move(options); }
+  // At shutdown: the import in flight is dropped, and changes get 503.
+  void stop();
   // /v1/peers (get_peers answers its GET), /v1/peers/<identity> and /v1/addpeer.
   void add_routes(Routes& routes, Routes::Handler get_peers);
   // The peers kept by the last run; what cannot be read is logged and skipped.
@@ -70,6 +72,7 @@ class PeerApi {
   PeerApiOptions options_;
   Timer save_timer_;  // changes in a burst are written once
   bool dirty_ = false;
+  bool stopped_ = false;
   Counters counters_;
   log::Once full_logged_, auth_logged_, save_logged_;
 };

@@ -16,9 +16,7 @@ void PeerExchange::configure(ExchangeOptions options) {
   bool was_on = !options_.from.empty();
   options_ = std::move(options);
   if (options_.from.empty()) {
-    timer_.stop();
-    if (fetch_) fetch_->cancel();
-    queue_.clear();
+    stop();
     if (was_on) {
       offered_.clear();
       reconcile();
@@ -31,7 +29,15 @@ void PeerExchange::configure(ExchangeOptions options) {
 void PeerExchange::stop() {
   timer_.stop();
   queue_.clear();
-  if (fetch_) fetch_->cancel();
+  drop_fetch();
+}
+
+// A cancelled fetch never calls back: it is set aside here, or no round would start again.
+void PeerExchange::drop_fetch() {
+  if (!fetch_) return;
+  fetch_->cancel();
+  finished_.push_back(std::move(fetch_));
+  reaper_.start(0);
 }
 
 // A round: every chosen configured peer's listing, one at a time.
@@ -45,11 +51,11 @@ void PeerExchange::on_tick() {
     std::string id = spec.identity();
     if (!all && std::find(options_.from.begin(), options_.from.end(), id) == options_.from.end())
       continue;
-    Url u = spec.url;
-    u.path = "/v1/peers";
-    u.query.clear();
+    PeerSpec source = spec;
+    source.url.path = "/v1/peers";
+    source.url.query.clear();
     sources.insert(id);
-    queue_.emplace_back(id, std::move(u));
+    queue_.push_back(std::move(source));
   }
   // A source no longer chosen offers nothing any more.
   bool dropped = std::erase_if(offered_, [&](const auto& kv) { return !sources.count(kv.first); });
@@ -59,20 +65,22 @@ void PeerExchange::on_tick() {
 
 void PeerExchange::read_next() {
   if (queue_.empty()) return;
-  auto [source, url] = std::move(queue_.front());
+  PeerSpec spec = std::move(queue_.front());
   queue_.erase(queue_.begin());
+  std::string source = spec.identity();
   TlsTarget tls;
-  if (url.tls()) {
+  if (spec.url.tls()) {
     try {
-      tls = peers_.tls_target(options_.tls);
+      tls = peers_.tls_target(spec.tls);  // its own CA file and pin
     } catch (const std::exception& e) {
       PM_LOG(warning, "exchange: %s: %s", source.c_str(), e.what());
       return read_next();
     }
   }
   fetch_ = std::make_unique<Fetch>(
-      loop_, resolver_, std::move(url), std::move(tls), options_.limits, kMaxListingBytes,
-      [this, source](const Sample& s, std::string_view body) { on_read(source, s, body); });
+      loop_, resolver_, spec.url, std::move(tls), options_.limits, kMaxListingBytes,
+      [this, source](const Sample& s, std::string_view body) { on_read(source, s, body); },
+      spec.address);
   fetch_->start();
 }
 
@@ -97,9 +105,13 @@ void PeerExchange::on_read(const std::string& source, const Sample& s, std::stri
   read_next();
 }
 
+// The union of what the sources offer, one spec per identity, within max_peers.
 void PeerExchange::reconcile() {
   std::vector<PeerSpec> all;
-  for (const auto& [source, specs] : offered_) all.insert(all.end(), specs.begin(), specs.end());
+  std::set<std::string> seen;
+  for (const auto& [source, specs] : offered_)
+    for (const auto& s : specs)
+      if (all.size() < peers_.max_peers() && seen.insert(s.identity()).second) all.push_back(s);
   counters_.offered = all.size();
   try {
     auto change = peers_.reconcile(Origin::exchange, std::move(all));

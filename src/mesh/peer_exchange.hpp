@@ -34,6 +34,7 @@ class PeerExchange {
   void configure(ExchangeOptions options);
   // At shutdown: no more rounds, the read in flight dropped.
   void stop();
+  bool active() const { return !options_.from.empty(); }
   const Counters& counters() const { return counters_; }
 
  private:
@@ -41,6 +42,7 @@ class PeerExchange {
   void read_next();
   void on_read(const std::string& source, const Sample& s, std::string_view body);
   void reconcile();
+  void drop_fetch();
 
   Loop& loop_;
   Resolver& resolver_;
@@ -48,7 +50,9 @@ class PeerExchange {
   ExchangeOptions options_;
   Timer timer_;
   Timer reaper_;  // frees finished fetches outside their own callbacks
-  std::vector<std::pair<std::string, Url>> queue_;  // sources still to read this round
+  // Sources still to read this round: the configured peers, their URL's path /v1/peers,
+  // read with their own TLS checks and address.
+  std::vector<PeerSpec> queue_;
   std::unique_ptr<Fetch> fetch_;
   // Done fetches, freed on the next turn: a fetch that fails at once ends inside the last
   // one's callback, so several may wait here.

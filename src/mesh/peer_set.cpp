@@ -164,12 +164,11 @@ PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>
       wants.push_back({&spec, Origin(o), std::move(r)});
     }
   }
-  if (left_out) {
-    over_bound_ += left_out;
-    if (over_bound_logged_.first())
-      PM_LOG(warning, "peers: %llu left out, over max_peers = %zu (logged once)",
-             (unsigned long long)left_out, max_peers);
-  }
+  plan.left_out = left_out;
+  // Whose TLS configurations to look at again: only the origins being planned, so one
+  // origin's change neither re-reads every CA file nor fails on another origin's.
+  bool planned[kOrigins] = {};
+  for (const auto& [origin, specs] : plan.lists) planned[size_t(origin)] = true;
 
   std::vector<bool> matched(wants.size(), false);
   for (size_t j = 0; j < members_.size(); ++j) {
@@ -183,7 +182,7 @@ PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>
     plan.kept.push_back(j);
     plan.kept_origin.push_back(w.origin);
     // A renewed CA file (its time is in the TLS key) applies to a kept peer too.
-    if (w.spec->url.tls()) {
+    if (w.spec->url.tls() && (planned[size_t(w.origin)] || planned[size_t(m.origin)])) {
       Member::TlsKey key;
       auto config = tls_client_for(w.spec->tls, &key);
       if (!(key == m.tls_key)) plan.new_tls.push_back({j, key, std::move(config)});
@@ -217,19 +216,29 @@ PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>
     m.recipe = r;
     plan.fresh.push_back(std::move(m));
   }
+  reaper_.start(0);  // the TLS configurations of a plan never applied
   return plan;
 }
 
 PeerSet::Change PeerSet::apply(Plan plan) {
+  if (stopped_) return {};
+  if (plan.left_out) {
+    over_bound_ += plan.left_out;
+    if (over_bound_logged_.first())
+      PM_LOG(warning, "peers: %llu left out, over max_peers = %zu (logged once)",
+             (unsigned long long)plan.left_out, plan.max_peers);
+  }
   for (auto& [j, key, config] : plan.new_tls) {
     members_[j].peer->use_tls_config(config->get(), config);  // from its next probe on
     members_[j].tls_key = key;
   }
   for (size_t k = 0; k < plan.kept.size(); ++k) members_[plan.kept[k]].origin = plan.kept_origin[k];
+  std::vector<bool> kept(members_.size(), false);
+  for (size_t j : plan.kept) kept[j] = true;
   size_t removed = 0;
   for (size_t j = 0; j < members_.size(); ++j) {
     Member& m = members_[j];
-    if (m.removed || std::find(plan.kept.begin(), plan.kept.end(), j) != plan.kept.end()) continue;
+    if (m.removed || kept[j]) continue;
     m.removed = true;
     ++removed;
     if (!m.peer->ended()) m.peer->stop();  // its summary follows once its probe is done
@@ -275,6 +284,7 @@ size_t PeerSet::size() const {
 }
 
 void PeerSet::stop_all() {
+  stopped_ = true;
   for (auto& m : members_) m.peer->stop();
 }
 

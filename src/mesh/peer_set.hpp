@@ -113,7 +113,8 @@ class PeerSet final : private Peer::Events {
   size_t max_peers() const { return max_peers_; }
   uint64_t over_bound() const { return over_bound_; }  // specs left out by max_peers
 
-  // Shutdown: no new probes (stop), then drop those in flight (cancel).
+  // Shutdown: no new probes (stop), then drop those in flight (cancel). After stop_all,
+  // apply changes nothing: a late API call or DNS answer cannot start a peer.
   void stop_all();
   void cancel_all();
   // True when no peer runs; removed ones still finishing count only when all is set.
@@ -145,6 +146,7 @@ class PeerSet final : private Peer::Events {
   Timer reaper_;  // frees removed peers outside their own callbacks
   uint64_t seed_;
   uint64_t over_bound_ = 0;
+  bool stopped_ = false;
   log::Once over_bound_logged_;
 };
 
@@ -152,6 +154,7 @@ struct PeerSet::Plan {
   std::vector<std::pair<Origin, std::vector<PeerSpec>>> lists;
   PeerDefaults defaults;
   size_t max_peers = 0;
+  uint64_t left_out = 0;      // specs over max_peers
   std::vector<Member> fresh;  // not started yet
   std::vector<size_t> kept;   // indexes into members_
   std::vector<Origin> kept_origin;

@@ -3,8 +3,8 @@
 namespace pingmesh {
 
 Fetch::Fetch(Loop& loop, Resolver& resolver, Url url, TlsTarget tls, ProbeLimits limits,
-             size_t max_body, Done done)
-    : target_(std::move(url), {}, std::move(tls)),
+             size_t max_body, Done done, std::string address)
+    : target_(std::move(url), std::move(address), std::move(tls)),
       done_(std::move(done)),
       probe_(loop, resolver, (target_.keep_body_bytes = max_body, target_), limits,
              [this](const Sample& s) {

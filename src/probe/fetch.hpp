@@ -17,8 +17,9 @@ class Fetch {
   // never destroyed inside done: its owner defers that to a later loop turn.
   using Done = std::function<void(const Sample& s, std::string_view body)>;
 
+  // address: connect there instead of resolving the URL's host (a peer's `address`).
   Fetch(Loop& loop, Resolver& resolver, Url url, TlsTarget tls, ProbeLimits limits, size_t max_body,
-        Done done);
+        Done done, std::string address = {});
 
   void start();
   void cancel() { probe_.cancel(); }

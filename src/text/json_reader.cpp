@@ -5,6 +5,7 @@
 #define JSMN_PARENT_LINKS
 #include <jsmn.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace pingmesh::json {
@@ -146,6 +147,8 @@ struct Document::Tokens {
 Document::Document(std::string_view json, size_t max_bytes, int max_tokens)
     : json_(json), tokens_(new Tokens) {
   if (json.size() > max_bytes) return;
+  // A token takes two bytes of input at least: never reserve more than the input can use.
+  max_tokens = int(std::min<size_t>(size_t(max_tokens), json.size() / 2 + 2));
   jsmn_parser parser;
   jsmn_init(&parser);
   tokens_->v.resize(size_t(max_tokens));

@@ -20,8 +20,11 @@ from conftest import BIN, free_port
 def call(port, method, path, body=None, headers=None, host="127.0.0.1"):
     """(status, headers, text) of one request."""
     data = body.encode() if isinstance(body, str) else body
+    headers = dict(headers or {})
+    if method == "POST":
+        headers.setdefault("Content-Type", "application/json")
     req = urllib.request.Request(f"http://{host}:{port}{path}", data=data, method=method,
-                                 headers=headers or {})
+                                 headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=5) as r:
             return r.status, r.headers, r.read().decode()
@@ -107,6 +110,21 @@ def test_a_bad_peer_object_is_refused_with_its_reason(daemons, tmp_path, body, w
     st, _, text = call(port, "POST", "/v1/peers", body)
     assert st == 400 and why in json.loads(text)["error"], (st, text)
     assert identities(port) == before
+
+
+def test_a_post_must_say_it_is_json(daemons, tmp_path):
+    """A browser's form or text/plain POST (no CORS preflight) cannot add a peer."""
+    port = free_port()
+    d, _ = node(daemons, tmp_path, port)
+    body = json.dumps({"url": f"http://127.0.0.1:{port}/v1/ping", "name": "x"})
+    for kind in ("text/plain", "application/x-www-form-urlencoded"):
+        st, _, text = call(port, "POST", "/v1/peers", body, {"Content-Type": kind})
+        assert st == 415, (kind, st, text)
+    assert "x" not in identities(port)
+    # HEAD of addpeer changes nothing either.
+    q = urllib.parse.urlencode({"url": f"http://127.0.0.1:{port}/head"})
+    assert call(port, "HEAD", "/v1/addpeer?" + q)[0] == 200
+    assert len(identities(port)) == 1
 
 
 def test_a_body_over_the_bound_is_refused_unread(daemons, tmp_path):
@@ -206,6 +224,9 @@ def two_hosts():
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+JSON = "Content-Type: application/json"
+
+
 def curl_from(ns, *args):
     """status code and body of curl run inside namespace ns."""
     out = subprocess.run(["ip", "netns", "exec", ns, "curl", "-s", "-m", "5", "-o", "-",
@@ -231,14 +252,14 @@ def test_changes_from_another_host_need_the_token(tmp_path, two_hosts):
         base = f"http://{address}:{port}"
         assert wait(lambda: curl_from(client_ns, base + "/v1/ping")[0] == 200)
         peer = json.dumps({"url": f"{base}/v1/ping", "name": "remote"})
-        code, body = curl_from(client_ns, "-X", "POST", "-d", peer, base + "/v1/peers")
+        code, body = curl_from(client_ns, "-X", "POST", "-d", peer, "-H", JSON, base + "/v1/peers")
         assert code == 401 and "Authorization: Bearer" in body, (code, body)
-        code, body = curl_from(client_ns, "-X", "POST", "-d", peer,
+        code, body = curl_from(client_ns, "-X", "POST", "-d", peer, "-H", JSON,
                                "-H", "Authorization: Bearer wrong", base + "/v1/peers")
         assert code == 401 and "not this node's" in body, (code, body)
         # Reading needs nothing.
         assert curl_from(client_ns, base + "/v1/peers")[0] == 200
-        code, body = curl_from(client_ns, "-X", "POST", "-d", peer,
+        code, body = curl_from(client_ns, "-X", "POST", "-d", peer, "-H", JSON,
                                "-H", f"Authorization: Bearer {token}", base + "/v1/peers")
         assert code == 201, (code, body)
         code, body = curl_from(client_ns, "-X", "DELETE", base + "/v1/peers/remote")

@@ -135,3 +135,23 @@ def test_fanout_covers_every_pair_with_fewer_probes(daemons, tmp_path, dns):
     total = sum(len(v) for v in probed.values())
     assert total < len(nodes) * (len(nodes) - 1), "fewer probes than the full mesh"
     assert total <= len(pairs) + len(nodes), probed
+
+
+def test_a_node_that_only_probes_waits_for_its_members(daemons, tmp_path, dns):
+    """No responder and no configured peer: discovery alone keeps it running, through an
+    answer with no members, until a signal."""
+    zone, dns_port = dns
+    port = free_port()
+    zone.set("mesh.test", "A", [], ttl=1)
+    ini = tmp_path / "probe-only.ini"
+    ini.write_text(f"[node]\ndelay = 1\ndns_servers = 127.0.0.1:{dns_port}\n"
+                   f"[discovery]\nname = mesh.test\nport = {port}\nmin_ttl = 1\n")
+    d = daemons(["-C", str(ini), "-v"])
+    time.sleep(1.5)
+    assert d.proc.poll() is None, d.stderr()
+    server = daemons(["-s", str(port)])  # the member, once it is in the answer
+    zone.set("mesh.test", "A", ["127.0.0.1"], ttl=1)
+    assert wait(lambda: f"127.0.0.1:{port}/v1/ping" in d.stdout()), (d.stdout(), d.stderr())
+    d.signal(signal.SIGTERM)
+    assert d.finish() == 0
+    server.kill()

@@ -70,7 +70,8 @@ def test_exchange_follows_a_chosen_peers_list(daemons, tmp_path):
         (peers(a), node_a.stderr())
     # b adds e through its API: the next round brings it to a as well.
     req = urllib.request.Request(f"http://127.0.0.1:{b}/v1/peers", method="POST",
-                                 data=json.dumps({"url": ping(e)}).encode())
+                                 data=json.dumps({"url": ping(e)}).encode(),
+                                 headers={"Content-Type": "application/json"})
     assert urllib.request.urlopen(req, timeout=5).status == 201
     assert wait(lambda: by_origin(a, "exchange") == sorted([ping(c), ping(e)]), timeout=15), \
         peers(a)
@@ -82,3 +83,29 @@ def test_exchange_follows_a_chosen_peers_list(daemons, tmp_path):
     assert wait(lambda: by_origin(a, "exchange") == [ping(c)], timeout=15), peers(a)
     node_a.signal(signal.SIGTERM)
     assert node_a.finish() == 0
+
+
+def test_exchange_survives_a_reload_that_turns_it_off_mid_read(daemons, tmp_path, stall_server):
+    """A read in flight (a source that never answers) when a reload turns the exchange off:
+    turned on again, rounds run again."""
+    a, c, real = free_port(), free_port(), free_port()
+    serve(daemons, tmp_path, "real", real, [ping(c)])
+    serve(daemons, tmp_path, "c", c)
+    ini = tmp_path / "a.ini"
+    stalled = f"http://127.0.0.1:{stall_server}/v1/ping#stalled"
+
+    def write(exchange):
+        ini.write_text(f"[node]\nport = {a}\nlocation = a\ndelay = 1\nprobe_self = no\n"
+                       f"timeout = 60\n[peers]\nurl = {stalled}\nurl = {ping(real)}#real\n"
+                       f"[mesh]\n{exchange}exchange_interval = 5\n")
+    write("exchange = stalled\n")
+    node_a = daemons(["-C", str(ini)])
+    time.sleep(2.5)  # the first round is reading the stalled source
+    write("")
+    node_a.signal(signal.SIGHUP)
+    assert wait(lambda: node_a.stderr().count("SIGHUP") == 1)
+    time.sleep(0.5)
+    write("exchange = real\n")
+    node_a.signal(signal.SIGHUP)
+    assert wait(lambda: by_origin(a, "exchange") == [ping(c)], timeout=15), \
+        (peers(a), node_a.stderr())

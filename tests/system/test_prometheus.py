@@ -85,7 +85,8 @@ def test_a_removed_peer_takes_its_series_with_it(daemons):
     st, _, _ = get(f"http://127.0.0.1:{port}/v1/ping")
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/v1/peers", method="POST",
-        data=json.dumps({"url": f"http://127.0.0.1:{port}/v1/ping", "name": "api"}).encode())
+        data=json.dumps({"url": f"http://127.0.0.1:{port}/v1/ping", "name": "api"}).encode(),
+        headers={"Content-Type": "application/json"})
     assert urllib.request.urlopen(req, timeout=5).status == 201
     assert wait(lambda: 'peer="api"' in scrape(port))
     req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/peers/api", method="DELETE")

@@ -250,7 +250,12 @@ def test_unread_peers_pages_keep_memory_bounded(daemons):
         p99 = pings[98][0]
         print(f"/v1/peers {size} bytes; RSS {before} kB before, {during} kB with 250 unread; "
               f"TCP kernel memory +{kernel} kB; /v1/ping p99 {p99 * 1e3:.2f} ms")
-        assert during - before < 20 * 1024, (before, during)
+        # Under ASan freed memory waits in its quarantine, resident: only the release run
+        # can measure what the held pages cost.
+        with open(f"/proc/{d.proc.pid}/maps") as maps:
+            sanitized = "libasan" in maps.read()
+        if not sanitized:
+            assert during - before < 20 * 1024, (before, during)
         # 250 sockets at most 128 KB each (64 KB doubled), not 650 KB each.
         assert kernel < 48 * 1024, kernel
         assert p99 <= 0.005, p99
