@@ -116,6 +116,9 @@ struct Config {
   } discovery;
 
   bool prometheus_enabled = true;  // GET /metrics on the responder
+  // "ADDRESS:PORT" ("[::1]:9464"): /metrics on a listener of its own instead, so that
+  // scrapes can be allowed apart from the mesh's probes. Applies at start.
+  std::string prometheus_listen;
 
   // The page (GET /): it reloads itself, and others' listings are read while it is
   // watched, every page_refresh_s; at most page_sources listings a round.

@@ -310,6 +310,21 @@ const Setting kSettings[] = {
     {"prometheus", "enabled", nullptr, nullptr, true,
      [](C& c, T t) { return set_bool(c.prometheus_enabled, t); },
      [](const C& c) { return show_bool(c.prometheus_enabled); }},
+    {"prometheus", "listen", nullptr, nullptr, true,
+     [](C& c, T t) {
+       if (t.empty()) return c.prometheus_listen.clear(), std::string();
+       auto colon = t.rfind(':');
+       std::string_view host = colon == std::string_view::npos ? t : t.substr(0, colon);
+       if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+         host = host.substr(1, host.size() - 2);
+       auto port = colon == std::string_view::npos ? std::nullopt
+                                                   : values::integer(t.substr(colon + 1), 1, 65535);
+       if (!port || !values::ip_address(host))
+         return "'" + std::string(t) + "' is not ADDRESS:PORT (127.0.0.1:9464, [::1]:9464)";
+       c.prometheus_listen = t;
+       return std::string();
+     },
+     [](const C& c) { return c.prometheus_listen; }},
     {"page", "refresh", nullptr, nullptr, true,
      [](C& c, T t) { return set_int(c.page_refresh_s, t, 2, 3600); },
      [](const C& c) { return std::to_string(c.page_refresh_s); }},

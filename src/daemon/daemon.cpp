@@ -151,6 +151,7 @@ Daemon::Daemon(Config config, Reload reload)
   watchdog_.unref();
   apply_logging(config_);
   open_cloudwatch(config_);
+  open_metrics_listener(config_);  // before the routes: /metrics goes to one or the other
   set_routes(config_);
   open_responder(config_);
 }
@@ -254,9 +255,15 @@ void Daemon::set_routes(const Config& c) {
     return r;
   };
   routes_.set(std::move(ping));
-  if (c.prometheus_enabled)
-    routes_.set(shared_page_route("/metrics", "Prometheus metrics",
-                                  "text/plain; version=0.0.4; charset=utf-8", metrics_page_));
+  auto metrics = shared_page_route("/metrics", "Prometheus metrics",
+                                   "text/plain; version=0.0.4; charset=utf-8", metrics_page_);
+  // On the responder, unless [prometheus] listen gives it a listener of its own.
+  if (c.prometheus_enabled && metrics_responder_)
+    metrics_routes_.set(metrics);
+  else
+    metrics_routes_.remove("/metrics");
+  if (c.prometheus_enabled && !metrics_responder_)
+    routes_.set(std::move(metrics));
   else
     routes_.remove("/metrics");
   api_.add_routes(routes_,
@@ -280,6 +287,21 @@ std::unique_ptr<TlsServerConfig> Daemon::make_tls_server(const Config& c) {
   } catch (const std::exception& e) {
     throw ConfigError(e.what());  // the files' contents are configuration
   }
+}
+
+void Daemon::open_metrics_listener(const Config& c) {
+  if (c.prometheus_listen.empty() || !c.prometheus_enabled) return;
+  const std::string& l = c.prometheus_listen;
+  size_t colon = l.rfind(':');
+  std::string host = l.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  Responder::Options o;
+  o.addresses = {host};
+  o.port = uint16_t(std::stoi(l.substr(colon + 1)));  // checked at load
+  o.max_connections = 16;                             // scrapers, not a mesh
+  metrics_responder_ = std::make_unique<Responder>(loop_, o, metrics_routes_);
+  metrics_responder_->start();  // throws when the port cannot be bound
+  PM_LOG(notice, "serving /metrics on %s", l.c_str());
 }
 
 void Daemon::open_responder(const Config& c) {
@@ -436,6 +458,7 @@ void Daemon::apply_reload() {
          change.kept);
   set_routes(next);
   api_.set_options(api_options(next));
+  metrics_.set_max_peers(size_t(next.max_peers));
   peers_.set_self(next.location);
   exchange_.configure(exchange_options(next));
   discovery_.configure(discovery_options(next));
@@ -444,6 +467,8 @@ void Daemon::apply_reload() {
   // What is built once: say so rather than ignore it silently.
   if (!(config_.cloudwatch == next.cloudwatch))
     PM_LOG(warning, "reload: the [cloudwatch] settings changed; they apply at the next start");
+  if (config_.prometheus_listen != next.prometheus_listen)
+    PM_LOG(warning, "reload: [prometheus] listen changed; it applies at the next start");
   if (config_.dns_servers != next.dns_servers)
     PM_LOG(warning, "reload: dns_servers changed; it applies at the next start");
   apply_logging(next);
@@ -527,6 +552,7 @@ void Daemon::finish() {
   grace_timer_.stop();
   watchdog_.stop();
   if (responder_) responder_->stop();
+  if (metrics_responder_) metrics_responder_->stop();
   loop_.stop();
 }
 

@@ -55,6 +55,7 @@ class Daemon final : private PeerSet::Events {
   void open_cloudwatch(const Config& c);
   std::unique_ptr<TlsServerConfig> make_tls_server(const Config& c);  // throws ConfigError
   void open_responder(const Config& c);                               // throws
+  void open_metrics_listener(const Config& c);                        // throws
   std::unique_ptr<Responder> make_responder(const Config& c, TlsServerConfig* tls);  // throws
   bool swap_responder(const Config& next, std::unique_ptr<TlsServerConfig> tls, std::string* why);
   void log_listening(const Config& c);
@@ -95,6 +96,8 @@ class Daemon final : private PeerSet::Events {
   SharedPage peers_page_;
   Metrics metrics_;
   SharedPage metrics_page_;
+  Routes metrics_routes_;  // [prometheus] listen's only route
+  std::unique_ptr<Responder> metrics_responder_;
   MeshView mesh_;  // the page at /
   std::unique_ptr<CloudWatchSink> cloudwatch_;
   bool cloudwatch_draining_ = false, cloudwatch_drained_ = false;

@@ -73,6 +73,7 @@ class Metrics final : public SampleSink {
   // (pingmesh_metrics_untracked_samples_total) and logged once. Series that exist stay
   // stable rather than being evicted by a newcomer.
   explicit Metrics(size_t max_peers) : max_peers_(max_peers) {}
+  void set_max_peers(size_t n) { max_peers_ = n; }  // a reload; series over it stay
 
   void on_sample(const Sample& s, int successes_so_far) noexcept override;
   // A peer that ends keeps its series until forget(): the last values stay scrapeable.

@@ -76,7 +76,9 @@ void DnsDiscovery::lookup() {
 void DnsDiscovery::on_srv(FailureReason reason, std::vector<Resolver::SrvTarget> targets,
                           uint32_t ttl) {
   if (reason != FailureReason::none) return on_members(reason, {}, ttl);
-  if (targets.size() > kMaxTargets) targets.resize(kMaxTargets);
+  // Bounded by what could be probed: lookups beyond max_peers would be wasted.
+  size_t bound = std::min(kMaxTargets, peers_.max_peers() + 1);  // +1: ourselves among them
+  if (targets.size() > bound) targets.resize(bound);
   targets_.clear();
   target_tickets_.clear();
   srv_ttl_ = ttl;

@@ -135,3 +135,35 @@ def test_a_real_prometheus_reads_our_histograms(daemons, tmp_path):
             prom.wait()
     d.signal(signal.SIGTERM)
     assert d.finish() == 0
+
+
+def test_metrics_on_a_listener_of_their_own(daemons, tmp_path):
+    port, mport = free_port(), free_port()
+    ini = tmp_path / "p.ini"
+    ini.write_text(f"[node]\nport = {port}\ndelay = 1\n"
+                   f"[prometheus]\nlisten = 127.0.0.1:{mport}\n")
+    d = daemons(["-C", str(ini)])
+    assert wait(lambda: "pingmesh_probes_total{" in scrape(mport)), d.stderr()
+    try:
+        get(f"http://127.0.0.1:{port}/metrics")
+        assert False, "/metrics is still on the mesh's port"
+    except urllib.error.HTTPError as e:
+        assert e.code == 404
+    # Only /metrics there: not the API, not the page.
+    for path in ("/", "/v1/peers"):
+        try:
+            get(f"http://127.0.0.1:{mport}{path}")
+            assert False, path
+        except urllib.error.HTTPError as e:
+            assert e.code == 404
+    d.signal(signal.SIGTERM)
+    assert d.finish() == 0
+
+
+def test_a_bad_metrics_listen_address_is_a_config_error(tmp_path):
+    from conftest import BIN
+    ini = tmp_path / "p.ini"
+    ini.write_text("[node]\nport = 8080\n[prometheus]\nlisten = localhost:9464\n")
+    r = subprocess.run([BIN, "-C", str(ini), "--check-config"], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 78 and f"{ini}:4: listen:" in r.stderr, r.stderr
