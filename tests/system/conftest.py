@@ -13,6 +13,20 @@ BIN = os.environ.get("PINGMESH_BIN", "build/pingmesh")
 os.environ["PINGMESH_CONFIG"] = ""  # the tests' own runs never read the machine's file
 
 
+def wait_until(predicate, timeout=15, step=0.1):
+    """Polls predicate until it holds or timeout seconds pass; a connection refused (the
+    daemon not listening yet) counts as not yet."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except OSError:
+            pass
+        time.sleep(step)
+    return False
+
+
 def free_port():
     """A port that was free a moment ago on both 127.0.0.1 and ::1."""
     for _ in range(50):

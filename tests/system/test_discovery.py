@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, wait_until
 from dns_zone import DnsServer, Zone
 
 
@@ -31,15 +31,7 @@ def members(address, port):
 
 
 def wait(predicate, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except OSError:
-            pass
-        time.sleep(0.1)
-    return False
+    return wait_until(predicate, timeout)
 
 
 def ini_for(tmp_path, name, address, port, dns_port, discovery):

@@ -6,7 +6,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from conftest import free_port
+from conftest import free_port, wait_until
 
 
 def peers(port):
@@ -19,15 +19,7 @@ def by_origin(port, origin):
 
 
 def wait(predicate, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except OSError:
-            pass
-        time.sleep(0.1)
-    return False
+    return wait_until(predicate, timeout)
 
 
 def ping(port, host="127.0.0.1"):

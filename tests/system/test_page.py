@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, wait_until
 
 HOSTILE = "<script>alert(1)</script>"
 CHROMIUM = shutil.which("chromium")
@@ -36,15 +36,7 @@ def cells(page):
 
 
 def wait(predicate, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except OSError:
-            pass
-        time.sleep(0.2)
-    return False
+    return wait_until(predicate, timeout)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, wait_until
 
 PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
@@ -23,15 +23,7 @@ def get(url, timeout=5):
 
 
 def wait(predicate, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except OSError:
-            pass
-        time.sleep(0.1)
-    return False
+    return wait_until(predicate, timeout)
 
 
 def scrape(port):
