@@ -160,7 +160,7 @@ def test_max_peers_refuses_with_a_clear_answer(daemons, tmp_path):
     assert ok[0] == 201, ok
     st, _, text = call(port, "POST", "/v1/peers", json.dumps({"url": f"http://127.0.0.1:{port}/b"}))
     assert st == 507 and "max_peers (2)" in text, text
-    assert "max_peers = 2 reached" in d.stderr()
+    assert wait(lambda: "max_peers = 2 reached" in d.stderr()), d.stderr()
 
 
 def test_api_peers_survive_a_restart_and_a_reload(daemons, tmp_path):
@@ -181,7 +181,7 @@ def test_api_peers_survive_a_restart_and_a_reload(daemons, tmp_path):
     d = daemons(["-C", str(ini)])
     assert wait(lambda: serving(port)), d.stderr()
     assert identities(port, "api") == ["two"]
-    assert "restored 1 peers" in d.stderr()
+    assert wait(lambda: "restored 1 peers" in d.stderr()), d.stderr()
     # A reload reconciles the configuration's peers only; the API's stay, statistics too.
     assert wait(lambda: any(p["Pings"] >= 1 for p in peers(port)["Peers"]
                             if p["Identity"] == "two"))

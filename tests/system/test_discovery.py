@@ -67,7 +67,7 @@ def test_a_records_are_the_members(daemons, tmp_path, dns):
     # A new one comes in at the next lookup.
     zone.set("mesh.test", "A", [*nodes[:2], "127.0.0.5"], ttl=1)
     assert wait(lambda: url("127.0.0.5") in members(nodes[0], port), timeout=5)
-    assert "discovery: mesh.test:" in started[0].stderr()
+    assert wait(lambda: "discovery: mesh.test:" in started[0].stderr()), started[0].stderr()
     for d in started:
         d.signal(signal.SIGTERM)
         assert d.finish() == 0

@@ -48,7 +48,7 @@ def test_addpeers_imports_that_nodes_peers_once(daemons, tmp_path):
         assert "Added a new peer for" in r.read().decode()
     want = sorted([f"http://127.0.0.1:{a}/v1/peers", ping(b), ping(c)])
     assert wait(lambda: by_origin(d, "api") == want), (by_origin(d, "api"), node_d.stderr())
-    assert "addpeers: 2 peers added" in node_d.stderr()
+    assert wait(lambda: "addpeers: 2 peers added" in node_d.stderr()), node_d.stderr()
 
 
 def test_exchange_follows_a_chosen_peers_list(daemons, tmp_path):
