@@ -69,4 +69,10 @@ std::string regular_file_problem(const std::string& path) {
   return why;
 }
 
+std::string file_stamp(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return "-";
+  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
 }  // namespace pingmesh

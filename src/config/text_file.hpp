@@ -14,6 +14,10 @@ inline constexpr size_t kMaxConfigFileBytes = 1 << 20;
 // "larger than N bytes", or the system's words ("No such file or directory").
 std::string read_text_file(const std::string& path, size_t max_bytes, std::string* out);
 
+// The file's modification time ("sec.nsec"), "-" if it cannot be read: in a key, a
+// renewed certificate or CA file makes the key change.
+std::string file_stamp(const std::string& path);
+
 // "" when path is a regular file we may read (certificates, keys, CA files), else why not.
 std::string regular_file_problem(const std::string& path);
 

@@ -1,11 +1,10 @@
 #include "daemon/daemon.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include "config/text_file.hpp"
 #include "http/ping_page.hpp"
 
 #include "export/json_sink.hpp"
@@ -65,12 +64,6 @@ constexpr size_t kPeersPageMaxHeld = 8 * 1024 * 1024;
 // A scrape of 1,000 peers is about 14 MB; a few scrapers at once share one version.
 constexpr uint64_t kMetricsMaxAgeNs = 1'000'000'000;
 constexpr size_t kMetricsMaxHeld = 64 * 1024 * 1024;
-
-std::string file_stamp(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return "-";
-  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
-}
 
 }  // namespace
 

@@ -3,23 +3,17 @@
 #include <algorithm>
 
 #include "loop/clock.hpp"
+#include "loop/tcp.hpp"
 #include "mesh/fanout.hpp"
 
 namespace pingmesh {
 
 namespace {
 
+// An IPv6 literal in brackets; format_addr's addresses have them already.
 std::string host_in_url(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
-
-std::string address_text(const sockaddr_storage& ss) {
-  char text[INET6_ADDRSTRLEN] = "";
-  if (ss.ss_family == AF_INET)
-    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&ss), text, sizeof text);
-  else
-    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&ss), text, sizeof text);
-  return text;
+  bool bare_v6 = host.find(':') != std::string::npos && host.front() != '[';
+  return bare_v6 ? "[" + host + "]" : host;
 }
 
 }  // namespace
@@ -66,7 +60,9 @@ void DnsDiscovery::lookup() {
                                [this](FailureReason r, Addresses addrs, uint32_t ttl) {
                                  std::vector<std::pair<std::string, uint16_t>> found;
                                  for (const auto& a : addrs)
-                                   found.emplace_back(address_text(a), uint16_t(options_.port));
+                                   found.emplace_back(
+                                       format_addr(reinterpret_cast<const sockaddr*>(&a)),
+                                       uint16_t(options_.port));
                                  on_members(r, std::move(found), ttl);
                                });
   }
@@ -105,7 +101,7 @@ void DnsDiscovery::on_target(size_t index, FailureReason reason, const Addresses
   if (reason == FailureReason::none) {
     for (const auto& a : addrs) {
       Listing::Entry e;
-      e.peer_ip = address_text(a);
+      e.peer_ip = format_addr(reinterpret_cast<const sockaddr*>(&a));
       Url u;
       u.host = e.peer_ip;
       u.port = t.port;

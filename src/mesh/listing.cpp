@@ -81,7 +81,10 @@ bool SelfFilter::is_us(const Listing::Entry& e, const Url& url) const {
   auto has = [](const std::vector<std::string>& v, const std::string& s) {
     return std::find(v.begin(), v.end(), s) != v.end();
   };
-  bool our_host = has(addresses, url.host) || has(names, url.host) || has(addresses, e.peer_ip);
+  // PeerIP is in the original's form, "[2001:db8::1]" for IPv6; our addresses are bare.
+  std::string ip = e.peer_ip;
+  if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  bool our_host = has(addresses, url.host) || has(names, url.host) || has(addresses, ip);
   return our_host && std::find(ports.begin(), ports.end(), int(url.port)) != ports.end();
 }
 

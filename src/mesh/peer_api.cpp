@@ -9,6 +9,7 @@
 #include "config/text_file.hpp"
 #include "config/values.hpp"
 #include "export/json.hpp"
+#include "mesh/html_text.hpp"
 #include "text/json_reader.hpp"
 #include "text/printable.hpp"
 
@@ -75,29 +76,6 @@ Reply json_reply(int status, std::string body) {
 
 Reply error_reply(int status, const std::string& why) {
   return json_reply(status, "{\"error\": " + json_string(why) + "}\n");
-}
-
-std::string html_escape(std::string_view s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        o += "&lt;";
-        break;
-      case '>':
-        o += "&gt;";
-        break;
-      case '&':
-        o += "&amp;";
-        break;
-      case '"':
-        o += "&quot;";
-        break;
-      default:
-        o += c;
-    }
-  }
-  return o;
 }
 
 Reply html_reply(int status, const std::string& text) {

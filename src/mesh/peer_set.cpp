@@ -1,10 +1,9 @@
 #include "mesh/peer_set.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <unordered_map>
 
+#include "config/text_file.hpp"
 #include "loop/clock.hpp"
 #include "mesh/fanout.hpp"
 #include "probe/schedule.hpp"
@@ -12,12 +11,6 @@
 namespace pingmesh {
 
 namespace {
-
-std::string file_stamp(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return "-";
-  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
-}
 
 PeerSet::Member::Recipe recipe_of(const PeerSpec& s, const PeerDefaults& d) {
   PeerSet::Member::Recipe r;
