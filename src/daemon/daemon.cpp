@@ -366,6 +366,10 @@ void Daemon::on_peer_ended(Peer& peer) noexcept {
   finish_if_idle();
 }
 
+void Daemon::on_members_changed() noexcept {
+  peers_page_.invalidate();  // a GET after a POST shows the new peer
+}
+
 void Daemon::on_identity_gone(const std::string& identity) noexcept {
   metrics_.forget(identity);  // its series go: labels stay bounded by max_peers
   mesh_.forget(identity);

@@ -44,6 +44,7 @@ class Daemon final : private PeerSet::Events {
   void on_sample(Peer& peer, const Sample& s) noexcept override;
   void on_peer_ended(Peer& peer) noexcept override;
   void on_identity_gone(const std::string& identity) noexcept override;
+  void on_members_changed() noexcept override;
   void on_signal(int signum);
   void begin_stop();  // peers finish within shutdown_timeout, then the loop ends
   void on_reload();

@@ -211,7 +211,17 @@ class Responder::Connection final : public TcpStream::Events,
   }
 
  private:
-  enum class Field { other, host, expect, authorization, content_type };
+  enum class Field {
+    other,
+    host,
+    expect,
+    authorization,
+    content_type,
+    origin,
+    referer,
+    fetch_site,
+    forwarded
+  };
 
   static Connection* self(llhttp_t* p) { return static_cast<Connection*>(p->data); }
 
@@ -229,6 +239,11 @@ class Responder::Connection final : public TcpStream::Events,
     route_ = nullptr;
     authorization_.clear();
     content_type_.clear();
+    host_.clear();
+    origin_.clear();
+    referer_.clear();
+    fetch_site_.clear();
+    forwarded_ = false;
     hosts_ = 0;
     expect_continue_ = expect_other_ = false;
     field_.clear();
@@ -248,11 +263,17 @@ class Responder::Connection final : public TcpStream::Events,
   }
 
   int on_header_field_complete() {
-    field_kind_ = iequals(field_, "host")            ? Field::host
-                  : iequals(field_, "expect")        ? Field::expect
-                  : iequals(field_, "authorization") ? Field::authorization
-                  : iequals(field_, "content-type")  ? Field::content_type
-                                                     : Field::other;
+    field_kind_ = iequals(field_, "host")             ? Field::host
+                  : iequals(field_, "expect")         ? Field::expect
+                  : iequals(field_, "authorization")  ? Field::authorization
+                  : iequals(field_, "content-type")   ? Field::content_type
+                  : iequals(field_, "origin")         ? Field::origin
+                  : iequals(field_, "referer")        ? Field::referer
+                  : iequals(field_, "sec-fetch-site") ? Field::fetch_site
+                  : iequals(field_, "forwarded") || iequals(field_, "x-forwarded-for") ||
+                          iequals(field_, "x-real-ip")
+                      ? Field::forwarded
+                      : Field::other;
     field_.clear();
     value_.clear();
     return 0;
@@ -265,6 +286,13 @@ class Responder::Connection final : public TcpStream::Events,
     if (field_kind_ == Field::expect) keep(value_, kMaxName);
     if (field_kind_ == Field::authorization) keep(authorization_, kMaxAuthorization);
     if (field_kind_ == Field::content_type) keep(content_type_, kMaxName * 4);
+    // Enough of each to name a site: the API decides from them whether a request that
+    // came over loopback is a local user's (api_access.hpp).
+    if (field_kind_ == Field::host) keep(host_, kMaxSite);
+    if (field_kind_ == Field::origin) keep(origin_, kMaxSite);
+    if (field_kind_ == Field::referer) keep(referer_, kMaxSite);
+    if (field_kind_ == Field::fetch_site) keep(fetch_site_, kMaxName);
+    if (field_kind_ == Field::forwarded) forwarded_ = true;
     return 0;
   }
 
@@ -373,6 +401,11 @@ class Responder::Connection final : public TcpStream::Events,
     request.body = body_;
     request.authorization = authorization_;
     request.content_type = content_type_;
+    request.host = host_;
+    request.origin = origin_;
+    request.referer = referer_;
+    request.fetch_site = fetch_site_;
+    request.forwarded = forwarded_;
     request.client = client_;
     request.tls = tls_;
     Reply r;
@@ -462,6 +495,7 @@ class Responder::Connection final : public TcpStream::Events,
   }
 
   static constexpr size_t kMaxName = 16;
+  static constexpr size_t kMaxSite = 300;           // a scheme, a DNS name (253) and a port
   static constexpr size_t kMaxAuthorization = 512;  // a bearer token and then some
   static constexpr size_t kInlineBody = 16 * 1024;  // shared pages up to this go in one write
 
@@ -483,7 +517,9 @@ class Responder::Connection final : public TcpStream::Events,
   bool reads_body_ = false;  // the route takes this request's body
   std::string body_;         // what it takes, within body_limit_
   const Routes::Route* route_ = nullptr;
-  std::string authorization_, content_type_;  // bounded; the token is never logged
+  std::string authorization_, content_type_;          // bounded; the token is never logged
+  std::string host_, origin_, referer_, fetch_site_;  // bounded
+  bool forwarded_ = false;  // Forwarded, X-Forwarded-For or X-Real-IP: through a proxy
   ClientKey client_;
   std::string field_, value_;  // the header being parsed, when it matters (bounded)
   Field field_kind_ = Field::other;

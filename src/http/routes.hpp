@@ -33,7 +33,13 @@ struct Request {
   std::string_view body;           // only for routes that take one, within their bound
   std::string_view authorization;  // the Authorization header (bounded); never logged
   std::string_view content_type;
-  ClientKey client;  // the connection's peer address
+  // What a browser or a proxy says about where a request comes from (each bounded).
+  std::string_view host;        // the Host header
+  std::string_view origin;      // Origin
+  std::string_view referer;     // Referer, its start
+  std::string_view fetch_site;  // Sec-Fetch-Site
+  bool forwarded = false;       // it carried Forwarded, X-Forwarded-For or X-Real-IP
+  ClientKey client;             // the connection's peer address
   bool tls = false;
 };
 

@@ -9,6 +9,7 @@
 #include "config/text_file.hpp"
 #include "config/values.hpp"
 #include "export/json.hpp"
+#include "mesh/api_access.hpp"
 #include "mesh/html_text.hpp"
 #include "text/json_reader.hpp"
 #include "text/printable.hpp"
@@ -167,16 +168,19 @@ Reply PeerApi::check_allowed(const Request& r) {
   if (stopped_) return error_reply(503, "the node is stopping");
   Reply allowed;
   allowed.status = 0;
-  if (is_loopback(r.client)) return allowed;
+  std::string not_local =
+      is_loopback(r.client) ? why_not_local(r, options_.self.names) : "it came from another host";
+  if (not_local.empty()) return allowed;
   std::string_view auth = r.authorization;
   constexpr std::string_view bearer = "Bearer ";
   bool has_token = auth.size() > bearer.size() && auth.substr(0, bearer.size()) == bearer;
   Reply refusal;
   if (options_.token.empty())
-    refusal = error_reply(403, "changes are taken from loopback only: this node has no api_token");
+    refusal = error_reply(403, "changes are taken from local users only, and this is not one: " +
+                                   not_local + "; this node has no api_token");
   else if (!has_token || !same_secret(auth.substr(bearer.size()), options_.token))
     refusal = error_reply(401, has_token ? "the bearer token is not this node's"
-                                         : "changes from other hosts need Authorization: Bearer");
+                                         : "this change needs Authorization: Bearer: " + not_local);
   else
     return allowed;
   if (refusal.status == 401) refusal.headers = "WWW-Authenticate: Bearer realm=\"pingmesh\"\r\n";

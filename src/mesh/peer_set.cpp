@@ -254,6 +254,7 @@ PeerSet::Change PeerSet::apply(Plan plan) {
   for (auto& [origin, specs] : plan.lists) wanted_[size_t(origin)] = std::move(specs);
   defaults_ = plan.defaults;
   max_peers_ = plan.max_peers;
+  events_.on_members_changed();
   return {added, removed, plan.kept.size()};
 }
 

@@ -48,6 +48,8 @@ class PeerSet final : private Peer::Events {
     virtual void on_peer_ended(Peer& peer) noexcept = 0;
     // No peer has this identity any more: its series and statistics can go.
     virtual void on_identity_gone(const std::string& identity) noexcept = 0;
+    // The members changed (joined, left, or changed origin): listings of them are stale.
+    virtual void on_members_changed() noexcept {}
 
    protected:
     ~Events() = default;

@@ -153,6 +153,48 @@ def test_the_original_addpeer(daemons, tmp_path):
     assert "already in the peer list" in text, text
 
 
+# What a web page in a browser on this node, or a reverse proxy on it, would send: each
+# reaches us over loopback, and none is a local user.
+NOT_LOCAL = [
+    ({"Host": "rebound.example:{port}"}, "Host header"),
+    ({"Origin": "http://elsewhere.example"}, "Origin"),
+    ({"Sec-Fetch-Site": "cross-site"}, "Sec-Fetch-Site"),
+    ({"Referer": "http://elsewhere.example/page.html"}, "Referer"),
+    ({"X-Forwarded-For": "192.0.2.7"}, "proxy"),
+]
+
+
+@pytest.mark.parametrize("headers,why", NOT_LOCAL, ids=[w for _, w in NOT_LOCAL])
+def test_loopback_from_a_browser_or_a_proxy_needs_the_token(daemons, tmp_path, headers, why):
+    port = free_port()
+    d, _ = node(daemons, tmp_path, port, "api_token = s3cret\n")
+    headers = {k: v.format(port=port) for k, v in headers.items()}
+    url = f"http://127.0.0.1:{port}/v1/ping?from=api"
+    q = urllib.parse.urlencode({"url": url})
+    st, _, text = call(port, "GET", "/v1/addpeer?" + q, headers=headers)
+    assert st == 401 and why in text, (st, text)
+    body = json.dumps({"url": url})
+    st, _, text = call(port, "POST", "/v1/peers", body, headers=headers)
+    assert st == 401 and why in text, (st, text)
+    assert url not in identities(port)
+    # The token is what lets it through, as from another host.
+    auth = dict(headers, Authorization="Bearer s3cret")
+    assert call(port, "POST", "/v1/peers", body, headers=auth)[0] == 201
+    assert url in identities(port, "api")
+
+
+def test_a_local_tool_and_the_nodes_own_page_may_change(daemons, tmp_path):
+    port = free_port()
+    d, _ = node(daemons, tmp_path, port)
+    for i, headers in enumerate([
+            {"Host": f"localhost:{port}"},
+            {"Origin": f"http://127.0.0.1:{port}", "Sec-Fetch-Site": "same-origin",
+             "Referer": f"http://127.0.0.1:{port}/v1/addpeer"}]):
+        url = f"http://127.0.0.1:{port}/v1/ping?n={i}"
+        st, _, text = call(port, "POST", "/v1/peers", json.dumps({"url": url}), headers=headers)
+        assert st == 201, (headers, st, text)
+
+
 def test_max_peers_refuses_with_a_clear_answer(daemons, tmp_path):
     port = free_port()
     d, _ = node(daemons, tmp_path, port, "max_peers = 2\n")  # ourselves and one more
@@ -291,7 +333,7 @@ def test_without_a_token_other_hosts_may_only_read(tmp_path, two_hosts):
         assert wait(lambda: curl_from(client_ns, base + "/v1/ping")[0] == 200)
         q = urllib.parse.urlencode({"url": base + "/v1/ping"})
         code, body = curl_from(client_ns, base + "/v1/addpeer?" + q)
-        assert code == 403 and "loopback only" in body, (code, body)
+        assert code == 403 and "no api_token" in body, (code, body)
         code, _ = curl_from(client_ns, base + "/v1/addpeer")
         assert code == 200, "the form itself changes nothing"
     finally:
