@@ -2,11 +2,7 @@
 /v1/peers, who may change the mesh, the peer bound, and the API's peers kept across a
 restart and a reload."""
 import json
-import os
-import shutil
 import signal
-import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -14,7 +10,8 @@ import uuid
 
 import pytest
 
-from conftest import BIN, free_port
+import netns
+from conftest import free_port, wait_until
 
 
 def call(port, method, path, body=None, headers=None, host="127.0.0.1"):
@@ -36,15 +33,6 @@ def peers(port):
     return json.loads(call(port, "GET", "/v1/peers")[2])
 
 
-def wait(predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def serving(port):
     try:
         return call(port, "GET", "/v1/ping")[0] == 200
@@ -62,7 +50,7 @@ def node(daemons, tmp_path, port, extra=""):
     ini.write_text(f"[node]\nport = {port}\nlisten = 127.0.0.1\ndelay = 1\n"
                    f"[mesh]\nstate_dir = {tmp_path}\n{extra}")
     d = daemons(["-C", str(ini)])
-    assert wait(lambda: serving(port)), d.stderr()
+    assert wait_until(lambda: serving(port)), d.stderr()
     return d, ini
 
 
@@ -75,7 +63,7 @@ def test_post_and_delete_a_peer(daemons, tmp_path):
     assert st == 201, text
     assert json.loads(text) == {"Identity": "other"}
     # It probes: samples under its name, its origin listed.
-    assert wait(lambda: any(p["Identity"] == "other" and p["Pings"] >= 1
+    assert wait_until(lambda: any(p["Identity"] == "other" and p["Pings"] >= 1
                             for p in peers(port)["Peers"])), d.stderr()
     entry = [p for p in peers(port)["Peers"] if p["Identity"] == "other"][0]
     assert entry["Origin"] == "api" and entry["Delay"] == 1
@@ -89,7 +77,7 @@ def test_post_and_delete_a_peer(daemons, tmp_path):
     assert call(port, "DELETE", "/v1/peers/nobody")[0] == 404
     st, _, _ = call(port, "DELETE", "/v1/peers/other")
     assert st == 204
-    assert wait(lambda: "other" not in identities(port)), peers(port)
+    assert wait_until(lambda: "other" not in identities(port)), peers(port)
     d.signal(signal.SIGTERM)
     assert d.finish() == 0
 
@@ -202,7 +190,7 @@ def test_max_peers_refuses_with_a_clear_answer(daemons, tmp_path):
     assert ok[0] == 201, ok
     st, _, text = call(port, "POST", "/v1/peers", json.dumps({"url": f"http://127.0.0.1:{port}/b"}))
     assert st == 507 and "max_peers (2)" in text, text
-    assert wait(lambda: "max_peers = 2 reached" in d.stderr()), d.stderr()
+    assert wait_until(lambda: "max_peers = 2 reached" in d.stderr()), d.stderr()
 
 
 def test_api_peers_survive_a_restart_and_a_reload(daemons, tmp_path):
@@ -221,124 +209,84 @@ def test_api_peers_survive_a_restart_and_a_reload(daemons, tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
     d = daemons(["-C", str(ini)])
-    assert wait(lambda: serving(port)), d.stderr()
+    assert wait_until(lambda: serving(port)), d.stderr()
     assert identities(port, "api") == ["two"]
-    assert wait(lambda: "restored 1 peers" in d.stderr()), d.stderr()
+    assert wait_until(lambda: "restored 1 peers" in d.stderr()), d.stderr()
     # A reload reconciles the configuration's peers only; the API's stay, statistics too.
-    assert wait(lambda: any(p["Pings"] >= 1 for p in peers(port)["Peers"]
+    assert wait_until(lambda: any(p["Pings"] >= 1 for p in peers(port)["Peers"]
                             if p["Identity"] == "two"))
     ini.write_text(ini.read_text().replace("delay = 1", "delay = 2"))
     d.signal(signal.SIGHUP)
-    assert wait(lambda: "peers: " in d.stderr().split("SIGHUP")[-1]), d.stderr()
+    assert wait_until(lambda: "peers: " in d.stderr().split("SIGHUP")[-1]), d.stderr()
     assert identities(port, "api") == ["two"]
     d.signal(signal.SIGTERM)
     assert d.finish() == 0
 
 
-def run(*args):
-    return subprocess.run(args, check=True, capture_output=True)
-
-
 @pytest.fixture
 def two_hosts():
-    """Two network namespaces joined by a veth pair: (server ns, its address, client ns)."""
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        pytest.skip("needs root and iproute2 for network namespaces")
-    tag = uuid.uuid4().hex[:6]
-    a, b = "pmapi-a-" + tag, "pmapi-b-" + tag
-    made = []
-    try:
-        for ns in (a, b):
-            run("ip", "netns", "add", ns)
-            made.append(ns)
-            run("ip", "-n", ns, "link", "set", "lo", "up")
-        run("ip", "-n", a, "link", "add", "va" + tag, "type", "veth", "peer", "name", "vb" + tag,
-            "netns", b)
-        run("ip", "-n", a, "addr", "add", "198.18.0.1/24", "dev", "va" + tag)
-        run("ip", "-n", b, "addr", "add", "198.18.0.2/24", "dev", "vb" + tag)
-        run("ip", "-n", a, "link", "set", "va" + tag, "up")
-        run("ip", "-n", b, "link", "set", "vb" + tag, "up")
-        yield a, "198.18.0.1", b
-    except subprocess.CalledProcessError as e:
-        pytest.skip(f"cannot make network namespaces: {e.stderr.decode().strip()}")
-    finally:
-        for ns in made:
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    """A server and a client host, joined by a veth pair."""
+    with netns.namespaces("server", "client") as ns:
+        netns.link(ns["server"], "198.18.0.1/24", ns["client"], "198.18.0.2/24")
+        hosts = netns.Host(ns["server"]), netns.Host(ns["client"])
+        try:
+            yield hosts
+        finally:
+            for h in hosts:
+                h.stop_all()
 
 
 JSON = "Content-Type: application/json"
-
-
-def curl_from(ns, *args):
-    """status code and body of curl run inside namespace ns."""
-    out = subprocess.run(["ip", "netns", "exec", ns, "curl", "-s", "-m", "5", "-o", "-",
-                          "-w", "\n%{http_code}", *args], capture_output=True, text=True)
-    body, _, code = out.stdout.rpartition("\n")
-    return int(code or 0), body
+ADDRESS = "198.18.0.1"
 
 
 def test_changes_from_another_host_need_the_token(tmp_path, two_hosts):
-    server_ns, address, client_ns = two_hosts
+    server, client = two_hosts
     port = 8080
     token = "s3cret-" + uuid.uuid4().hex
     token_file = tmp_path / "token"
     token_file.write_text(token + "\n")
     ini = tmp_path / "p.ini"
-    ini.write_text(f"[node]\nport = {port}\nlisten = {address}\nprobe_self = no\n"
+    ini.write_text(f"[node]\nport = {port}\nlisten = {ADDRESS}\nprobe_self = no\n"
                    f"[mesh]\napi_token_file = token\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PINGMESH_", "REP_"))}
-    env["PINGMESH_CONFIG"] = ""
-    proc = subprocess.Popen(["ip", "netns", "exec", server_ns, BIN, "-C", str(ini), "-v"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        base = f"http://{address}:{port}"
-        assert wait(lambda: curl_from(client_ns, base + "/v1/ping")[0] == 200)
-        peer = json.dumps({"url": f"{base}/v1/ping", "name": "remote"})
-        code, body = curl_from(client_ns, "-X", "POST", "-d", peer, "-H", JSON, base + "/v1/peers")
-        assert code == 401 and "Authorization: Bearer" in body, (code, body)
-        code, body = curl_from(client_ns, "-X", "POST", "-d", peer, "-H", JSON,
-                               "-H", "Authorization: Bearer wrong", base + "/v1/peers")
-        assert code == 401 and "not this node's" in body, (code, body)
-        # Reading needs nothing.
-        assert curl_from(client_ns, base + "/v1/peers")[0] == 200
-        code, body = curl_from(client_ns, "-X", "POST", "-d", peer, "-H", JSON,
-                               "-H", f"Authorization: Bearer {token}", base + "/v1/peers")
-        assert code == 201, (code, body)
-        code, body = curl_from(client_ns, "-X", "DELETE", base + "/v1/peers/remote")
-        assert code == 401
-        code, body = curl_from(client_ns, "-X", "DELETE", "-H", f"Authorization: Bearer {token}",
-                               base + "/v1/peers/remote")
-        assert code == 204, (code, body)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
-        err = proc.stderr.read()
-        assert token not in err, "the token is never logged"
-        assert "refused a change from 198.18.0.2" in err, err
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    proc = server.daemon("-C", str(ini), "-v")
+    base = f"http://{ADDRESS}:{port}"
+    assert wait_until(lambda: client.curl(base + "/v1/ping")[0] == 200)
+    peer = json.dumps({"url": f"{base}/v1/ping", "name": "remote"})
+    code, body = client.curl("-X", "POST", "-d", peer, "-H", JSON, base + "/v1/peers")
+    assert code == 401 and "Authorization: Bearer" in body, (code, body)
+    code, body = client.curl("-X", "POST", "-d", peer, "-H", JSON,
+                             "-H", "Authorization: Bearer wrong", base + "/v1/peers")
+    assert code == 401 and "not this node's" in body, (code, body)
+    # Reading needs nothing.
+    assert client.curl(base + "/v1/peers")[0] == 200
+    code, body = client.curl("-X", "POST", "-d", peer, "-H", JSON,
+                             "-H", f"Authorization: Bearer {token}", base + "/v1/peers")
+    assert code == 201, (code, body)
+    code, body = client.curl("-X", "DELETE", base + "/v1/peers/remote")
+    assert code == 401
+    code, body = client.curl("-X", "DELETE", "-H", f"Authorization: Bearer {token}",
+                             base + "/v1/peers/remote")
+    assert code == 204, (code, body)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    err = proc.stderr.read()
+    assert token not in err, "the token is never logged"
+    assert "refused a change from 198.18.0.2" in err, err
 
 
 def test_without_a_token_other_hosts_may_only_read(tmp_path, two_hosts):
-    server_ns, address, client_ns = two_hosts
+    server, client = two_hosts
     ini = tmp_path / "p.ini"
-    ini.write_text(f"[node]\nport = 8080\nlisten = {address}\nprobe_self = no\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PINGMESH_", "REP_"))}
-    env["PINGMESH_CONFIG"] = ""
-    proc = subprocess.Popen(["ip", "netns", "exec", server_ns, BIN, "-C", str(ini)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        base = f"http://{address}:8080"
-        assert wait(lambda: curl_from(client_ns, base + "/v1/ping")[0] == 200)
-        q = urllib.parse.urlencode({"url": base + "/v1/ping"})
-        code, body = curl_from(client_ns, base + "/v1/addpeer?" + q)
-        assert code == 403 and "no api_token" in body, (code, body)
-        code, _ = curl_from(client_ns, base + "/v1/addpeer")
-        assert code == 200, "the form itself changes nothing"
-    finally:
-        proc.kill()
-        proc.wait()
+    ini.write_text(f"[node]\nport = 8080\nlisten = {ADDRESS}\nprobe_self = no\n")
+    server.daemon("-C", str(ini))
+    base = f"http://{ADDRESS}:8080"
+    assert wait_until(lambda: client.curl(base + "/v1/ping")[0] == 200)
+    q = urllib.parse.urlencode({"url": base + "/v1/ping"})
+    code, body = client.curl(base + "/v1/addpeer?" + q)
+    assert code == 403 and "no api_token" in body, (code, body)
+    code, _ = client.curl(base + "/v1/addpeer")
+    assert code == 200, "the form itself changes nothing"
 
 
 def test_peers_lists_failures_last_error_and_percentiles(daemons, tmp_path):
@@ -350,7 +298,7 @@ def test_peers_lists_failures_last_error_and_percentiles(daemons, tmp_path):
                                 "delay": 1}))
     assert st == 201
     by_id = lambda: {p["Identity"]: p for p in peers(port)["Peers"]}
-    assert wait(lambda: by_id()["down"]["Fails"] >= 2 and
+    assert wait_until(lambda: by_id()["down"]["Fails"] >= 2 and
                 any(p["Pings"] >= 2 for p in by_id().values()))
     down = by_id()["down"]
     assert down["Failures"] == {"connect_refused": down["Fails"]}

@@ -11,7 +11,6 @@ import struct
 import subprocess
 import tempfile
 import threading
-import time
 import urllib.request
 
 import pytest

@@ -6,7 +6,7 @@ import subprocess
 import time
 import urllib.request
 
-from conftest import BIN, certs, free_port  # noqa: F401 (certs: a fixture)
+from conftest import BIN, free_port
 
 
 def peers(*args):

@@ -1,11 +1,9 @@
 """GET /metrics: clean for promtool, scraped by a real Prometheus server whose PromQL
 reads our histograms, bounded by the peers we have, and off when the ini says so."""
 import json
-import os
 import shutil
 import signal
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 

@@ -1,16 +1,14 @@
 """SIGHUP is all or nothing, and applies what changed."""
 import json
-import os
 import shutil
 import signal
-import subprocess
 import time
 import urllib.request
-import uuid
 
 import pytest
 
-from conftest import BIN, free_port
+import netns
+from conftest import free_port, wait_until
 
 def state(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/peers", timeout=3) as r:
@@ -25,17 +23,8 @@ def answers(port):
         return False
 
 
-def wait(predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def reloaded(d, count):
-    return wait(lambda: d.stderr().count("SIGHUP: reloading") >= count and
+    return wait_until(lambda: d.stderr().count("SIGHUP: reloading") >= count and
                 ("peers:" in d.stderr().split("SIGHUP: reloading")[-1] or
                  "reload failed" in d.stderr().split("SIGHUP: reloading")[-1]))
 
@@ -50,12 +39,12 @@ def test_a_refused_reload_changes_nothing(daemons, tmp_path, certs):
             f"[peers]\nurl = https://127.0.0.1:{tls_port}/v1/ping\n")
     ini.write_text(f"[node]\nport = {port}\ntls_port = {tls_port}\ndelay = 1\n" + base)
     d = daemons(["-C", str(ini)])
-    assert wait(lambda: answers(port))
+    assert wait_until(lambda: answers(port))
     # A new port, and a CA file that only fails once the peers are built.
     ini.write_text(f"[node]\nport = {other}\ntls_port = {tls_port}\ndelay = 1\n" +
                    base.replace(f"{certs}/ca.pem", str(bad_ca)))
     d.signal(signal.SIGHUP)
-    assert wait(lambda: "reload failed" in d.stderr()), d.stderr()
+    assert wait_until(lambda: "reload failed" in d.stderr()), d.stderr()
     assert answers(port), "the old listener stays"
     assert not answers(other), "the new one was never left open"
     assert state(port)["SrvPort"] == port
@@ -76,14 +65,14 @@ def test_a_renewed_ca_file_applies_at_the_reload(daemons, tmp_path, certs):
     def samples():
         return [json.loads(l) for l in d.out if l.startswith('{"type":"sample"')]
 
-    assert wait(lambda: len(samples()) >= 2, timeout=15), d.stderr()
+    assert wait_until(lambda: len(samples()) >= 2, timeout=15), d.stderr()
     assert all(s["reason"] == "tls_verify" for s in samples())
     shutil.copy(certs / "ca.pem", trust)  # renewed in place: same name, new time
     seen = len(samples())
     d.signal(signal.SIGHUP)
-    assert wait(lambda: any(s["ok"] for s in samples()[seen:]), timeout=15), d.stderr()
+    assert wait_until(lambda: any(s["ok"] for s in samples()[seen:]), timeout=15), d.stderr()
     first_ok = next(i for i, s in enumerate(samples()) if s["ok"])
-    assert wait(lambda: len(samples()) >= first_ok + 3)
+    assert wait_until(lambda: len(samples()) >= first_ok + 3)
     assert all(s["ok"] for s in samples()[first_ok:])
     d.signal(signal.SIGTERM)
     assert d.finish() == 0
@@ -98,7 +87,7 @@ def test_every_cloudwatch_key_that_changes_is_said(daemons, tmp_path, key, value
     ini = tmp_path / "p.ini"
     ini.write_text(f"[node]\nport = {port}\n[cloudwatch]\nenabled = no\n")
     d = daemons(["-C", str(ini)])
-    assert wait(lambda: answers(port))
+    assert wait_until(lambda: answers(port))
     ini.write_text(f"[node]\nport = {port}\n[cloudwatch]\nenabled = no\n{key} = {value}\n")
     d.signal(signal.SIGHUP)
     assert reloaded(d, 1), d.stderr()
@@ -107,42 +96,26 @@ def test_every_cloudwatch_key_that_changes_is_said(daemons, tmp_path, key, value
     assert d.finish() == 0
 
 
-def run(*args):
-    return subprocess.run(args, check=True, capture_output=True)
-
-
 @pytest.fixture
 def namespace():
     """A network namespace of our own, with an address of its own on its loopback."""
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        pytest.skip("needs root and iproute2 for a network namespace")
-    name = "pmtest-" + uuid.uuid4().hex[:8]
-    try:
-        run("ip", "netns", "add", name)
-    except subprocess.CalledProcessError as e:
-        pytest.skip(f"cannot make a network namespace: {e.stderr.decode().strip()}")
-    try:
-        run("ip", "-n", name, "link", "set", "lo", "up")
-        run("ip", "-n", name, "addr", "add", "10.213.0.1/32", "dev", "lo")
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    with netns.namespaces("node") as ns:
+        netns.ip("-n", ns["node"], "addr", "add", "198.18.0.1/32", "dev", "lo")
+        yield ns["node"]
 
 
 def test_a_serve_only_node_that_loses_its_listener_fails(tmp_path, namespace):
     """Its address is gone: the new listener cannot be bound, nor the old one again.
     It must end non-zero, so that Restart=on-failure brings it back."""
     ini = tmp_path / "p.ini"
-    ini.write_text("[node]\nlisten = 10.213.0.1\nport = 8080\nprobe_self = no\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PINGMESH_", "REP_"))}
-    env["PINGMESH_CONFIG"] = ""
-    proc = subprocess.Popen(["ip", "netns", "exec", namespace, BIN, "-C", str(ini)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    ini.write_text("[node]\nlisten = 198.18.0.1\nport = 8080\nprobe_self = no\n")
+    host = netns.Host(namespace)
+    proc = host.daemon("-C", str(ini))
     try:
         time.sleep(1)
         assert proc.poll() is None
-        run("ip", "-n", namespace, "addr", "del", "10.213.0.1/32", "dev", "lo")
-        ini.write_text("[node]\nlisten = 10.213.0.1\nport = 8081\nprobe_self = no\n")
+        netns.ip("-n", namespace, "addr", "del", "198.18.0.1/32", "dev", "lo")
+        ini.write_text("[node]\nlisten = 198.18.0.1\nport = 8081\nprobe_self = no\n")
         proc.send_signal(signal.SIGHUP)
         rc = proc.wait(timeout=10)
         err = proc.stderr.read()

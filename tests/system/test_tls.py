@@ -1,11 +1,9 @@
 """https end to end: the daemon's TLS responder probed by the daemon itself."""
 import json
-import os
 import re
 import signal
 import subprocess
 
-import pytest
 
 from conftest import BIN, free_port
 
