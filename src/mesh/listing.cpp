@@ -48,7 +48,10 @@ std::optional<Listing> read_listing(std::string_view body, size_t max_peers) {
   Listing l;
   l.location = printable_text(doc.string(doc.member(root, "SrvLoc")).value_or(""));
   for (int item : doc.items(peers)) {
-    if (l.peers.size() >= max_peers) break;
+    if (l.peers.size() >= max_peers) {
+      ++l.dropped;
+      continue;
+    }
     auto text = [&](int obj, const char* key) {
       return printable_text(doc.string(doc.member(obj, key)).value_or(""));
     };

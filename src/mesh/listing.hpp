@@ -25,6 +25,7 @@ struct Listing {
   };
   std::string location;      // SrvLoc: the node itself
   std::vector<Entry> peers;  // the active ones
+  size_t dropped = 0;        // more than max_peers: not kept
 };
 
 // Bytes and peers read at most: a listing of 10,000 peers is about 7 MB.

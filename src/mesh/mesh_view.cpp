@@ -11,8 +11,6 @@ namespace {
 
 // Listings are read this long after the page was last asked for.
 constexpr uint64_t kWatchedNs = 300'000'000'000;
-// Peers kept of one listing: a matrix wider than this is not one to read anyway.
-constexpr size_t kMaxListedPeers = 1000;
 // The page is built at most once a second (reads never force a rebuild: it shows them
 // within one); answers not yet read hold a few versions.
 constexpr uint64_t kPageMaxAgeNs = 1'000'000'000;
@@ -169,9 +167,12 @@ void MeshView::on_read(const std::string& identity, const Sample& s, std::string
     if (l && l->location == options_.location) {
       sources_.erase(src);  // ourselves under another name: our row says it already
     } else if (l) {
-      if (l->peers.size() == kMaxListedPeers && cut_logged_.first())
-        PM_LOG(notice, "page: %s lists %zu peers or more; the matrix shows %zu (logged once)",
+      src->second.cut = l->dropped;
+      if (l->dropped && cut_logged_.first())
+        PM_LOG(notice, "page: %s lists more than %zu peers; the matrix shows %zu (logged once)",
                identity.c_str(), kMaxListedPeers, kMaxListedPeers);
+      keep_within_budget(src->second, *l);
+      cut_ += src->second.cut;
       src->second.listing = std::move(l);
       src->second.read_unix_ns = wall_unix_ns();
       src->second.last_error.clear();
@@ -186,6 +187,20 @@ void MeshView::on_read(const std::string& identity, const Sample& s, std::string
     }
   }
   read_next();
+}
+
+// What the other listings hold leaves room for this one; the rest of it is cut.
+void MeshView::keep_within_budget(MeshSource& src, Listing& l) {
+  size_t held = 0;
+  for (const auto& [id, other] : sources_)
+    if (&other != &src && other.listing) held += other.listing->peers.size();
+  size_t room = held < kMaxHeldListedPeers ? kMaxHeldListedPeers - held : 0;
+  if (l.peers.size() <= room) return;
+  src.cut += l.peers.size() - room;
+  l.peers.resize(room);
+  if (budget_logged_.first())
+    PM_LOG(notice, "page: the listings hold %zu peers in all at most; %s cut to %zu (logged once)",
+           kMaxHeldListedPeers, src.identity.c_str(), room);
 }
 
 std::string MeshView::build() const {

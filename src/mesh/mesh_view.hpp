@@ -41,7 +41,14 @@ struct MeshSource {
   std::optional<Listing> listing;  // the last good one
   int64_t read_unix_ns = 0;        // when it was read
   std::string last_error;          // of the latest read, empty when it was good
+  size_t cut = 0;                  // peers it listed that the page left out (the bounds)
 };
+
+// Peers kept of one listing: a matrix wider than this is not one to read anyway.
+inline constexpr size_t kMaxListedPeers = 1000;
+// Listed peers held of every listing together: the matrix has a cell for each, so this
+// bounds the page as well (about 20 MB of listings and 2 MB of page at most).
+inline constexpr size_t kMaxHeldListedPeers = 20000;
 
 class MeshView {
  public:
@@ -60,12 +67,14 @@ class MeshView {
   const std::map<std::string, MeshSource>& sources() const { return sources_; }
   const RecentTotals* recent(const std::string& identity) const;
   uint64_t reads() const { return reads_; }
+  uint64_t cut() const { return cut_; }  // listed peers left out by the bounds, in all
 
  private:
   void watched();
   void on_tick();
   void read_next();
   void on_read(const std::string& identity, const Sample& s, std::string_view body);
+  void keep_within_budget(MeshSource& src, Listing& l);
   std::string build() const;
 
   Loop& loop_;
@@ -88,7 +97,8 @@ class MeshView {
   std::map<std::string, RecentTotals, std::less<>> recent_;
   SharedPage page_;
   uint64_t reads_ = 0;
-  log::Once over_bound_logged_, cut_logged_, failed_logged_;
+  uint64_t cut_ = 0;
+  log::Once over_bound_logged_, cut_logged_, budget_logged_, failed_logged_;
 };
 
 }  // namespace pingmesh

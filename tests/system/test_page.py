@@ -116,14 +116,13 @@ class ListingNode:
     """A node of our own on loopback: answers /v1/ping and /v1/peers, and says which paths
     it was asked for."""
 
-    def __init__(self):
+    def __init__(self, listing=b'{"SrvLoc": "lister", "Peers": []}'):
         paths = self.paths = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 paths.append(self.path)
-                body = (b'{"SrvLoc": "lister", "Peers": []}' if self.path == "/v1/peers"
-                        else b"<html>pong</html>")
+                body = listing if self.path == "/v1/peers" else b"<html>pong</html>"
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -153,6 +152,35 @@ def test_listings_are_read_only_while_the_page_is_watched(daemons):
         get(f"http://127.0.0.1:{port}/")  # the first look starts a round at once
         assert wait(lambda: "/v1/peers" in node.paths, timeout=5)
         assert wait(lambda: 'data-from="lister"' in get(f"http://127.0.0.1:{port}/")[2])
+    finally:
+        node.close()
+
+
+def test_the_listings_held_are_bounded_in_all(daemons):
+    """25 nodes that list 1,000 peers each: the page holds 20,000 of them in all, says
+    which listings it cut and by how much, and logs it once."""
+    entries = ",".join(f'{{"Url": "http://127.0.0.1:9/v1/ping?j={j}", "Pings": 1}}'
+                       for j in range(1000))
+    node = ListingNode(f'{{"SrvLoc": "lister", "Peers": [{entries}]}}'.encode())
+    try:
+        port = free_port()
+        d = daemons(["-s", str(port), "-L", "a", "-d", "1",
+                     *(f"http://127.0.0.1:{node.port}/v1/ping?n={i}" for i in range(25))])
+        assert wait(lambda: sum(p.startswith("/v1/ping?") for p in node.paths) >= 25)
+        get(f"http://127.0.0.1:{port}/")
+        assert wait(lambda: node.paths.count("/v1/peers") >= 25, timeout=30)
+        state = {}
+
+        def all_read():
+            state["page"] = get(f"http://127.0.0.1:{port}/")[2]
+            return len(re.findall(r"read [^,<]*, \d+ peers", state["page"])) == 25
+
+        assert wait(all_read), state.get("page", "")[-3000:]
+        held = sum(int(n) for n in re.findall(r"read [^,<]*, (\d+) peers", state["page"]))
+        cut = sum(int(n) for n in re.findall(r"\((\d+) more not shown", state["page"]))
+        assert held == 20000 and cut == 5000, (held, cut)
+        assert d.wait_for(lambda: "cut to" in d.stderr()), d.stderr()
+        assert d.stderr().count("cut to") == 1, d.stderr()
     finally:
         node.close()
 
