@@ -1,0 +1,50 @@
+#!/bin/bash
+# The .deb of a staged meson install: make-deb.sh STAGE ARCH VERSION OUT.deb
+# Depends come from dpkg-shlibdeps over the binary; the maintainer scripts are ours
+# (what dh_installsystemd would write); lintian must find nothing but what the
+# overrides explain.
+set -eu
+stage=$1 arch=$2 version=$3 out=$4
+here=$(cd "$(dirname "$0")" && pwd)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Where dpkg-shlibdeps expects a package's files: debian/<package>.
+mkdir -p "$work/debian"
+tree=$work/debian/pingmesh
+cp -a "$stage" "$tree"
+doc=$tree/usr/share/doc/pingmesh
+install -m 644 "$here/copyright" "$doc/copyright"
+# The Debian changelog: one entry for this build, dated like everything else in it.
+{
+  echo "pingmesh ($version) unstable; urgency=medium"
+  echo
+  echo "  * Built from the pingmesh sources${GIT_COMMIT:+ at $GIT_COMMIT}."
+  echo
+  echo " -- pingmesh developers <pingmesh-developers@example.org>  $(date -R -u -d "@$SOURCE_DATE_EPOCH")"
+} | gzip -9n > "$doc/changelog.Debian.gz"
+install -d "$tree/usr/share/lintian/overrides"
+install -m 644 "$here/lintian-overrides" "$tree/usr/share/lintian/overrides/pingmesh"
+
+install -d -m 755 "$tree/DEBIAN"  # before dpkg-shlibdeps: it finds the package root by it
+# The shared libraries the binary links (libcurl is dlopen'ed: a Recommends).
+printf 'Source: pingmesh\n\nPackage: pingmesh\nArchitecture: any\n' > "$work/debian/control"
+depends=$(cd "$work" && DEB_HOST_ARCH=$arch dpkg-shlibdeps -O -edebian/pingmesh/usr/bin/pingmesh |
+  sed -n 's/^shlibs:Depends=//p')
+# llhttp is compiled in from Debian's node-llhttp sources.
+built_using=$(dpkg-query -W -f='${source:Package} (= ${source:Version})' node-llhttp)
+
+for s in postinst prerm postrm; do install -m 755 "$here/$s" "$tree/DEBIAN/$s"; done
+(cd "$tree" && find etc -type f | sed 's|^|/|' | sort) > "$tree/DEBIAN/conffiles"
+size=$(du -sk --exclude=DEBIAN "$tree" | cut -f1)
+sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
+  -e "s/@DEPENDS@/$depends, init-system-helpers (>= 1.54~)/" -e "s/@BUILT_USING@/$built_using/" \
+  "$here/control.in" > "$tree/DEBIAN/control"
+(cd "$tree" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | sort -z | xargs -0 md5sum) \
+  > "$tree/DEBIAN/md5sums"
+find "$tree" -path "$tree/DEBIAN" -prune -o -type d -exec chmod 755 {} +
+dpkg-deb --root-owner-group -Zxz --build "$tree" "$out" >/dev/null
+
+if command -v lintian >/dev/null; then
+  lintian --fail-on error,warning --suppress-tags-from-file /dev/null "$out"
+fi
