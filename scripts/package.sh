@@ -5,7 +5,7 @@
 #   scripts/package.sh            this machine's architecture
 #   scripts/package.sh arm64      a cross build (also armhf); scripts/cross.sh sets it up
 #
-# The packages land in dist/. The version is meson's project version; the Debian and
+# The packages land in dist/ (PINGMESH_PKG_OUT), built in build-pkg-<arch>. The version is meson's project version; the Debian and
 # RPM release is 1. lintian checks the .deb (and rpmlint the .rpm) before they count.
 set -eu
 cd "$(dirname "$0")/.."
@@ -19,6 +19,7 @@ release=1
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 
 build=build-pkg-$arch
+out=${PINGMESH_PKG_OUT:-dist}
 cross=()
 if [ "$arch" != "$native" ]; then
   scripts/cross.sh "$arch" --setup-only
@@ -39,10 +40,11 @@ install -d "$doc"
 install -m 644 README.md "$doc/README.md"
 find "$stage/usr/share/man" -type f ! -name '*.gz' -exec gzip -9n {} +
 
-mkdir -p dist
-deb=dist/pingmesh_${version}-${release}_${arch}.deb
+mkdir -p "$out"
+rm -f "$out"/pingmesh_*_"$arch".deb
+deb=$out/pingmesh_${version}-${release}_${arch}.deb
 packaging/deb/make-deb.sh "$stage" "$arch" "$version-$release" "$deb"
 echo "$deb"
 if [ "$arch" = "$native" ] && [ -x packaging/rpm/make-rpm.sh ] && command -v rpmbuild >/dev/null; then
-  packaging/rpm/make-rpm.sh "$version" "$release"
+  packaging/rpm/make-rpm.sh "$stage" "$version" "$release" "$out"
 fi
