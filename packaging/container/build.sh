@@ -31,12 +31,20 @@ uid=10001
 packages="libc6,libstdc++6,libinih1,libuv1,libc-ares2,libmbedtls14,libmbedx509-1,libmbedcrypto7,ca-certificates"
 debian=$cache/debian-$arch.tar
 stamp="bookworm $arch $packages"
-if [ ! -f "$debian" ] || [ "$(cat "$debian.packages" 2>/dev/null)" != "$stamp" ]; then
+# Fetched again after a week, so the image takes Debian's security updates of libc.
+if [ ! -f "$debian" ] || [ "$(cat "$debian.packages" 2>/dev/null)" != "$stamp" ] ||
+  [ -n "$(find "$debian" -mtime +7)" ]; then
   mkdir -p "$cache"
-  mmdebstrap --quiet --variant=extract --architectures="$arch" --include="$packages" \
-    bookworm "$cache/debian-$arch.new.tar" "$mirror"
-  mv "$cache/debian-$arch.new.tar" "$debian"
-  echo "$stamp" >"$debian.packages"
+  if mmdebstrap --quiet --variant=extract --architectures="$arch" --include="$packages" \
+    bookworm "$cache/debian-$arch.new.tar" "$mirror"; then
+    mv "$cache/debian-$arch.new.tar" "$debian"
+    echo "$stamp" >"$debian.packages"
+  elif [ -f "$debian" ] && [ "$(cat "$debian.packages")" = "$stamp" ]; then
+    echo "mmdebstrap could not fetch Debian's packages: using those of $(date -r "$debian" +%F)" >&2
+  else
+    echo "mmdebstrap could not fetch Debian's packages from $mirror" >&2
+    exit 69
+  fi
 fi
 
 ctx=$(mktemp -d)
@@ -78,6 +86,7 @@ interp=$(readelf -l "$build/pingmesh" | sed -n 's/.*interpreter: \(.*\)\]/\1/p')
 todo=$(needed "$build/pingmesh")
 done_libs=" "
 while [ -n "$todo" ]; do
+  # shellcheck disable=SC2086 # a list of library names, split on purpose
   set -- $todo
   lib=$1
   shift

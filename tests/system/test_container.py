@@ -78,9 +78,9 @@ def podman(podman_env):
 def image(podman_env, podman):
     r = subprocess.run([BUILD_SH, os.path.dirname(os.path.abspath(BIN)), IMAGE],
                        capture_output=True, text=True, env=podman_env, timeout=900)
-    if r.returncode != 0 and "mmdebstrap" in r.stderr and not os.path.exists(
-            os.path.join(CACHE, "debian-amd64.tar")):
-        pytest.skip("mmdebstrap could not fetch Debian's packages: " + r.stderr[-500:])
+    if r.returncode != 0 and "could not fetch Debian's packages" in r.stderr:
+        # No Debian mirror and nothing cached: nothing to build from, not our failure.
+        pytest.skip(r.stderr[-500:])
     assert r.returncode == 0, r.stderr
     print(r.stdout)
     return IMAGE
