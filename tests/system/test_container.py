@@ -23,6 +23,7 @@ from conftest import BIN, free_port, wait_until
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 BUILD_SH = os.path.join(ROOT, "packaging", "container", "build.sh")
 CACHE = os.environ.get("PINGMESH_CONTAINER_CACHE", "/var/cache/pingmesh-container")
+RUN = "/run/pingmesh-container"  # podman's state of the moment, kept out of /run/libpod
 IMAGE = "localhost/pingmesh:test"
 UID = 10001
 # The static build's image is about 5.6 MB; a dynamic build's takes libstdc++, libuv,
@@ -44,11 +45,14 @@ def podman_env(tmp_path_factory):
         "[containers]\n"
         f'default_ulimits = ["nofile={nofile}:{nofile}", "nproc=4096:4096"]\n'
         "[engine]\n"
-        'runtime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
+        'runtime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
+        f'events_logfile_path = "{RUN}/events.log"\ntmp_dir = "{RUN}/libpod"\n'
+        "[network]\n"
+        f'network_config_dir = "{RUN}/networks"\n')
     (d / "storage.conf").write_text(
         "[storage]\n"
         f'driver = "overlay"\ngraphroot = "{CACHE}/storage"\n'
-        'runroot = "/run/pingmesh-container"\n')
+        f'runroot = "{RUN}/storage"\n')
     env = dict(os.environ, CONTAINERS_CONF=str(d / "containers.conf"),
                CONTAINERS_STORAGE_CONF=str(d / "storage.conf"))
     return env
@@ -103,10 +107,11 @@ def test_image_is_small_and_runs_as_a_user(podman, image):
 
 
 def test_ca_certificates_for_https_probes(podman, image, tmp_path):
-    podman("create", "--name", "pingmesh-test-ca", image)
+    name = f"pingmesh-test-ca-{os.getpid()}"
+    podman("create", "--name", name, image)
     bundle = tmp_path / "ca.crt"
-    podman("cp", "pingmesh-test-ca:/etc/ssl/certs/ca-certificates.crt", str(bundle))
-    podman("rm", "pingmesh-test-ca")
+    podman("cp", f"{name}:/etc/ssl/certs/ca-certificates.crt", str(bundle))
+    podman("rm", name)
     ctx = ssl.create_default_context(cafile=str(bundle))
     assert ctx.cert_store_stats()["x509_ca"] > 100  # Debian's Mozilla set
     # The daemon finds it at its default --ca-file for an https peer.
