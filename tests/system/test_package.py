@@ -65,6 +65,9 @@ def test_install_reload_remove_purge_reinstall(packages, machine):
     assert m.wait(lambda: serving(m), timeout=10), m.journal()
     # The default configuration probes the node itself; its samples reach the journal.
     assert m.wait(lambda: re.search(r"msec +\S+ 127\.0\.0\.1", m.journal())), m.journal()
+    # One version: meson's, in the package and in the binary.
+    version = m.run("dpkg-query", "-W", "-f=${Version}", "pingmesh").stdout
+    assert m.run("pingmesh", "--version").stdout.strip() == "pingmesh " + version.split("-")[0]
     man = m.run("sh", "-c", "ls /usr/share/man/man*/pingmesh*").stdout
     assert "pingmesh.8.gz" in man, man
 
