@@ -175,6 +175,7 @@ bool read_shared_credentials(Config::CloudWatch& cw, const GetEnv& getenv);
 // The effective configuration as an ini file, secrets masked (--check-config).
 std::string describe(const Config& c);
 
-const char* usage_text();
+// --help: every flag, one line each, from the docs table.
+std::string usage_text();
 
 }  // namespace pingmesh
