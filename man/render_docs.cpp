@@ -1,6 +1,7 @@
 // Writes pingmesh(8), pingmesh.ini(5) and the example pingmesh.ini from the docs table
 // (src/config/docs.cpp) and the settings table, at build time:
-//   render_docs man8 TEMPLATE OUT DATE | man5 TEMPLATE OUT DATE | ini OUT
+//   render_docs man8 TEMPLATE OUT DATE | man5 TEMPLATE OUT DATE | ini OUT | usage OUT
+// and --help, as usage.cpp for the daemon (which then carries the text, not the table).
 // A template's @VERSION@ and @DATE@ become meson's version and the build's date
 // (SOURCE_DATE_EPOCH if set, else DATE, the release date: no clock, so builds repeat);
 // a line @OPTIONS@, @ENVIRONMENT@ or @SECTIONS@ becomes the generated list.
@@ -202,6 +203,23 @@ std::string example_ini() {
   return out;
 }
 
+// usage_text() for the daemon: --help as one C string.
+std::string usage_cpp() {
+  std::string out =
+      "// Written by man/render_docs from src/config/docs.cpp at build time: --help.\n"
+      "#include \"config/config.hpp\"\n\nnamespace pingmesh {\n\nconst char* usage_text() {\n  return\n";
+  std::string_view text = render_usage();
+  for (size_t at = 0; at < text.size();) {
+    size_t nl = std::min(text.find('\n', at), text.size());
+    out += "      \"";
+    for (char ch : text.substr(at, nl - at))
+      out += ch == '"' || ch == '\\' ? std::string("\\") + ch : std::string(1, ch);
+    out += nl < text.size() ? "\\n\"\n" : "\"\n";
+    at = nl + 1;
+  }
+  return out + "      ;\n}\n\n}  // namespace pingmesh\n";
+}
+
 // SOURCE_DATE_EPOCH (reproducible builds) as YYYY-MM-DD, else the release date.
 std::string build_date(const char* release_date) {
   const char* epoch = std::getenv("SOURCE_DATE_EPOCH");
@@ -278,9 +296,13 @@ int main(int argc, char** argv) {
   } else if (what == "ini" && argc == 3) {
     text = example_ini();
     out_path = argv[2];
+  } else if (what == "usage" && argc == 3) {
+    text = usage_cpp();
+    out_path = argv[2];
   } else {
-    std::fprintf(stderr,
-                 "usage: render_docs man8|man5 TEMPLATE OUT RELEASE-DATE | render_docs ini OUT\n");
+    std::fprintf(
+        stderr,
+        "usage: render_docs man8|man5 TEMPLATE OUT RELEASE-DATE | render_docs ini|usage OUT\n");
     return 64;
   }
   std::ofstream out(out_path);

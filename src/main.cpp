@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   try {
     cl = parse_command_line(argc, argv);
     if (cl.action == CommandLine::Action::help) {
-      std::fputs(usage_text().c_str(), stdout);
+      std::fputs(usage_text(), stdout);
       return exit_ok;
     }
     if (cl.action == CommandLine::Action::version) {

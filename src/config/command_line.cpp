@@ -1,47 +1,11 @@
 // The command line: Go's flag syntax, as the original's (-name, --name, -name=value,
 // -name value), read for syntax here and applied last by load_config.
-#include <string>
 #include <string_view>
 
 #include "config/config.hpp"
-#include "config/docs.hpp"
 #include "config/settings.hpp"
 
 namespace pingmesh {
-
-namespace {
-
-const char kUsageHead[] =
-    "Usage: pingmesh [flags] URL[#Location]...\n"
-    "       pingmesh peers [-k] URL   print a node's peers (its /v1/peers) as a table\n"
-    "Probes each URL every -d seconds; with -s PORT, also answers probes on PORT.\n"
-    "SIGINT (^C) or SIGTERM prints each peer's summary; SIGHUP re-reads the ini file.\n";
-
-const char kUsageTail[] =
-    "\n"
-    "Precedence: command line, then environment, then the ini file, then defaults.\n"
-    "Keys: pingmesh.ini(5). Flags, environment, signals, endpoints: pingmesh(8).\n"
-    "Exit codes: 0 success, 1 runtime failure, 64 bad usage, 78 bad configuration.\n";
-
-}  // namespace
-
-// One line per flag, grouped, from the docs table (config/docs.cpp).
-std::string usage_text() {
-  std::string out = kUsageHead;
-  for (auto group : {HelpGroup::general, HelpGroup::probing, HelpGroup::tls, HelpGroup::answering,
-                     HelpGroup::output}) {
-    out += std::string("\n") + help_group_title(group) + ":\n";
-    for (const Doc& d : docs()) {
-      if (d.help != group) continue;
-      std::string flag = flag_spelling(d);
-      std::string line = "  " + flag + std::string(flag.size() < 20 ? 20 - flag.size() : 0, ' ') +
-                         " " + plain(d.doc);
-      if (std::string dflt = default_phrase(d); !dflt.empty()) line += " (" + dflt + ")";
-      out += line + "\n";
-    }
-  }
-  return out + kUsageTail;
-}
 
 CommandLine parse_command_line(int argc, const char* const* argv) {
   CommandLine cl;

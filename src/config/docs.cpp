@@ -1,11 +1,7 @@
+// The words of the documentation: every ini key, flag and variable, the sections, the
+// example's header and --help's head and tail. The logic that renders and checks them is
+// in docs_text.cpp; man/render_docs writes the pages, the example ini and --help.
 #include "config/docs.hpp"
-
-#include <cstring>
-#include <set>
-#include <tuple>
-
-#include "config/config.hpp"
-#include "config/settings.hpp"
 
 namespace pingmesh {
 
@@ -536,11 +532,17 @@ const char kExampleHeader[] =
     "at most 1 MiB; a line holds at most 198 characters. Numbers are decimal digits only "
     "(10, or 2.5 where seconds allow a fraction).";
 
-bool printable_line(const char* s) {
-  for (; *s; ++s)
-    if (*s < ' ' || *s > '~') return false;
-  return true;
-}
+const char kUsageHead[] =
+    "Usage: pingmesh [flags] URL[#Location]...\n"
+    "       pingmesh peers [-k] URL   print a node's peers (its /v1/peers) as a table\n"
+    "Probes each URL every -d seconds; with -s PORT, also answers probes on PORT.\n"
+    "SIGINT (^C) or SIGTERM prints each peer's summary; SIGHUP re-reads the ini file.\n";
+
+const char kUsageTail[] =
+    "\n"
+    "Precedence: command line, then environment, then the ini file, then defaults.\n"
+    "Keys: pingmesh.ini(5). Flags, environment, signals, endpoints: pingmesh(8).\n"
+    "Exit codes: 0 success, 1 runtime failure, 64 bad usage, 78 bad configuration.\n";
 
 }  // namespace
 
@@ -556,136 +558,12 @@ const char* example_header() {
   return kExampleHeader;
 }
 
-const Setting* setting_of(const Doc& d) {
-  switch (d.kind) {
-    case K::key:
-      return find_setting_by_key(d.section, d.name);
-    case K::flag:
-      return find_setting_by_flag(d.name);
-    case K::env:
-      for (const Setting* s = settings_begin(); s != settings_end(); ++s)
-        if (s->env && std::strcmp(s->env, d.name) == 0) return s;
-  }
-  return nullptr;
+const char* usage_head() {
+  return kUsageHead;
 }
 
-std::string default_text(const Doc& d) {
-  const Setting* s = setting_of(d);
-  return s && s->show ? s->show(Config{}) : std::string();
-}
-
-std::string default_phrase(const Doc& d) {
-  std::string value = default_text(d);
-  if (!value.empty() && d.unset) return "default " + value + ": " + d.unset;
-  if (!value.empty()) return "default " + value;
-  if (d.unset) return std::string("default: ") + d.unset;
-  return {};
-}
-
-std::string accepted_text(const Doc& d) {
-  const Setting* s = setting_of(d);
-  if (!s || !s->takes_value) return {};
-  Config scratch;
-  std::string why = s->apply(scratch, "?");
-  constexpr std::string_view prefix = "'?' is not ";
-  return why.starts_with(prefix) ? why.substr(prefix.size()) : std::string();
-}
-
-std::string flag_spelling(const Doc& d) {
-  const char* flag = d.name;
-  const char* value = d.value;
-  if (d.kind == K::key) {
-    const Setting* s = setting_of(d);
-    if (!s || !s->flag) return {};
-    flag = s->flag;
-    if (!s->takes_value) value = nullptr;
-  } else if (d.kind == K::env) {
-    return {};
-  }
-  auto dashed = [](const char* f) { return (std::strlen(f) == 1 ? "-" : "--") + std::string(f); };
-  std::string out = dashed(flag);
-  if (d.alias) out += ", " + dashed(d.alias);
-  if (value) out += std::string(" ") + value;
-  return out;
-}
-
-std::vector<std::string> doc_problems() {
-  std::vector<std::string> out;
-  auto count = [](K kind, const char* section, const char* name) {
-    int n = 0;
-    for (const Doc& d : kDocs)
-      if (d.kind == kind && std::strcmp(d.name, name) == 0 &&
-          (!section || (d.section && std::strcmp(d.section, section) == 0)))
-        ++n;
-    return n;
-  };
-  for (const Setting* s = settings_begin(); s != settings_end(); ++s) {
-    std::string what = s->section ? std::string("[") + s->section + "] " + s->key
-                       : s->flag  ? std::string("flag ") + s->flag
-                                  : std::string("variable ") + (s->env ? s->env : "?");
-    int n = s->section ? count(K::key, s->section, s->key)
-            : s->flag  ? count(K::flag, nullptr, s->flag)
-            : s->env   ? count(K::env, nullptr, s->env)
-                       : 1;
-    if (n != 1) out.push_back(what + ": " + std::to_string(n) + " docs (one is needed)");
-  }
-  std::set<std::tuple<int, std::string, std::string>> seen;
-  for (const Doc& d : kDocs) {
-    std::string what = d.section ? std::string("[") + d.section + "] " + d.name : d.name;
-    if (!seen.emplace(int(d.kind), d.section ? d.section : "", d.name).second)
-      out.push_back(what + ": documented twice");
-    if (!d.doc || !*d.doc || !printable_line(d.doc))
-      out.push_back(what + ": doc is not one printable ASCII line");
-    for (const char* text : {d.unset, d.more, d.example, d.value, d.alias})
-      if (text && !printable_line(text)) out.push_back(what + ": not printable ASCII");
-    const Setting* s = setting_of(d);
-    bool loader_key = d.section && (std::strcmp(d.section, "peers") == 0 ||
-                                    std::strncmp(d.section, "peer ", 5) == 0);
-    if (d.kind == K::key) {
-      if (!d.section) out.push_back(what + ": a key needs its section");
-      if (!s && !loader_key) out.push_back(what + ": no such setting");
-      bool listed = false;
-      for (const SectionDoc& sec : kSections)
-        listed = listed || (d.section && std::strcmp(sec.name, d.section) == 0);
-      if (!listed) out.push_back(what + ": its section has no SectionDoc");
-      if (!d.value) out.push_back(what + ": a key needs a value name");
-    }
-    if (d.kind == K::flag && s && s->section)
-      out.push_back(what + ": the flag of [" + s->section + "] " + s->key + ", documented there");
-    bool has_flag = !flag_spelling(d).empty();
-    if (has_flag && d.help == H::none) out.push_back(what + ": a flag needs a help group");
-    if (!has_flag && d.help != H::none) out.push_back(what + ": a help group but no flag");
-    if (d.kind == K::flag && s && s->takes_value != (d.value != nullptr))
-      out.push_back(what + ": value name and the setting disagree on taking a value");
-    if (d.active && d.section && std::strncmp(d.section, "peer ", 5) == 0)
-      out.push_back(what + ": a [peer NAME] example is commented out");
-  }
-  return out;
-}
-
-const char* help_group_title(HelpGroup g) {
-  switch (g) {
-    case H::general:
-      return "General";
-    case H::probing:
-      return "Probing";
-    case H::tls:
-      return "TLS, probing https:// peers";
-    case H::answering:
-      return "Answering probes";
-    case H::output:
-      return "Output";
-    case H::none:
-      break;
-  }
-  return "";
-}
-
-std::string plain(const char* text) {
-  std::string out;
-  for (; text && *text; ++text)
-    if (*text != '`') out += *text;
-  return out;
+const char* usage_tail() {
+  return kUsageTail;
 }
 
 }  // namespace pingmesh

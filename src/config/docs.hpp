@@ -1,5 +1,6 @@
 // What every ini key, flag and environment variable means: the one source of --help,
-// pingmesh(8), pingmesh.ini(5) and the example pingmesh.ini (man/render_docs.cpp). The
+// pingmesh(8), pingmesh.ini(5) and the example pingmesh.ini, all written at build time by
+// man/render_docs.cpp (library pingmesh_config_docs; the daemon does not link it). The
 // settings table (settings.hpp) says which keys, flags and variables there are; this
 // table explains them, and doc_problems() holds the two together, so the build fails
 // when a setting has no doc or a doc names nothing.
@@ -46,6 +47,12 @@ std::span<const Doc> docs();
 std::span<const SectionDoc> section_docs();
 // The example ini's opening comment; "\n" starts a paragraph.
 const char* example_header();
+// --help around the flags: usage and a line of what it does; precedence and exit codes.
+const char* usage_head();
+const char* usage_tail();
+// --help: the head, each group's flags one line each, the tail. The build writes it into
+// the daemon as usage_text() (man/render_docs), so the daemon does not link this table.
+std::string render_usage();
 
 // The settings-table entry a doc explains; nullptr for names the loader handles itself
 // ([peers], [peer NAME], -C, REP_LOCATION).

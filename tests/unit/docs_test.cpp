@@ -32,7 +32,7 @@ TEST(Docs, EveryDocumentedFlagParses) {
 }
 
 TEST(Docs, HelpHasEveryFlagOnOneShortLine) {
-  std::string help = usage_text();
+  std::string help = render_usage();
   for (const Setting* s = settings_begin(); s != settings_end(); ++s) {
     if (!s->flag) continue;
     std::string flag = (std::string(s->flag).size() == 1 ? "  -" : "  --") + std::string(s->flag);
