@@ -207,8 +207,9 @@ std::string example_ini() {
 std::string usage_cpp() {
   std::string out =
       "// Written by man/render_docs from src/config/docs.cpp at build time: --help.\n"
-      "#include \"config/config.hpp\"\n\nnamespace pingmesh {\n\nconst char* usage_text() {\n  return\n";
-  std::string_view text = render_usage();
+      "#include \"config/config.hpp\"\n\nnamespace pingmesh {\n\nconst char* usage_text() {\n  "
+      "return\n";
+  const std::string text = render_usage();
   for (size_t at = 0; at < text.size();) {
     size_t nl = std::min(text.find('\n', at), text.size());
     out += "      \"";
