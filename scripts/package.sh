@@ -35,9 +35,6 @@ meson compile -C "$build" >/dev/null
 stage=$root/$build/stage
 rm -rf "$stage"
 meson install -C "$build" --destdir "$stage" --strip --quiet
-doc=$stage/usr/share/doc/pingmesh
-install -d "$doc"
-install -m 644 README.md "$doc/README.md"
 find "$stage/usr/share/man" -type f ! -name '*.gz' -exec gzip -9n {} +
 
 mkdir -p "$out"

@@ -175,6 +175,8 @@ bool read_shared_credentials(Config::CloudWatch& cw, const GetEnv& getenv);
 // The effective configuration as an ini file, secrets masked (--check-config).
 std::string describe(const Config& c);
 
+// --help. Written at build time from the docs table (config/docs.cpp) by man/render_docs,
+// into usage.cpp, so the daemon carries the text and not the table.
 const char* usage_text();
 
 }  // namespace pingmesh
