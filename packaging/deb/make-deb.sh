@@ -1,43 +1,62 @@
 #!/bin/bash
-# The .deb of a staged meson install: make-deb.sh STAGE ARCH VERSION OUT.deb
+# The .deb of a staged meson install: make-deb.sh STAGE ARCH VERSION OUT.deb [PACKAGE]
+# PACKAGE is pingmesh, or pingmesh-static for the static build (which takes its place).
 # Depends come from dpkg-shlibdeps over the binary; the maintainer scripts are ours
 # (what dh_installsystemd would write); lintian must find nothing but what the
 # overrides explain.
 set -eu
-stage=$1 arch=$2 version=$3 out=$4
+stage=$1 arch=$2 version=$3 out=$4 package=${5:-pingmesh}
 here=$(cd "$(dirname "$0")" && pwd)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Where dpkg-shlibdeps expects a package's files: debian/<package>.
 mkdir -p "$work/debian"
-tree=$work/debian/pingmesh
+tree=$work/debian/$package
 cp -a "$stage" "$tree"
-doc=$tree/usr/share/doc/pingmesh
+if [ "$package" != pingmesh ]; then
+  mv "$tree/usr/share/doc/pingmesh" "$tree/usr/share/doc/$package"
+  # The unit's link to the README follows it.
+  sed -i "s|/usr/share/doc/pingmesh/|/usr/share/doc/$package/|" "$tree/lib/systemd/system/pingmesh.service"
+fi
+doc=$tree/usr/share/doc/$package
 install -m 644 "$here/copyright" "$doc/copyright"
 # The Debian changelog: one entry for this build, dated like everything else in it.
 {
-  echo "pingmesh ($version) unstable; urgency=medium"
+  echo "$package ($version) unstable; urgency=medium"
   echo
   echo "  * Built from the pingmesh sources${GIT_COMMIT:+ at $GIT_COMMIT}."
   echo
   echo " -- pingmesh developers <pingmesh-developers@example.org>  $(date -R -u -d "@$SOURCE_DATE_EPOCH")"
 } | gzip -9n > "$doc/changelog.Debian.gz"
 install -d "$tree/usr/share/lintian/overrides"
-install -m 644 "$here/lintian-overrides" "$tree/usr/share/lintian/overrides/pingmesh"
+{
+  sed "s/^pingmesh:/$package:/" "$here/lintian-overrides"
+  [ "$package" = pingmesh ] || cat "$here/lintian-overrides-static"
+} > "$tree/usr/share/lintian/overrides/$package"
+chmod 644 "$tree/usr/share/lintian/overrides/$package"
 
 install -d -m 755 "$tree/DEBIAN"  # before dpkg-shlibdeps: it finds the package root by it
 # The shared libraries the binary links (libcurl is dlopen'ed: a Recommends).
-printf 'Source: pingmesh\n\nPackage: pingmesh\nArchitecture: any\n' > "$work/debian/control"
-depends=$(cd "$work" && DEB_HOST_ARCH=$arch dpkg-shlibdeps -O -edebian/pingmesh/usr/bin/pingmesh |
+printf 'Source: pingmesh\n\nPackage: %s\nArchitecture: any\n' "$package" > "$work/debian/control"
+depends=$(cd "$work" && DEB_HOST_ARCH=$arch dpkg-shlibdeps -O "-edebian/$package/usr/bin/pingmesh" |
   sed -n 's/^shlibs:Depends=//p')
-# llhttp is compiled in from Debian's node-llhttp sources.
-built_using=$(dpkg-query -W -f='${source:Package} (= ${source:Version})' node-llhttp)
+# The sources compiled in: llhttp (from node-llhttp) always; the static build's libraries.
+linked_in=node-llhttp
+relations=
+if [ "$package" != pingmesh ]; then
+  linked_in="$linked_in libuv1-dev libc-ares-dev libmbedtls-dev libinih-dev libstdc++-12-dev"
+  relations="Provides: pingmesh\nConflicts: pingmesh\nReplaces: pingmesh\n"
+fi
+built_using=$(for p in $linked_in; do
+  dpkg-query -W -f='${source:Package} (= ${source:Version})\n' "$p:$arch" 2>/dev/null ||
+    dpkg-query -W -f='${source:Package} (= ${source:Version})\n' "$p"
+done | sort -u | paste -sd, | sed 's/,/, /g')
 
 for s in postinst prerm postrm; do install -m 755 "$here/$s" "$tree/DEBIAN/$s"; done
 (cd "$tree" && find etc -type f | sed 's|^|/|' | sort) > "$tree/DEBIAN/conffiles"
 size=$(du -sk --exclude=DEBIAN "$tree" | cut -f1)
-sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
+sed -e "s/@PACKAGE@/$package/" -e "s/@RELATIONS@/$relations/" -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
   -e "s/@DEPENDS@/$depends, init-system-helpers (>= 1.54~)/" -e "s/@BUILT_USING@/$built_using/" \
   "$here/control.in" > "$tree/DEBIAN/control"
 (cd "$tree" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | sort -z | xargs -0 md5sum) \

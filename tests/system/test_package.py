@@ -25,10 +25,22 @@ def packages():
     r = subprocess.run([os.path.join(ROOT, "scripts", "package.sh")], env=env,
                        capture_output=True, text=True, timeout=1500)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    debs = glob.glob(os.path.join(OUT, "pingmesh_*.deb"))
+    debs = [d for d in glob.glob(os.path.join(OUT, "pingmesh_*.deb"))]
     rpms = glob.glob(os.path.join(OUT, "pingmesh-*.rpm"))
     assert len(debs) == 1, debs
     return {"deb": debs[0], "rpm": rpms[0] if rpms else None}
+
+
+@pytest.fixture(scope="module")
+def static_deb():
+    """pingmesh-static, the static build's package."""
+    env = dict(os.environ, PINGMESH_PKG_OUT=OUT)
+    r = subprocess.run([os.path.join(ROOT, "scripts", "package.sh"), "--static"], env=env,
+                       capture_output=True, text=True, timeout=1500)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    debs = glob.glob(os.path.join(OUT, "pingmesh-static_*.deb"))
+    assert len(debs) == 1, debs
+    return debs[0]
 
 
 @pytest.fixture
@@ -148,6 +160,25 @@ def test_upgrade_keeps_the_conffile_and_the_state(packages, machine, tmp_path):
     assert '"Identity": "kept"' in peers, peers
     cache = os.environ.get("PINGMESH_NSPAWN_CACHE", "/var/cache/pingmesh-nspawn")
     shutil.copy(packages["deb"], os.path.join(cache, "previous.deb"))  # the next run's "old"
+
+
+def test_the_static_package_needs_only_libc_and_takes_the_place_of_the_other(
+        packages, static_deb, machine):
+    m, root = machine
+    depends = subprocess.run(["dpkg-deb", "-f", static_deb, "Depends"], capture_output=True,
+                             text=True).stdout
+    names = {d.strip().split(" ")[0] for d in depends.split(",")}
+    assert names == {"libc6", "init-system-helpers"}, depends
+    apt(m, "install", put_deb(root, packages["deb"], "pingmesh.deb"))
+    assert m.wait(lambda: serving(m), timeout=10), m.journal()
+    apt(m, "install", put_deb(root, static_deb, "pingmesh-static.deb"))
+    status = m.run("dpkg-query", "-W", "-f=${db:Status-Abbrev}", "pingmesh", check=False)
+    assert not status.stdout.startswith("ii"), "pingmesh-static replaces pingmesh"
+    assert m.wait(lambda: serving(m), timeout=15), m.journal()
+    assert (root / "etc/pingmesh/pingmesh.ini").exists()
+    apt(m, "purge", "pingmesh-static")
+    assert not serving(m)
+    assert not os.path.lexists(root / "etc/pingmesh")
 
 
 @pytest.mark.skipif(not shutil.which("rpm"), reason="needs rpm")
