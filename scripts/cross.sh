@@ -29,7 +29,7 @@ for a in "$@"; do
   esac
 done
 
-COMMON="meson ninja-build pkg-config qemu-user-static binfmt-support node-llhttp libjsmn-dev"
+COMMON="meson ninja-build pkg-config qemu-user-static binfmt-support node-llhttp libjsmn-dev ccache"
 case $arch in
   arm64)
     triplet=aarch64-linux-gnu qemu=qemu-aarch64-static qemu_args=""
@@ -114,11 +114,18 @@ case $arch in
   armhf) armhf_sysroot ;;
 esac
 
+# Compiles go through ccache, kept in the cache beside the sysroot: a fresh clone (CI's)
+# rebuilds from it. Paths are made relative to the clone so another folder hits too.
+export CCACHE_DIR=$CACHE/ccache CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=2G
+ccache_file=$CACHE/ccache-$triplet.ini
+printf "[binaries]\nc = ['ccache', '%s-gcc']\ncpp = ['ccache', '%s-g++']\n" "$triplet" "$triplet" \
+  >"$ccache_file"
+
 dir=build-$arch
 $static && dir=$dir-static
 if [ ! -f "$dir/build.ninja" ]; then
-  meson setup "$dir" --cross-file "cross/$triplet.ini" -Dstatic_deps=$static \
-    -Dnspawn_tests=disabled >&2
+  meson setup "$dir" --cross-file "cross/$triplet.ini" --cross-file "$ccache_file" \
+    -Dstatic_deps=$static -Dnspawn_tests=disabled >&2
 fi
 $NICE meson compile -C "$dir" >&2
 $test || exit 0
@@ -132,8 +139,10 @@ $test || exit 0
 QEMU_FILTER="--gtest_filter=-ProbeTest.ProbesOurResponder:ProbeTest.ManyPeersAtOnce"
 suites="--suite unit"
 $quick || suites="$suites --suite loopback"
+tests=OK
 # shellcheck disable=SC2086
-$NICE meson test -C "$dir" --print-errorlogs --num-processes 2 $suites --test-args="$QEMU_FILTER"
+$NICE meson test -C "$dir" --print-errorlogs --num-processes 2 $suites --test-args="$QEMU_FILTER" ||
+  tests=FAIL
 
 # The seed's self-ping (scripts/dev.sh run) under qemu, on a free port, for a bounded time.
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -144,8 +153,12 @@ timeout -s INT "$SELFPING_SECONDS" $qemu $qemu_args "$dir/pingmesh" -s "$port" -
   "http://localhost:$port/v1/ping" >"$out" || [ $? -eq 124 ]
 pings=$(grep -c ' msec ' "$out" || true)
 cat "$out"
-if [ "$pings" -lt 2 ]; then
-  echo "self-ping: $pings answered pings in ${SELFPING_SECONDS}s (expected 2 or more)" >&2
-  exit 1
-fi
-echo "self-ping: $pings answered pings in ${SELFPING_SECONDS}s"
+result=OK
+[ "$pings" -ge 2 ] || result=FAIL
+# One more entry in meson's test log, so that a count over it (.ci/run's) includes the
+# self-ping.
+/usr/bin/python3 -c 'import json, sys; print(json.dumps({"name": sys.argv[1], "result": sys.argv[2], "stdout": sys.argv[3]}))' \
+  "selfping_qemu_$arch" "$result" "$pings answered pings in ${SELFPING_SECONDS}s" \
+  >>"$dir/meson-logs/testlog.json"
+echo "self-ping under qemu: $pings answered pings in ${SELFPING_SECONDS}s ($result; expected 2 or more)"
+[ "$result" = OK ] && [ "$tests" = OK ]
