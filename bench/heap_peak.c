@@ -25,10 +25,18 @@ static void uncount(void* p) {
   if (p) __atomic_sub_fetch(&in_use, malloc_usable_size(p), __ATOMIC_RELAXED);
 }
 
-void* malloc(size_t n) { return counted(__libc_malloc(n)); }
-void* calloc(size_t n, size_t size) { return counted(__libc_calloc(n, size)); }
-void* memalign(size_t align, size_t n) { return counted(__libc_memalign(align, n)); }
-void* aligned_alloc(size_t align, size_t n) { return memalign(align, n); }
+void* malloc(size_t n) {
+  return counted(__libc_malloc(n));
+}
+void* calloc(size_t n, size_t size) {
+  return counted(__libc_calloc(n, size));
+}
+void* memalign(size_t align, size_t n) {
+  return counted(__libc_memalign(align, n));
+}
+void* aligned_alloc(size_t align, size_t n) {
+  return memalign(align, n);
+}
 int posix_memalign(void** out, size_t align, size_t n) {
   void* p = memalign(align, n);
   if (!p) return 12;  // ENOMEM
