@@ -1,7 +1,9 @@
 #include "config/settings.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <iterator>
+#include <limits>
 #include <vector>
 
 #include "config/values.hpp"
@@ -301,8 +303,10 @@ const Setting kSettings[] = {
      [](const C& c) { return c.cloudwatch.spool_dir; }, path},
     {"cloudwatch", "spool_max_bytes", nullptr, nullptr, true,
      [](C& c, T t) {
-       auto v = values::integer(t, 65536, 1L << 32);
-       if (!v) return "'" + std::string(t) + "' is not " + values::integer_range(65536, 1L << 32);
+       // 4 GiB, or what a long holds where it is 32 bits (armhf).
+       constexpr long max = long(std::min<long long>(1LL << 32, std::numeric_limits<long>::max()));
+       auto v = values::integer(t, 65536, max);
+       if (!v) return "'" + std::string(t) + "' is not " + values::integer_range(65536, max);
        c.cloudwatch.spool_max_bytes = *v;
        return std::string();
      },
