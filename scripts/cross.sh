@@ -7,6 +7,8 @@
 #     --test    the unit and loopback suites under qemu (the cross file's exe_wrapper),
 #               then the seed's self-ping under qemu; --quick: the unit suite only, then
 #               the self-ping (CI's short form)
+#     --setup   only install and cache what a cross build needs, and print the meson
+#               arguments for one (scripts/package.sh makes its own build with them)
 # Installs what is missing first (idempotent). The system suites (pytest, namespaces,
 # nspawn) are not run here: they test the daemon's behaviour, which the host build covers.
 set -eu
@@ -19,12 +21,13 @@ NICE="nice -n 10"
 
 arch=${1:-}
 shift || true
-static=false test=false quick=false
+static=false test=false quick=false setup=false
 for a in "$@"; do
   case $a in
     --static) static=true ;;
     --test) test=true ;;
     --quick) quick=true ;;
+    --setup) setup=true ;;
     *) echo "unknown argument: $a" >&2; exit 64 ;;
   esac
 done
@@ -120,6 +123,10 @@ export CCACHE_DIR=$CACHE/ccache CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1 CCACHE_
 ccache_file=$CACHE/ccache-$triplet.ini
 printf "[binaries]\nc = ['ccache', '%s-gcc']\ncpp = ['ccache', '%s-g++']\n" "$triplet" "$triplet" \
   >"$ccache_file"
+if $setup; then
+  printf '%s\n' "--cross-file=cross/$triplet.ini" "--cross-file=$ccache_file"
+  exit 0
+fi
 
 dir=build-$arch
 $static && dir=$dir-static

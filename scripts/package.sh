@@ -35,8 +35,8 @@ package=pingmesh$suffix
 out=${PINGMESH_PKG_OUT:-dist}
 cross=()
 if [ "$arch" != "$native" ]; then
-  scripts/cross.sh "$arch" --setup-only
-  cross=(--cross-file "$(scripts/cross.sh "$arch" --cross-file)")
+  mapfile -t cross < <(scripts/cross.sh "$arch" --setup)
+  [ ${#cross[@]} -gt 0 ] || exit 1
 fi
 if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" "${cross[@]}" --prefix=/usr --sysconfdir=/etc --localstatedir=/var \

@@ -39,8 +39,19 @@ chmod 644 "$tree/usr/share/lintian/overrides/$package"
 install -d -m 755 "$tree/DEBIAN"  # before dpkg-shlibdeps: it finds the package root by it
 # The shared libraries the binary links (libcurl is dlopen'ed: a Recommends).
 printf 'Source: pingmesh\n\nPackage: %s\nArchitecture: any\n' "$package" > "$work/debian/control"
-depends=$(cd "$work" && DEB_HOST_ARCH=$arch dpkg-shlibdeps -O "-edebian/$package/usr/bin/pingmesh" |
-  sed -n 's/^shlibs:Depends=//p')
+binary=$tree/usr/bin/pingmesh
+if [ "$arch" = "$(dpkg --print-architecture)" ] || dpkg --print-foreign-architectures | grep -qx "$arch"; then
+  depends=$(cd "$work" && DEB_HOST_ARCH=$arch dpkg-shlibdeps -O "-edebian/$package/usr/bin/pingmesh" |
+    sed -n 's/^shlibs:Depends=//p')
+elif [ "$package" != pingmesh ]; then
+  # A sysroot's libraries (armhf) are in no dpkg database dpkg-shlibdeps could read. The
+  # static build needs glibc alone: the newest GLIBC_ symbol version it uses is the bound.
+  glibc=$(readelf -V "$binary" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n1)
+  depends="libc6 (>= $glibc)"
+else
+  echo "$arch: no dpkg database knows its libraries; build it with --static" >&2
+  exit 1
+fi
 # The sources compiled in: llhttp (from node-llhttp) always; the static build's libraries.
 linked_in=node-llhttp
 relations=
