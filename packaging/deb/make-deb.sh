@@ -76,5 +76,5 @@ find "$tree" -path "$tree/DEBIAN" -prune -o -type d -exec chmod 755 {} +
 dpkg-deb --root-owner-group -Zxz --build "$tree" "$out" >/dev/null
 
 if command -v lintian >/dev/null; then
-  lintian --fail-on error,warning --suppress-tags-from-file /dev/null "$out"
+  lintian --fail-on error,warning "$out"
 fi
