@@ -56,6 +56,6 @@ rm -f "$out/${package}_"*"_$arch.deb"
 deb=$out/${package}_${version}-${release}_${arch}.deb
 packaging/deb/make-deb.sh "$stage" "$arch" "$version-$release" "$deb" "$package"
 echo "$deb"
-if [ "$arch" = "$native" ] && ! $static && [ -x packaging/rpm/make-rpm.sh ] && command -v rpmbuild >/dev/null; then
+if [ "$arch" = "$native" ] && ! $static && command -v rpmbuild >/dev/null; then
   packaging/rpm/make-rpm.sh "$stage" "$version" "$release" "$out"
 fi
