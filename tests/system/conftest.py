@@ -1,5 +1,6 @@
 """Helpers for running the built pingmesh daemon on loopback."""
 import os
+import random
 import re
 import signal
 import socket
@@ -27,18 +28,29 @@ def wait_until(predicate, timeout=15, step=0.1):
     return False
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A port that was free a moment ago on both 127.0.0.1 and ::1."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s4:
-            s4.bind(("127.0.0.1", 0))
-            port = s4.getsockname()[1]
-            try:
-                with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s6:
-                    s6.bind(("::1", port))
-            except OSError:
-                continue
-            return port
+    """A port that was free a moment ago on both 127.0.0.1 and ::1. It is taken below the
+    kernel's ephemeral range: there, any test's outgoing connection (the daemons probe
+    all the time) could take it before the daemon meant to listen on it binds it."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(10000, max(10001, low))
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s4, \
+                    socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s6:
+                s4.bind(("127.0.0.1", port))
+                s6.bind(("::1", port))
+        except OSError:
+            continue
+        return port
     raise RuntimeError("no free port")
 
 
@@ -46,6 +58,7 @@ class Daemon:
     """A running pingmesh with its stdout and stderr collected line by line."""
 
     def __init__(self, args, env=None, preexec=None):
+        self.args = [str(a) for a in args]
         full_env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("PINGMESH_", "REP_"))}
         full_env["PINGMESH_CONFIG"] = ""  # never the machine's /etc/pingmesh/pingmesh.ini
@@ -112,8 +125,15 @@ def certs(tmp_path_factory):
     return d
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test, for fixtures that explain a failure."""
+    outcome = yield
+    setattr(item, "report_" + call.when, outcome.get_result())
+
+
 @pytest.fixture
-def daemons():
+def daemons(request):
     started = []
 
     def start(args, env=None, preexec=None):
@@ -124,6 +144,12 @@ def daemons():
     yield start
     for d in started:
         d.kill()
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        # What the daemons said, shown with the failure (an exit code alone says little).
+        for i, d in enumerate(started):
+            print(f"--- daemon {i} ({' '.join(d.args)}) stderr, last 3000 bytes:")
+            print(d.stderr()[-3000:])
 
 
 @pytest.fixture
