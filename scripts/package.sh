@@ -27,6 +27,7 @@ version=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" meson.build | head -n1)
 release=1
 # Timestamps inside the packages are the last commit's: the same sources, the same bytes.
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+export GIT_COMMIT=${GIT_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || true)}  # the changelog's
 
 suffix=
 if $static; then suffix=-static; fi

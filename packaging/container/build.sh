@@ -9,8 +9,8 @@
 # --variant=extract and cached in $PINGMESH_CONTAINER_CACHE (/var/cache/pingmesh-container).
 # Only the files the binary needs are copied: the libraries named by its ELF NEEDED
 # entries (followed recursively) and its interpreter. The static build
-# (meson setup build-static -Dstatic_deps=true) needs only libc, libm and libinih; a
-# dynamic build works too and takes libuv, c-ares and mbedTLS along.
+# (meson setup build-static -Dstatic_deps=true) needs only libc and libm; a dynamic build
+# works too and takes libstdc++, libuv, c-ares, mbedTLS and libinih along.
 #
 # Environment: PODMAN (podman; "buildah" works too), STRIP (strip), PINGMESH_ARCH (the
 # Debian architecture, default the host's), PINGMESH_MIRROR (http://deb.debian.org/debian).

@@ -77,4 +77,6 @@ dpkg-deb --root-owner-group -Zxz --build "$tree" "$out" >/dev/null
 
 if command -v lintian >/dev/null; then
   lintian --fail-on error,warning "$out"
+else
+  echo "lintian is not installed: $out is not checked" >&2
 fi

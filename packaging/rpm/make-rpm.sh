@@ -53,4 +53,6 @@ rpm=$(ls "$out"/pingmesh-*.rpm)
 echo "$rpm"
 if command -v rpmlint >/dev/null; then
   rpmlint -c "$here/rpmlint.toml" "$rpm"
+else
+  echo "rpmlint is not installed: $rpm is not checked" >&2
 fi

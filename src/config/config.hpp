@@ -90,7 +90,7 @@ struct Config {
     bool imds = false;             // credentials from the EC2 instance metadata service (IMDSv2)
     std::string imds_endpoint = "http://169.254.169.254";
     std::string spool_dir;  // empty: $STATE_DIRECTORY/spool under systemd, else memory only
-    long spool_max_bytes = 64L << 20;
+    int64_t spool_max_bytes = int64_t(64) << 20;
 
     bool operator==(const CloudWatch&) const = default;  // every key, so none is missed
   } cloudwatch;

@@ -1,9 +1,7 @@
 #include "config/settings.hpp"
 
-#include <algorithm>
 #include <cstdio>
 #include <iterator>
-#include <limits>
 #include <vector>
 
 #include "config/values.hpp"
@@ -13,7 +11,7 @@ namespace pingmesh {
 
 namespace {
 
-std::string set_int(int& target, std::string_view t, long min, long max) {
+std::string set_int(int& target, std::string_view t, int64_t min, int64_t max) {
   auto v = values::integer(t, min, max);
   if (!v) return "'" + std::string(t) + "' is not " + values::integer_range(min, max);
   target = int(*v);
@@ -59,24 +57,8 @@ std::string set_listen(Config& c, std::string_view t) {
 
 // "127.0.0.1", "127.0.0.1:5353", "[::1]:53", comma separated, as c-ares takes them.
 std::string set_dns_servers(Config& c, std::string_view t) {
-  for (auto item : t.empty() ? std::vector<std::string_view>{} : values::list(t)) {
-    std::string_view host = item, port;
-    if (item.starts_with("[")) {
-      auto close = item.find(']');
-      if (close == std::string_view::npos) return "'" + std::string(item) + "' is not IP[:port]";
-      host = item.substr(1, close - 1);
-      port = item.substr(close + 1);
-      if (!port.empty() && !port.starts_with(":"))
-        return "'" + std::string(item) + "' is not IP[:port]";
-    } else if (auto colon = item.find(':'); colon != std::string_view::npos &&
-                                            item.find(':', colon + 1) == std::string_view::npos) {
-      host = item.substr(0, colon);  // IPv4:port; a bare IPv6 address has several colons
-      port = item.substr(colon);
-    }
-    bool port_ok = port.empty() || values::integer(port.substr(1), 1, 65535);
-    if (!values::ip_address(host) || !port_ok)
-      return "'" + std::string(item) + "' is not IP[:port]";
-  }
+  for (auto item : t.empty() ? std::vector<std::string_view>{} : values::list(t))
+    if (!values::ip_port(item)) return "'" + std::string(item) + "' is not IP[:port]";
   c.dns_servers = t;
   return {};
 }
@@ -303,8 +285,7 @@ const Setting kSettings[] = {
      [](const C& c) { return c.cloudwatch.spool_dir; }, path},
     {"cloudwatch", "spool_max_bytes", nullptr, nullptr, true,
      [](C& c, T t) {
-       // 4 GiB, or what a long holds where it is 32 bits (armhf).
-       constexpr long max = long(std::min<long long>(1LL << 32, std::numeric_limits<long>::max()));
+       constexpr int64_t max = int64_t(1) << 32;  // 4 GiB
        auto v = values::integer(t, 65536, max);
        if (!v) return "'" + std::string(t) + "' is not " + values::integer_range(65536, max);
        c.cloudwatch.spool_max_bytes = *v;
@@ -317,13 +298,8 @@ const Setting kSettings[] = {
     {"prometheus", "listen", nullptr, nullptr, true,
      [](C& c, T t) {
        if (t.empty()) return c.prometheus_listen.clear(), std::string();
-       auto colon = t.rfind(':');
-       std::string_view host = colon == std::string_view::npos ? t : t.substr(0, colon);
-       if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-         host = host.substr(1, host.size() - 2);
-       auto port = colon == std::string_view::npos ? std::nullopt
-                                                   : values::integer(t.substr(colon + 1), 1, 65535);
-       if (!port || !values::ip_address(host))
+       auto at = values::ip_port(t);
+       if (!at || !at->port)
          return "'" + std::string(t) + "' is not ADDRESS:PORT (127.0.0.1:9464, [::1]:9464)";
        c.prometheus_listen = t;
        return std::string();

@@ -23,8 +23,8 @@ bool decimal_syntax(std::string_view s, bool fraction) {
 
 }  // namespace
 
-std::optional<long> integer(std::string_view s, long min, long max) {
-  long v = 0;
+std::optional<int64_t> integer(std::string_view s, int64_t min, int64_t max) {
+  int64_t v = 0;
   if (!decimal_syntax(s, false)) return std::nullopt;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size() || v < min || v > max) return std::nullopt;
@@ -65,6 +65,30 @@ bool ip_address(std::string_view s) {
          uv_inet_pton(AF_INET6, text.c_str(), addr) == 0;
 }
 
+std::optional<IpPort> ip_port(std::string_view s) {
+  std::string_view ip = s, port;
+  bool has_port = false;
+  if (s.starts_with('[')) {
+    auto close = s.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    ip = s.substr(1, close - 1);
+    std::string_view rest = s.substr(close + 1);
+    if (!rest.empty() && !rest.starts_with(':')) return std::nullopt;
+    has_port = !rest.empty();
+    port = has_port ? rest.substr(1) : rest;
+  } else if (auto colon = s.find(':');
+             colon != std::string_view::npos && s.find(':', colon + 1) == std::string_view::npos) {
+    ip = s.substr(0, colon);  // IPv4:port; a bare IPv6 address has several colons
+    port = s.substr(colon + 1);
+    has_port = true;
+  }
+  if (!ip_address(ip)) return std::nullopt;
+  if (!has_port) return IpPort{ip, std::nullopt};
+  auto n = integer(port, 1, 65535);
+  if (!n) return std::nullopt;
+  return IpPort{ip, int(*n)};
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() &&
@@ -83,7 +107,7 @@ std::vector<std::string_view> list(std::string_view s) {
   }
 }
 
-std::string integer_range(long min, long max) {
+std::string integer_range(int64_t min, int64_t max) {
   return "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
 }
 

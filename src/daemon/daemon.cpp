@@ -4,10 +4,11 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include "config/text_file.hpp"
-#include "http/ping_page.hpp"
 
+#include "config/text_file.hpp"
+#include "config/values.hpp"
 #include "export/json_sink.hpp"
+#include "http/ping_page.hpp"
 #include "log/log.hpp"
 #include "loop/clock.hpp"
 #include "probe/schedule.hpp"
@@ -285,13 +286,11 @@ std::unique_ptr<TlsServerConfig> Daemon::make_tls_server(const Config& c) {
 void Daemon::open_metrics_listener(const Config& c) {
   if (c.prometheus_listen.empty() || !c.prometheus_enabled) return;
   const std::string& l = c.prometheus_listen;
-  size_t colon = l.rfind(':');
-  std::string host = l.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  auto at = values::ip_port(l);  // checked at load: an address and a port
   Responder::Options o;
-  o.addresses = {host};
-  o.port = uint16_t(std::stoi(l.substr(colon + 1)));  // checked at load
-  o.max_connections = 16;                             // scrapers, not a mesh
+  o.addresses = {std::string(at->ip)};
+  o.port = uint16_t(*at->port);
+  o.max_connections = 16;  // scrapers, not a mesh
   metrics_responder_ = std::make_unique<Responder>(loop_, o, metrics_routes_);
   metrics_responder_->start();  // throws when the port cannot be bound
   PM_LOG(notice, "serving /metrics on %s", l.c_str());

@@ -1,9 +1,9 @@
 #include "mesh/api_access.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cctype>
+
+#include "config/values.hpp"
 
 namespace pingmesh {
 namespace {
@@ -21,15 +21,9 @@ std::string_view authority(std::string_view s) {
   return s.substr(0, s.find_first_of("/?#"));
 }
 
-bool is_ip_literal(std::string_view host) {
-  std::string h(host);
-  unsigned char buf[16];
-  return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
-}
-
 bool names_us(std::string_view host, const std::vector<std::string>& our_names) {
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // "localhost." too
-  if (is_ip_literal(host) || iequals(host, "localhost")) return true;
+  if (values::ip_address(host) || iequals(host, "localhost")) return true;
   constexpr std::string_view sub = ".localhost";
   if (host.size() > sub.size() && iequals(host.substr(host.size() - sub.size()), sub)) return true;
   return std::any_of(our_names.begin(), our_names.end(),

@@ -248,7 +248,7 @@ Reply PeerApi::on_addpeer(const Request& r) {
     spec.address = *ip;
   }
   // As the original: a number that is not one is ignored, with a log line.
-  auto number = [&](const char* name, long min, long max) -> std::optional<int> {
+  auto number = [&](const char* name, int64_t min, int64_t max) -> std::optional<int> {
     auto v = query_value(r.query, name);
     if (!v || v->empty()) return std::nullopt;
     auto n = values::integer(*v, min, max);

@@ -42,15 +42,25 @@ TEST(Docs, HelpHasEveryFlagOnOneShortLine) {
   for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 80u) << line;
 }
 
+namespace {
+
+const Doc* node_key(const char* name) {
+  for (const Doc& d : docs())
+    if (d.kind == Doc::Kind::key && d.section && std::string(d.section) == "node" &&
+        std::string(d.name) == name)
+      return &d;
+  return nullptr;
+}
+
+}  // namespace
+
 TEST(Docs, DefaultsAndWhatAKeyTakesComeFromTheSettings) {
-  for (const Doc& d : docs()) {
-    if (d.kind != Doc::Kind::key || !d.section || std::string(d.section) != "node") continue;
-    if (std::string(d.name) == "delay") {
-      EXPECT_EQ(default_text(d), "10");
-      EXPECT_EQ(accepted_text(d), "a whole number from 1 to 86400");
-      EXPECT_EQ(flag_spelling(d), "-d N");
-    } else if (std::string(d.name) == "port") {
-      EXPECT_EQ(default_phrase(d), "default 0: off");
-    }
-  }
+  const Doc* delay = node_key("delay");
+  ASSERT_NE(delay, nullptr);
+  EXPECT_EQ(default_text(*delay), "10");
+  EXPECT_EQ(accepted_text(*delay), "a whole number from 1 to 86400");
+  EXPECT_EQ(flag_spelling(*delay), "-d N");
+  const Doc* port = node_key("port");
+  ASSERT_NE(port, nullptr);
+  EXPECT_EQ(default_phrase(*port), "default 0: off");
 }

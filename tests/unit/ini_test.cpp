@@ -271,6 +271,28 @@ TEST(Ini, DnsServerForms) {
         << bad;
 }
 
+// The same address forms as dns_servers, with the port required.
+TEST(Ini, PrometheusListenForms) {
+  for (const char* ok : {"127.0.0.1:9464", "[::1]:9464"}) {
+    TempFile f(std::string("[node]\nport = 1\n[prometheus]\nlisten = ") + ok + "\n");
+    EXPECT_EQ(load(f.path).config.prometheus_listen, ok);
+  }
+  for (const char* bad : {"127.0.0.1", "::1:9464", "[::1]", "[::1]:0", "localhost:9464"})
+    EXPECT_NE(config_error(std::string("[node]\nport = 1\n[prometheus]\nlisten = ") + bad + "\n")
+                  .find("is not ADDRESS:PORT"),
+              std::string::npos)
+        << bad;
+}
+
+// 4 GiB on every architecture: a 32-bit long (armhf) once refused every value.
+TEST(Ini, SpoolBoundReachesFourGiB) {
+  TempFile f("[node]\nport = 1\n[cloudwatch]\nspool_max_bytes = 4294967296\n");
+  EXPECT_EQ(load(f.path).config.cloudwatch.spool_max_bytes, int64_t(1) << 32);
+  EXPECT_NE(config_error("[node]\nport = 1\n[cloudwatch]\nspool_max_bytes = 4294967297\n")
+                .find("from 65536 to 4294967296"),
+            std::string::npos);
+}
+
 namespace {
 
 class TempDir {
