@@ -123,12 +123,26 @@ struct PeerTotals {
   int successes = 0;
   int failures = 0;
   int max_failures = 0;
-  Timings sum;  // over successes only
-  uint64_t size_sum = 0;
+  Timings sum;            // over the successes that count in statistics (averaged of them)
+  int averaged = 0;       // successes in sum: all but those disturbed without kernel times
+  int disturbed = 0;      // successes marked disturbed
+  uint64_t size_sum = 0;  // over all successes
   int64_t first_start_unix_ns = 0;  // start of the first successful probe
   std::string peer;                 // the peer's identity
   std::string location;             // shown in the summary
   std::string url;                  // scheme://host[:port]/path
+
+  // Each phase's average over the samples in sum (0 with none).
+  Timings mean() const {
+    if (averaged == 0) return {};
+    uint64_t n = uint64_t(averaged);
+    return {sum.dns / n, sum.tcp / n, sum.tls / n, sum.first / n, sum.lastb / n, sum.total / n};
+  }
+  // A phase's sum over every success, the left-out ones taken at the average: what
+  // readers that divide by successes (the original's /v1/peers) expect.
+  uint64_t sum_over_successes(uint64_t Timings::*phase) const {
+    return averaged == successes ? sum.*phase : mean().*phase * uint64_t(successes);
+  }
 };
 
 // A consumer of samples (text, json, prometheus, cloudwatch). Sinks never call back

@@ -66,12 +66,14 @@ std::string peer_json(const PeerSet::Member& m, const Config& c, const Metrics& 
   const char* in2 = "        ";
   std::string totals = "{\n";
   field(totals, in2, "Start", json_time(t.first_start_unix_ns));
-  field(totals, in2, "DnsLk", std::to_string(t.sum.dns));
-  field(totals, in2, "TcpHs", std::to_string(t.sum.tcp));
-  field(totals, in2, "TlsHs", std::to_string(t.sum.tls));
-  field(totals, in2, "Reply", std::to_string(t.sum.first));
-  field(totals, in2, "Close", std::to_string(t.sum.lastb));
-  field(totals, in2, "Total", std::to_string(t.sum.total));
+  // The original's readers divide these sums by Pings.
+  auto sum = [&](uint64_t Timings::*phase) { return std::to_string(t.sum_over_successes(phase)); };
+  field(totals, in2, "DnsLk", sum(&Timings::dns));
+  field(totals, in2, "TcpHs", sum(&Timings::tcp));
+  field(totals, in2, "TlsHs", sum(&Timings::tls));
+  field(totals, in2, "Reply", sum(&Timings::first));
+  field(totals, in2, "Close", sum(&Timings::lastb));
+  field(totals, in2, "Total", sum(&Timings::total));
   field(totals, in2, "DestUrl", json_string(p.url()));
   field(totals, in2, "Location", json_string(p.location()));
   field(totals, in2, "Remote", json_string(p.peer_ip()));

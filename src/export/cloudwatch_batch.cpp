@@ -56,7 +56,7 @@ void CloudWatchBatch::add(const Sample& s) {
   int64_t t_ms = s.start_unix_ns / 1000000;
   if (mode_ == Mode::compat) {
     // The original: successes only, "TCP RTT" in ms, TestUrl / HTTP Resp Code / FromLocation.
-    if (!s.ok()) return;
+    if (!s.ok() || !s.counts_in_statistics()) return;
     MetricDatum d;
     d.name = "TCP RTT";
     char code[8];
@@ -74,6 +74,7 @@ void CloudWatchBatch::add(const Sample& s) {
     aggregated_[{"Failures", to, url, std::string(to_string(s.reason)), start}][1.0] += 1;
     return;
   }
+  if (!s.counts_in_statistics()) return;  // disturbed, and no kernel time to fall back on
   const std::pair<const char*, uint64_t> phases[] = {{"DNS", s.t.dns},     {"TCP", s.t.tcp},
                                                      {"TLS", s.t.tls},     {"First", s.t.first},
                                                      {"LastB", s.t.lastb}, {"Total", s.t.total}};

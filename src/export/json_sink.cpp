@@ -96,11 +96,14 @@ std::string json_summary(const PeerTotals& p) {
   o += ",\"failures\":" + std::to_string(p.failures);
   if (p.successes > 0) {
     uint64_t n = uint64_t(p.successes);
+    Timings m = p.mean();
     o += ",\"first\":" + json_time(p.first_start_unix_ns);
-    o += ",\"avg_dns_ms\":" + ms(p.sum.dns / n) + ",\"avg_tcp_ms\":" + ms(p.sum.tcp / n);
-    o += ",\"avg_tls_ms\":" + ms(p.sum.tls / n) + ",\"avg_first_ms\":" + ms(p.sum.first / n);
-    o += ",\"avg_lastb_ms\":" + ms(p.sum.lastb / n) + ",\"avg_total_ms\":" + ms(p.sum.total / n);
+    o += ",\"avg_dns_ms\":" + ms(m.dns) + ",\"avg_tcp_ms\":" + ms(m.tcp);
+    o += ",\"avg_tls_ms\":" + ms(m.tls) + ",\"avg_first_ms\":" + ms(m.first);
+    o += ",\"avg_lastb_ms\":" + ms(m.lastb) + ",\"avg_total_ms\":" + ms(m.total);
     o += ",\"avg_size\":" + std::to_string(p.size_sum / n);
+    o += ",\"averaged\":" + std::to_string(p.averaged) +
+         ",\"disturbed\":" + std::to_string(p.disturbed);
   }
   return o + "}";
 }

@@ -1,5 +1,8 @@
 #include "export/metrics.hpp"
 
+#include <algorithm>
+#include <climits>
+
 namespace pingmesh {
 
 void Metrics::on_sample(const Sample& s, int) noexcept {
@@ -18,12 +21,22 @@ void Metrics::on_sample(const Sample& s, int) noexcept {
   p.last_sample_unix_ns = s.start_unix_ns;
   p.last_http_code = s.http_code;
   if (s.cert_not_after_unix != 0) p.cert_not_after_unix = s.cert_not_after_unix;
+  const SampleQuality& q = s.quality;
+  p.flags[0] += q.disturbed;
+  p.flags[1] += q.missing_stamps;
+  p.flags[2] += q.coalesced;
+  p.flags[3] += q.retransmitted;
+  p.last_loop_lag_us = uint32_t(std::min<uint64_t>(q.loop_lag_ns / 1000, UINT32_MAX));
+  p.last_other_work_us = uint32_t(std::min<uint64_t>(q.other_work_ns / 1000, UINT32_MAX));
   if (!s.ok()) {
     ++p.failed;
     ++p.failures[size_t(s.reason) - 1];
     return;
   }
   ++p.ok;
+  for (size_t i = 0; i < p.kernel_timed.size(); ++i)
+    p.kernel_timed[i] += s.reported_by_kernel(KernelPhase(1 << i));
+  if (!s.counts_in_statistics()) return;  // disturbed, and no kernel time to fall back on
   const Timings& t = s.t;
   if (t.dns != 0) p.phases[size_t(PhaseIndex::dns)].add(t.dns);
   p.phases[size_t(PhaseIndex::tcp)].add(t.tcp);

@@ -15,6 +15,12 @@
 namespace pingmesh {
 
 enum class PhaseIndex : uint8_t { dns, tcp, tls, first, lastb, total };
+// What PeerSeries::flags counts: samples disturbed, stamps missing, first bytes coalesced,
+// SYNs retransmitted.
+inline constexpr std::array<std::string_view, 4> kSampleFlagNames = {"disturbed", "missing_stamps",
+                                                                     "coalesced", "retransmitted"};
+inline constexpr std::array<std::string_view, 5> kKernelPhaseNames = {"tcp", "tls", "first",
+                                                                      "lastb", "total"};
 inline constexpr std::array<std::string_view, 6> kPhaseNames = {"dns",   "tcp",   "tls",
                                                                 "first", "lastb", "total"};
 
@@ -53,6 +59,13 @@ struct PeerSeries {
   int64_t last_sample_unix_ns = 0;
   int64_t cert_not_after_unix = 0;  // 0: never seen a certificate
   int32_t last_http_code = 0;
+  // How far the samples can be trusted (see SampleQuality): counts, by SampleFlag, and
+  // the latest sample's figures.
+  std::array<uint32_t, 4> flags{};
+  std::array<uint32_t, 5>
+      kernel_timed{};  // successes whose phase is the kernel's, by KernelPhase bit
+  uint32_t last_loop_lag_us = 0;
+  uint32_t last_other_work_us = 0;
 
   const Histogram& phase(PhaseIndex p) const { return phases[size_t(p)]; }
 };

@@ -107,6 +107,39 @@ void last_sample(std::string& out, const std::string& label, const PeerSeries& s
   close_series(out, double(s.last_sample_unix_ns) / 1e9);
 }
 
+// Only the flags and phases that happened, like failures.
+void sample_flags(std::string& out, const std::string& label, const PeerSeries& s) {
+  for (size_t f = 0; f < s.flags.size(); ++f) {
+    if (s.flags[f] == 0) continue;
+    open_series(out, "pingmesh_sample_flags_total", label);
+    out += ",flag=\"";
+    out += kSampleFlagNames[f];
+    out += '"';
+    close_series(out, uint64_t(s.flags[f]));
+  }
+}
+
+void kernel_timed(std::string& out, const std::string& label, const PeerSeries& s) {
+  for (size_t ph = 0; ph < s.kernel_timed.size(); ++ph) {
+    if (s.kernel_timed[ph] == 0) continue;
+    open_series(out, "pingmesh_probe_kernel_timed_total", label);
+    out += ",phase=\"";
+    out += kKernelPhaseNames[ph];
+    out += '"';
+    close_series(out, uint64_t(s.kernel_timed[ph]));
+  }
+}
+
+void probe_loop_lag(std::string& out, const std::string& label, const PeerSeries& s) {
+  open_series(out, "pingmesh_probe_loop_lag_seconds", label);
+  close_series(out, double(s.last_loop_lag_us) / 1e6);
+}
+
+void probe_other_work(std::string& out, const std::string& label, const PeerSeries& s) {
+  open_series(out, "pingmesh_probe_other_work_seconds", label);
+  close_series(out, double(s.last_other_work_us) / 1e6);
+}
+
 struct PeerFamily {
   std::string_view name, type, help;
   void (*write)(std::string& out, const std::string& label, const PeerSeries& s);
@@ -114,7 +147,8 @@ struct PeerFamily {
 
 constexpr PeerFamily kPeerFamilies[] = {
     {kPhaseSeconds, "histogram",
-     "Time of each phase of successful probes, in the original pingmesh's definitions.",
+     "Time of each phase of successful probes: the kernel's where it timed the phase (timing "
+     "= kernel), else the daemon's; disturbed samples without kernel times are left out.",
      phase_histograms},
     {"pingmesh_probes_total", "counter", "Probes by result.", probes},
     {"pingmesh_probe_failures_total", "counter", "Failed probes by reason.", failures},
@@ -124,6 +158,17 @@ constexpr PeerFamily kPeerFamilies[] = {
      "NotAfter of the peer's latest TLS certificate, unix time.", cert_expiry},
     {"pingmesh_last_sample_timestamp_seconds", "gauge", "Start of the latest probe, unix time.",
      last_sample},
+    {"pingmesh_sample_flags_total", "counter",
+     "Samples disturbed by the daemon's own work, kernel stamps missing, first bytes whose "
+     "stamp is a later segment's, SYNs retransmitted.",
+     sample_flags},
+    {"pingmesh_probe_kernel_timed_total", "counter",
+     "Successful probes whose phase is reported as the kernel timed it.", kernel_timed},
+    {"pingmesh_probe_loop_lag_seconds", "gauge",
+     "How late the loop ran the latest probe's callbacks after their events, at most.",
+     probe_loop_lag},
+    {"pingmesh_probe_other_work_seconds", "gauge",
+     "The loop's other work while the latest probe was in flight.", probe_other_work},
 };
 
 // Stages of a scrape: the head, one per peer family, the tail.

@@ -64,16 +64,16 @@ std::string text_summary(const PeerTotals& p, int64_t now_unix_s) {
   if (p.successes == 0)
     return printf_string("\nRecorded 0 valid samples, %d of %d failures\n", p.failures,
                          p.max_failures);
-  double n = p.successes;
+  Timings m = p.mean();
   std::string elapsed = format_elapsed(now_unix_s - p.first_start_unix_ns / 1000000000);
   return printf_string("\nRecorded %d samples in %s, average values:\n", p.successes,
                        elapsed.c_str()) +
          text_header() +
          printf_string("%d %-6s\t%.03f\t%.03f\t%.03f\t%.03f\t%.03f\t%.03f\t\t%llu\t%s\t%s\n\n",
-                       p.successes, elapsed.c_str(), msec(p.sum.dns) / n, msec(p.sum.tcp) / n,
-                       msec(p.sum.tls) / n, msec(p.sum.first) / n, msec(p.sum.lastb) / n,
-                       msec(p.sum.total) / n, (unsigned long long)(p.size_sum / p.successes),
-                       p.location.c_str(), p.url.c_str());
+                       p.successes, elapsed.c_str(), msec(m.dns), msec(m.tcp), msec(m.tls),
+                       msec(m.first), msec(m.lastb), msec(m.total),
+                       (unsigned long long)(p.size_sum / p.successes), p.location.c_str(),
+                       p.url.c_str());
 }
 
 }  // namespace pingmesh

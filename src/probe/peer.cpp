@@ -69,12 +69,16 @@ void Peer::on_probe_done(const Sample& s) {
       if (location_ == "unknown") location_ = s.location != "unknown" ? s.location : url();
       totals_.location = location_;
     }
-    totals_.sum.dns += s.t.dns;
-    totals_.sum.tcp += s.t.tcp;
-    totals_.sum.tls += s.t.tls;
-    totals_.sum.first += s.t.first;
-    totals_.sum.lastb += s.t.lastb;
-    totals_.sum.total += s.t.total;
+    if (s.quality.disturbed) ++totals_.disturbed;
+    if (s.counts_in_statistics()) {
+      ++totals_.averaged;
+      totals_.sum.dns += s.t.dns;
+      totals_.sum.tcp += s.t.tcp;
+      totals_.sum.tls += s.t.tls;
+      totals_.sum.first += s.t.first;
+      totals_.sum.lastb += s.t.lastb;
+      totals_.sum.total += s.t.total;
+    }
     totals_.size_sum += s.size;
   } else {
     ++totals_.failures;

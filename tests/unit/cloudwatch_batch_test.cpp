@@ -172,3 +172,25 @@ TEST(CloudWatchBatch, SplitHalvesARequestAndRenumbersItsDatums) {
   auto one = split_put_metric_data(put_metric_data_bodies("pingmesh", {ds[0]})[0]);
   EXPECT_FALSE(one);
 }
+
+TEST(CloudWatchBatch, DisturbedSamplesWithoutKernelTimesAreLeftOut) {
+  CloudWatchBatch b(CloudWatchBatch::Mode::full, "Here", 60);
+  Sample kernel = ok_sample(1800000000, 0.1);
+  kernel.kernel_phases = kKernelTcp | kKernelFirst;
+  kernel.quality.disturbed = true;  // the loop was late, but the kernel timed tcp and first
+  b.add(kernel);
+  Sample user = ok_sample(1800000001, 9.0);
+  user.quality.disturbed = true;  // and nothing to fall back on: left out
+  b.add(user);
+  Sample user_mode = kernel;
+  user_mode.kernel_timing = false;  // timing = user: its times are the disturbed clock's
+  b.add(user_mode);
+  auto ds = b.take();
+  EXPECT_EQ(counted(ds, "TCP"), 1);
+  EXPECT_EQ(counted(ds, "Total"), 1);
+
+  CloudWatchBatch compat(CloudWatchBatch::Mode::compat, "Here", 60);
+  compat.add(kernel);
+  compat.add(user);
+  EXPECT_EQ(compat.take().size(), 1u);
+}

@@ -72,8 +72,9 @@ TEST(Metrics, ExactExpositionOfOneFailedPeer) {
             "# TYPE pingmesh_build_info gauge\n"
             "pingmesh_build_info{version=\"" PINGMESH_VERSION
             "\"} 1\n"
-            "# HELP pingmesh_probe_phase_seconds Time of each phase of successful probes, in "
-            "the original pingmesh's definitions.\n"
+            "# HELP pingmesh_probe_phase_seconds Time of each phase of successful probes: the "
+            "kernel's where it timed the phase (timing = kernel), else the daemon's; disturbed "
+            "samples without kernel times are left out.\n"
             "# TYPE pingmesh_probe_phase_seconds histogram\n"
             "# HELP pingmesh_probes_total Probes by result.\n"
             "# TYPE pingmesh_probes_total counter\n"
@@ -93,6 +94,21 @@ TEST(Metrics, ExactExpositionOfOneFailedPeer) {
             "time.\n"
             "# TYPE pingmesh_last_sample_timestamp_seconds gauge\n"
             "pingmesh_last_sample_timestamp_seconds{peer=\"a\"} 1700000001\n"
+            "# HELP pingmesh_sample_flags_total Samples disturbed by the daemon's own work, "
+            "kernel stamps missing, first bytes whose stamp is a later segment's, SYNs "
+            "retransmitted.\n"
+            "# TYPE pingmesh_sample_flags_total counter\n"
+            "# HELP pingmesh_probe_kernel_timed_total Successful probes whose phase is reported "
+            "as the kernel timed it.\n"
+            "# TYPE pingmesh_probe_kernel_timed_total counter\n"
+            "# HELP pingmesh_probe_loop_lag_seconds How late the loop ran the latest probe's "
+            "callbacks after their events, at most.\n"
+            "# TYPE pingmesh_probe_loop_lag_seconds gauge\n"
+            "pingmesh_probe_loop_lag_seconds{peer=\"a\"} 0\n"
+            "# HELP pingmesh_probe_other_work_seconds The loop's other work while the latest "
+            "probe was in flight.\n"
+            "# TYPE pingmesh_probe_other_work_seconds gauge\n"
+            "pingmesh_probe_other_work_seconds{peer=\"a\"} 0\n"
             "# HELP pingmesh_metrics_untracked_samples_total Samples of peers beyond the "
             "metrics' bound, not kept.\n"
             "# TYPE pingmesh_metrics_untracked_samples_total counter\n"
@@ -358,4 +374,36 @@ TEST(Metrics, PeersComingAndGoingBetweenParts) {
   EXPECT_EQ(count("pingmesh_probe_phase_seconds_count{peer=\"0 first\""), 0u) << "before it";
   EXPECT_EQ(count("pingmesh_probes_total{peer=\"0 first\""), 2u) << "in the later families";
   EXPECT_EQ(count("# TYPE pingmesh_probes_total"), 1u);
+}
+
+TEST(Metrics, QualityIsCountedAndDisturbedUserTimesStayOutOfHistograms) {
+  Metrics m(10);
+  Sample kernel = ok_sample("a", 100'000);
+  kernel.kernel_phases = kKernelTcp | kKernelFirst | kKernelLastb | kKernelTotal;
+  kernel.quality.coalesced = true;
+  kernel.quality.loop_lag_ns = 2'500'000;
+  m.on_sample(kernel, 1);
+  Sample late = ok_sample("a", 50'000'000);  // the loop's clock, disturbed: no kernel time
+  late.quality.disturbed = true;
+  late.quality.missing_stamps = 2;
+  late.quality.other_work_ns = 40'000'000;
+  m.on_sample(late, 2);
+  const PeerSeries* s = m.find("a");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->ok, 2u);
+  EXPECT_EQ(s->phase(PhaseIndex::tcp).count(), 1u) << "the disturbed user-space time is left out";
+  std::string out = render(m);
+  EXPECT_EQ(
+      lines_with(out, "pingmesh_sample_flags_total{"),
+      (std::vector<std::string>{"pingmesh_sample_flags_total{peer=\"a\",flag=\"disturbed\"} 1",
+                                "pingmesh_sample_flags_total{peer=\"a\",flag=\"missing_stamps\"} 2",
+                                "pingmesh_sample_flags_total{peer=\"a\",flag=\"coalesced\"} 1"}));
+  EXPECT_EQ(lines_with(out, "pingmesh_probe_kernel_timed_total{"),
+            (std::vector<std::string>{
+                "pingmesh_probe_kernel_timed_total{peer=\"a\",phase=\"tcp\"} 1",
+                "pingmesh_probe_kernel_timed_total{peer=\"a\",phase=\"first\"} 1",
+                "pingmesh_probe_kernel_timed_total{peer=\"a\",phase=\"lastb\"} 1",
+                "pingmesh_probe_kernel_timed_total{peer=\"a\",phase=\"total\"} 1"}));
+  EXPECT_EQ(lines_with(out, "pingmesh_probe_other_work_seconds{"),
+            (std::vector<std::string>{"pingmesh_probe_other_work_seconds{peer=\"a\"} 0.04"}));
 }

@@ -67,6 +67,7 @@ TEST(TextFormat, Elapsed) {
 TEST(TextFormat, SummaryIsTheSeeds) {
   PeerTotals p;
   p.successes = 4;
+  p.averaged = 4;
   p.sum = {ms(1.782 * 4), ms(0.746 * 4), 0, ms(0.421 * 4), ms(0.104 * 4), ms(1.342 * 4)};
   p.size_sum = 4 * 116;
   p.first_start_unix_ns = 1000LL * 1000000000 + 999;
