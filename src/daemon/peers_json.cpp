@@ -18,6 +18,26 @@ void field(std::string& out, const char* indent, const char* name, const std::st
   out += last ? "\n" : ",\n";
 }
 
+// How far the samples can be trusted: how many went into the averages, the flags' counts,
+// how many of each phase the kernel timed, and the latest sample's loop lag and other
+// work (ns).
+std::string quality_json(const PeerTotals& t, const PeerSeries* series) {
+  std::string o = "{\"Averaged\": " + std::to_string(t.averaged);
+  if (series) {
+    const char* names[] = {"Disturbed", "MissingStamps", "Coalesced", "Retransmitted"};
+    for (size_t i = 0; i < series->flags.size(); ++i)
+      o += std::string(", \"") + names[i] + "\": " + std::to_string(series->flags[i]);
+    std::string timed;
+    for (size_t ph = 0; ph < series->kernel_timed.size(); ++ph)
+      timed += std::string(timed.empty() ? "" : ", ") + json_string(kKernelPhaseNames[ph]) + ": " +
+               std::to_string(series->kernel_timed[ph]);
+    o += ", \"KernelTimed\": {" + timed + "}";
+    o += ", \"LoopLag\": " + std::to_string(uint64_t(series->last_loop_lag_us) * 1000);
+    o += ", \"OtherWork\": " + std::to_string(uint64_t(series->last_other_work_us) * 1000);
+  }
+  return o + "}";
+}
+
 // Ours: failures by reason, the last error, and percentiles (ns) from the histograms.
 std::string statistics_json(const PeerSet::Member& m, const Metrics& metrics, const char* in) {
   std::string o;
@@ -44,6 +64,7 @@ std::string statistics_json(const PeerSet::Member& m, const Metrics& metrics, co
            ": {\"P50\": " + ns(0.5) + ", \"P90\": " + ns(0.9) + ", \"P99\": " + ns(0.99) + "}";
   }
   field(o, in, "Percentiles", pct + "}");
+  field(o, in, "Quality", quality_json(p.totals(), series));
   return o;
 }
 
