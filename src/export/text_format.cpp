@@ -73,7 +73,12 @@ std::string text_summary(const PeerTotals& p, int64_t now_unix_s) {
                        p.successes, elapsed.c_str(), msec(m.dns), msec(m.tcp), msec(m.tls),
                        msec(m.first), msec(m.lastb), msec(m.total),
                        (unsigned long long)(p.size_sum / p.successes), p.location.c_str(),
-                       p.url.c_str());
+                       p.url.c_str()) +
+         (p.averaged < p.successes
+              ? printf_string("%d disturbed samples without kernel times are not in the "
+                              "averages\n\n",
+                              p.successes - p.averaged)
+              : std::string());
 }
 
 }  // namespace pingmesh

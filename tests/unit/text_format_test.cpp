@@ -81,6 +81,23 @@ TEST(TextFormat, SummaryIsTheSeeds) {
             "http://localhost:8080/v1/ping\n\n");
 }
 
+TEST(TextFormat, SummarySaysWhatTheAveragesLeaveOut) {
+  PeerTotals p;
+  p.successes = 3;
+  p.averaged = 2;
+  p.sum = {0, ms(0.2 * 2), 0, ms(0.4 * 2), 0, ms(0.6 * 2)};
+  p.size_sum = 3 * 10;
+  p.first_start_unix_ns = 1000LL * 1000000000;
+  p.url = "http://a/v1/ping";
+  std::string s = text_summary(p, 1010);
+  EXPECT_NE(s.find("Recorded 3 samples in 10s"), std::string::npos) << s;
+  EXPECT_NE(s.find("\t0.000\t0.200\t0.000\t0.400\t0.000\t0.600\t"), std::string::npos)
+      << "averages over the two that count: " << s;
+  EXPECT_NE(s.find("\n1 disturbed samples without kernel times are not in the averages\n"),
+            std::string::npos)
+      << s;
+}
+
 TEST(TextFormat, SummaryWithNoSuccess) {
   PeerTotals p;
   p.failures = 3;
