@@ -8,7 +8,7 @@
 #     `openssl s_server -www` with the same key, both under `openssl s_time -new`.
 # Our CPU: getrusage (probe), /proc/PID/stat utime+stime before and after (responder).
 # s_time's: its rusage as a child; s_server's: /proc/PID/stat. Then peak RSS of the
-# daemon probing an https peer next to an http one. Loopback only.
+# daemon probing an https peer next to an http one (RSS and PSS too). Loopback only.
 #   bench/tls_rate.sh [seconds]   (default 10, per measurement)
 set -eu
 cd "$(dirname "$0")/.."
@@ -102,17 +102,21 @@ for k in ec rsa; do
 done
 
 start_s_server ec
-rss() {  # url: peak RSS of the daemon probing url every second for $secs
+rss() {  # url: peak RSS, RSS and PSS of the daemon probing url every second for $secs
   "$dir/pingmesh" -q -d 1 --ca-file "$tmp/ec/ca.pem" "$1" >/dev/null 2>&1 &
   pid=$!
   sleep "$secs"
-  awk '/VmHWM/ {print $2}' "/proc/$pid/status"
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  now=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  pss=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup")
+  echo "$hwm KB | $now KB | $pss KB"
   kill -INT "$pid"
   wait "$pid" || true
 }
 echo
-echo "| peer | peak RSS (VmHWM) |"
-echo "|---|---|"
-echo "| https://localhost (s_server, ECDSA P-256) | $(rss "https://localhost:$server_port/") KB |"
-echo "| http://127.0.0.1 (closed port: failures) | $(rss "http://127.0.0.1:1/") KB |"
+echo "other pingmesh processes running (they share library pages, lowering PSS): $(pgrep -c pingmesh || true)"
+echo "| peer | peak RSS (VmHWM) | RSS | PSS |"
+echo "|---|---|---|---|"
+echo "| https://localhost (s_server, ECDSA P-256) | $(rss "https://localhost:$server_port/") |"
+echo "| http://127.0.0.1 (closed port: failures) | $(rss "http://127.0.0.1:1/") |"
 stop_server
