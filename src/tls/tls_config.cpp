@@ -22,8 +22,9 @@ void check(int rc, const std::string& what) {
 // The ECDHE groups, cheapest first. mbedTLS 2.28's default order starts with secp521r1
 // (about 2.7 ms more per handshake on each side than x25519), and its server takes its own
 // order over the client's, its client offers its own order. Every group stays in the list:
-// 2.28 also accepts a peer's EC certificate key only on a listed curve. 3.x's default list
-// already starts with x25519. Why these: README, "TLS cost".
+// 2.28 also accepts a peer's EC certificate key only on a listed curve. 3.x orders its
+// default list by cost already (and names groups differently): left alone there. Why
+// these: README, "TLS cost".
 void prefer_fast_groups(mbedtls_ssl_config* conf) {
 #if !PINGMESH_MBEDTLS3
   static const mbedtls_ecp_group_id* groups = [] {
