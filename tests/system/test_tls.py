@@ -126,5 +126,6 @@ def test_probe_offers_x25519_first(daemons, certs):
         trace.terminate()
         out = trace.communicate(timeout=10)[0]
     offered = re.search(r"extension_type=supported_groups\(10\).*?\n\s+(\S+)", out)
-    assert offered and offered.group(1) == "ecdh_x25519", out[:3000]
-    assert "named_curve: ecdh_x25519" in out, out[:3000]
+    # OpenSSL 3.0 says "ecdh_x25519"; the name around x25519 may change.
+    assert offered and "x25519" in offered.group(1), out[:3000]
+    assert re.search(r"named_curve: \S*x25519", out), out[:3000]
