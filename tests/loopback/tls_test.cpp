@@ -1,5 +1,8 @@
 // https probes over real sockets: against `openssl s_server` and our own TLS responder,
 // every TLS failure reason, the handshake timed on its own, and resumption.
+#include <algorithm>
+#include <vector>
+
 #include "harness.hpp"
 #include "test_routes.hpp"
 #include "tls_harness.hpp"
@@ -247,7 +250,13 @@ TEST_F(TlsTest, FullHandshakesByDefaultResumptionWhenAllowed) {
   uint64_t full_later = 0, resumed_later = 0;
   for (size_t i = 1; i < 6; ++i) full_later += full[i], resumed_later += resumed[i];
   EXPECT_LT(resumed_later * 3, full_later) << "resumed handshakes are much cheaper";
-  EXPECT_GT(full[5] * 3, full[0]) << "without resumption every handshake is a full one";
+  // Each later probe, not only most, is a full handshake. (Not against the first: its
+  // one-off costs, cold caches and the server's first connection, can be a few ms, as
+  // much as a whole handshake now.)
+  std::vector<uint64_t> later_resumed(resumed.begin() + 1, resumed.end());
+  std::sort(later_resumed.begin(), later_resumed.end());
+  uint64_t fastest_full = *std::min_element(full.begin() + 1, full.end());
+  EXPECT_GT(fastest_full, 2 * later_resumed[2]) << "without resumption every handshake is full";
 }
 
 // Idle connections on the TLS port hold handshake slots; past the bound the oldest
