@@ -1,48 +1,122 @@
 #!/bin/sh
-# TLS probes per second on one core next to `openssl s_time` against the same
-# `openssl s_server` (full handshakes both), as a ratio; then peak RSS of the daemon
-# probing an https peer next to an http one. Loopback only.
-#   bench/tls_rate.sh [seconds]   (default 10)
+# CPU per full TLS handshake (TLS 1.2, ECDHE, a new connection each), against the 3 ms
+# budget, for an ECDSA P-256 and an RSA-2048 server key (both under an RSA-2048 CA):
+#   client: our https probe (tls_probe_rate: one peer probing back to back) next to
+#     `openssl s_time -new`, both against the same `openssl s_server -www`;
+#   responder: our https responder (tls_responder: the daemon's Responder, TLS config
+#     and ping page, without the daemon's 4 handshakes a second per address) next to
+#     `openssl s_server -www` with the same key, both under `openssl s_time -new`.
+# Our CPU: getrusage (probe), /proc/PID/stat utime+stime before and after (responder).
+# s_time's: its rusage as a child; s_server's: /proc/PID/stat. Then peak RSS of the
+# daemon probing an https peer next to an http one (RSS and PSS too). Loopback only.
+#   bench/tls_rate.sh [seconds]   (default 10, per measurement)
 set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 dir=build-bench-dynamic
 [ -f "$dir/build.ninja" ] || meson setup "$dir" --buildtype=release -Dtests=false >/dev/null
 ninja -C "$dir" >/dev/null  # regenerates the build when meson files changed
-meson compile -C "$dir" tls_probe_rate >/dev/null
+meson compile -C "$dir" tls_probe_rate tls_responder >/dev/null
 
-certs=$(mktemp -d)
-tests/certs/make-certs.sh "$certs" >/dev/null
-log=$(mktemp)
-openssl s_server -accept 127.0.0.1:0 -cert "$certs/server.pem" -key "$certs/server.key" -www >"$log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$certs" "$log"' EXIT
-for _ in $(seq 50); do grep -q ACCEPT "$log" && break; sleep 0.1; done
-port=$(sed -n 's/^ACCEPT .*:\([0-9]*\)$/\1/p' "$log" | head -n 1)
+tmp=$(mktemp -d)
+pids=""
+trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
+for k in ec rsa; do
+  SERVER_KEY=$k CA_KEY=rsa tests/certs/make-certs.sh "$tmp/$k" >/dev/null
+done
+tck=$(getconf CLK_TCK)
 
-ours=$("$dir/bench/tls_probe_rate" "https://localhost:$port/" "$certs/ca.pem" "$secs")
-theirs=$(openssl s_time -connect "127.0.0.1:$port" -new -time "$secs" -www / 2>/dev/null |
-  sed -n 's/.* \([0-9.]*\) connections\/user sec.*/\1/p' | head -n 1)
-theirs_real=$(openssl s_time -connect "127.0.0.1:$port" -new -time "$secs" -www / 2>/dev/null |
-  sed -n 's/^\([0-9]*\) connections in \([0-9]*\) real seconds.*/\1 \2/p' | head -n 1)
-our_rate=$(echo "$ours" | awk '{print $8}')
-their_rate=$(echo "$theirs_real" | awk '{printf "%.1f", $1 / $2}')
-echo "| client | full handshakes + GET per second (wall) |"
-echo "|---|---|"
-echo "| pingmesh (mbedTLS $(dpkg-query -W -f='${Version}' libmbedtls-dev 2>/dev/null)) | $our_rate |"
-echo "| openssl s_time -new (OpenSSL $(openssl version | awk '{print $2}')) | $their_rate (per user-CPU second: $theirs) |"
-echo "ratio pingmesh / s_time (wall): $(awk -v a="$our_rate" -v b="$their_rate" 'BEGIN {printf "%.2f", a / b}')"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime
 
-rss() {  # url [extra args]: peak RSS of the daemon probing url every second for $secs
-  "$dir/pingmesh" -q -d 1 --ca-file "$certs/ca.pem" "$1" >/dev/null 2>&1 &
+# openssl s_server -www with key type $1 on a free port; sets server_pid, server_port.
+start_s_server() {
+  : >"$tmp/s_server.log"
+  openssl s_server -accept 127.0.0.1:0 -cert "$tmp/$1/server.pem" -key "$tmp/$1/server.key" \
+    -www >"$tmp/s_server.log" 2>&1 &
+  server_pid=$!
+  pids="$pids $server_pid"
+  for _ in $(seq 50); do grep -q ACCEPT "$tmp/s_server.log" && break; sleep 0.1; done
+  server_port=$(sed -n 's/^ACCEPT .*:\([0-9]*\)$/\1/p' "$tmp/s_server.log" | head -n 1)
+}
+
+# Our responder with key type $1; sets server_pid, server_port.
+start_ours() {
+  : >"$tmp/ours.log"
+  "$dir/bench/tls_responder" "$tmp/$1/server.pem" "$tmp/$1/server.key" $((secs + 30)) \
+    >"$tmp/ours.log" &
+  server_pid=$!
+  pids="$pids $server_pid"
+  for _ in $(seq 50); do grep -q port "$tmp/ours.log" && break; sleep 0.1; done
+  server_port=$(awk '/^port/ {print $2}' "$tmp/ours.log")
+}
+
+stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
+
+# s_time -new for $secs against 127.0.0.1:$1, path $2, CA of key type $3: prints
+# "connections per_wall_second cpu_ms_per_connection" (its own CPU, user + system).
+s_time() {
+  python3 - "$secs" "$1" "$2" "$tmp/$3/ca.pem" <<'PY'
+import re, resource, subprocess, sys
+secs, port, path, ca = sys.argv[1:]
+out = subprocess.run(["openssl", "s_time", "-connect", "127.0.0.1:" + port, "-new", "-tls1_2",
+                      "-CAfile", ca, "-verify", "2", "-time", secs, "-www", path],
+                     capture_output=True, text=True).stdout
+m = re.search(r"^(\d+) connections in (\d+) real seconds", out, re.M)
+n, wall = (int(m.group(1)), int(m.group(2))) if m else (0, 1)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(n, "%.1f" % (n / wall), "%.3f" % ((r.ru_utime + r.ru_stime) * 1000 / max(n, 1)))
+PY
+}
+
+# A responder's CPU per handshake under s_time: $1 = ours | s_server, $2 = key type.
+# Prints "per_wall_second cpu_ms_per_handshake".
+responder() {
+  if [ "$1" = ours ]; then start_ours "$2"; path=/v1/ping; else start_s_server "$2"; path=/; fi
+  before=$(cpu_ticks "$server_pid")
+  set -- $(s_time "$server_port" "$path" "$2")
+  after=$(cpu_ticks "$server_pid")
+  stop_server
+  awk -v n="$1" -v r="$2" -v t=$((after - before)) -v hz="$tck" \
+    'BEGIN {printf "%s %.3f\n", r, n ? t * 1000 / hz / n : 0}'
+}
+
+mbedtls=$(dpkg-query -W -f="\${Version}\n" libmbedtls-dev 2>/dev/null | head -n 1)
+ossl=$(openssl version | awk '{print $2}')
+echo "TLS 1.2 full handshakes, ${secs}s each, CA RSA-2048; mbedTLS $mbedtls, OpenSSL $ossl;" \
+  "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| server key | side | pingmesh: per s (wall) | pingmesh: CPU ms each | openssl: per s (wall) | openssl: CPU ms each | budget |"
+echo "|---|---|---|---|---|---|---|"
+for k in ec rsa; do
+  name=$([ "$k" = ec ] && echo "ECDSA P-256" || echo "RSA-2048")
+  start_s_server "$k"
+  set -- $("$dir/bench/tls_probe_rate" "https://localhost:$server_port/" "$tmp/$k/ca.pem" "$secs")
+  our_rate=$8 our_cpu=${10}
+  set -- $(s_time "$server_port" / "$k")
+  stop_server
+  echo "| $name | client: https probe / s_time -new | $our_rate | $our_cpu | $2 | $3 | 3 ms |"
+  set -- $(responder ours "$k")
+  ours_rate=$1 ours_cpu=$2
+  set -- $(responder s_server "$k")
+  echo "| $name | responder / s_server -www | $ours_rate | $ours_cpu | $1 | $2 | 3 ms |"
+done
+
+start_s_server ec
+rss() {  # url: peak RSS, RSS and PSS of the daemon probing url every second for $secs
+  "$dir/pingmesh" -q -d 1 --ca-file "$tmp/ec/ca.pem" "$1" >/dev/null 2>&1 &
   pid=$!
   sleep "$secs"
-  awk '/VmHWM/ {print $2}' "/proc/$pid/status"
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  now=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  pss=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup")
+  echo "$hwm KB | $now KB | $pss KB"
   kill -INT "$pid"
   wait "$pid" || true
 }
 echo
-echo "| peer | peak RSS (VmHWM) |"
-echo "|---|---|"
-echo "| https://localhost (s_server) | $(rss "https://localhost:$port/") KB |"
-echo "| http://127.0.0.1 (closed port: failures) | $(rss "http://127.0.0.1:1/") KB |"
+echo "other pingmesh processes running (they share library pages, lowering PSS): $(pgrep -c pingmesh || true)"
+echo "| peer | peak RSS (VmHWM) | RSS | PSS |"
+echo "|---|---|---|---|"
+echo "| https://localhost (s_server, ECDSA P-256) | $(rss "https://localhost:$server_port/") |"
+echo "| http://127.0.0.1 (closed port: failures) | $(rss "http://127.0.0.1:1/") |"
+stop_server

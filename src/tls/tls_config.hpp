@@ -43,6 +43,7 @@ class TlsClientConfig {
 
   const mbedtls_ssl_config* get() const { return &conf_; }
   const TlsClientOptions& options() const { return options_; }
+  const mbedtls_x509_crt& trusted() const { return ca_; }  // empty when not verifying
 
  private:
   TlsClientOptions options_;
@@ -59,6 +60,7 @@ class TlsServerConfig {
   TlsServerConfig& operator=(const TlsServerConfig&) = delete;
 
   const mbedtls_ssl_config* get() const { return &conf_; }
+  const mbedtls_pk_context& key() const { return key_; }
 
  private:
   mbedtls_ssl_config conf_;

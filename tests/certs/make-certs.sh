@@ -1,6 +1,9 @@
 #!/bin/sh
 # Makes the test certificates with the openssl CLI, into the directory given (default:
-# a new temporary one, printed on stdout). ECDSA P-256 keeps handshakes cheap.
+# a new temporary one, printed on stdout). Key types from the environment, each ec
+# (P-256) or rsa (2048 bits): SERVER_KEY (default ec: the responder signs cheaply) and
+# CA_KEY (default rsa: every client checks the CA's signature, cheap with RSA). Why: the
+# README's "TLS cost".
 #   ca.pem ca.key            a test CA
 #   server.pem server.key    signed by the CA, for localhost, 127.0.0.1 and ::1
 #   expired.pem              the same key, signed by the CA, expired in 2020
@@ -11,11 +14,17 @@ dir=${1:-$(mktemp -d)}
 mkdir -p "$dir"
 cd "$dir"
 
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-key ca.key
+key() {  # file, type
+  case $2 in
+  ec) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null ;;
+  rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null ;;
+  *) echo "make-certs.sh: key type $2 is neither ec nor rsa" >&2 && exit 64 ;;
+  esac
+}
+key ca.key "${CA_KEY:-rsa}"
 openssl req -x509 -new -key ca.key -subj "/CN=pingmesh test CA" -days 3650 -out ca.pem \
   -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-key server.key
+key server.key "${SERVER_KEY:-ec}"
 openssl req -new -key server.key -subj "/CN=localhost" -out server.csr 2>/dev/null
 
 sign() {  # out, san, extra openssl-ca arguments...

@@ -2,7 +2,7 @@
 // use must not grow once warm. (Under AddressSanitizer, LeakSanitizer checks leaks
 // exactly and the allocator's figures mean nothing, so fewer probes run there.)
 // PINGMESH_SOAK_PROBES sets the count: 1,000 in the normal suite, 10,000 in the slow
-// tier (meson -Dslow_tests=true), about 10 ms of CPU each.
+// tier (meson -Dslow_tests=true), about 5 ms of CPU each (client and responder).
 #include <malloc.h>
 
 #include <algorithm>

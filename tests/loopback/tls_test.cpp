@@ -1,11 +1,15 @@
 // https probes over real sockets: against `openssl s_server` and our own TLS responder,
 // every TLS failure reason, the handshake timed on its own, and resumption.
+#include <algorithm>
+#include <vector>
+
 #include "harness.hpp"
 #include "test_routes.hpp"
 #include "tls_harness.hpp"
 
 #include "dns/resolver.hpp"
 #include "http/responder.hpp"
+#include "tls/mbedtls_compat.hpp"
 #include "tls/tls_config.hpp"
 
 using namespace pingmesh;
@@ -246,7 +250,13 @@ TEST_F(TlsTest, FullHandshakesByDefaultResumptionWhenAllowed) {
   uint64_t full_later = 0, resumed_later = 0;
   for (size_t i = 1; i < 6; ++i) full_later += full[i], resumed_later += resumed[i];
   EXPECT_LT(resumed_later * 3, full_later) << "resumed handshakes are much cheaper";
-  EXPECT_GT(full[5] * 3, full[0]) << "without resumption every handshake is a full one";
+  // Each later probe, not only most, is a full handshake. (Not against the first: its
+  // one-off costs, cold caches and the server's first connection, can be a few ms, as
+  // much as a whole handshake now.)
+  std::vector<uint64_t> later_resumed(resumed.begin() + 1, resumed.end());
+  std::sort(later_resumed.begin(), later_resumed.end());
+  uint64_t fastest_full = *std::min_element(full.begin() + 1, full.end());
+  EXPECT_GT(fastest_full, 2 * later_resumed[2]) << "without resumption every handshake is full";
 }
 
 // Idle connections on the TLS port hold handshake slots; past the bound the oldest
@@ -394,3 +404,32 @@ TEST_F(TlsTest, AddressOverrideKeepsTheUrlNameForVerification) {
   EXPECT_EQ(bad.reason, FailureReason::tls_verify);
   EXPECT_NE(bad.detail.find("name mismatch"), std::string::npos) << bad.detail;
 }
+
+#if !PINGMESH_MBEDTLS3
+// mbedTLS 2.28 rebuilds an EC key's base-point table for each signature and each check
+// unless the key sits in an ECDSA context (tls_config.cpp): then the table made by the
+// first handshake is still there for the next, on the responder's key and on a trusted
+// EC CA's. Probed both ways: our responder, and an EC CA's chain (CA_KEY=ec).
+TEST_F(TlsTest, EcKeysKeepTheirBaseTableAcrossHandshakes) {
+  std::string ec_ca = cert_dir() + "/ec-ca";
+  std::string cmd = "CA_KEY=ec " + std::string(PINGMESH_CERTS_SCRIPT) + " " + ec_ca + " >/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  TlsClientOptions o;
+  o.ca_file = ec_ca + "/ca.pem";
+  Client client(o);
+  TlsServerConfig server_config(client.random, ec_ca + "/server.pem", ec_ca + "/server.key");
+  EXPECT_EQ(mbedtls_pk_get_type(&server_config.key()), MBEDTLS_PK_ECDSA);
+  EXPECT_EQ(mbedtls_pk_get_type(&client.config.trusted().pk), MBEDTLS_PK_ECDSA);
+  EXPECT_EQ(mbedtls_pk_ec(server_config.key())->grp.T, nullptr) << "none before a handshake";
+  TestRoutes responder_routes("", [] { return "{}"; });
+  Responder responder(loop, tls_only(server_config), responder_routes.table);
+  responder.start();
+  for (int i = 0; i < 2; ++i) {
+    Sample s = probe_once(at(responder.tls_port(), "localhost", "/v1/ping"), https_peer(client));
+    ASSERT_TRUE(s.ok()) << to_string(s.reason) << ": " << s.detail;
+    EXPECT_NE(std::string(s.tls_cipher).find("ECDHE-ECDSA"), std::string::npos) << s.tls_cipher;
+  }
+  EXPECT_NE(mbedtls_pk_ec(server_config.key())->grp.T, nullptr) << "the signing key's table";
+  EXPECT_NE(mbedtls_pk_ec(client.config.trusted().pk)->grp.T, nullptr) << "the CA's table";
+}
+#endif

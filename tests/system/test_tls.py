@@ -90,3 +90,42 @@ def test_certificate_that_is_not_one_exits_78(certs, tmp_path):
 def test_tls_port_needs_cert_and_key():
     r = subprocess.run([BIN, "--tls-port", "8443"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 64 and "--cert" in r.stderr
+
+
+def test_responder_picks_x25519_whatever_the_client_prefers(daemons, certs):
+    """mbedTLS 2.28's server takes its own group order; its default starts with secp521r1,
+    2.7 ms more per handshake. A client preferring P-521 still gets X25519 from us."""
+    port = free_port()
+    server = daemons([*tls_args(certs, port)])
+    assert server.wait_for(lambda: "starting TLS server" in server.stderr())
+    r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}",
+                        "-groups", "P-521:P-384:P-256:X25519"],
+                       input="", capture_output=True, text=True, timeout=20)
+    assert "Server Temp Key: X25519" in r.stdout, r.stdout + r.stderr
+    assert "Peer signature type: ECDSA" in r.stdout, r.stdout  # the test key (make-certs.sh)
+    assert "Cipher is ECDHE-ECDSA-" in r.stdout, r.stdout
+    server.signal()
+    assert server.finish() == 0
+
+
+def test_probe_offers_x25519_first(daemons, certs):
+    """OpenSSL's server follows the client's group order: our probe must offer X25519
+    first (mbedTLS 2.28's default order starts with secp521r1)."""
+    port = free_port()
+    trace = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-www",
+                              "-trace", "-cert", str(certs / "server.pem"),
+                              "-key", str(certs / "server.key")],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        d = daemons(["--ca-file", str(certs / "ca.pem"), "-d", "1", "-n", "1", "-q",
+                     f"https://localhost:{port}/"])
+        assert d.wait_for(lambda: "Recorded 1 samples" in d.stdout(), timeout=20), d.stderr()
+        d.signal()
+        assert d.finish() == 0
+    finally:
+        trace.terminate()
+        out = trace.communicate(timeout=10)[0]
+    offered = re.search(r"extension_type=supported_groups\(10\).*?\n\s+(\S+)", out)
+    # OpenSSL 3.0 says "ecdh_x25519"; the name around x25519 may change.
+    assert offered and "x25519" in offered.group(1), out[:3000]
+    assert re.search(r"named_curve: \S*x25519", out), out[:3000]
