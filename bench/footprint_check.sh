@@ -12,16 +12,18 @@ set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-6}
 
-# Budgets in KB, build by build: what 2026-12-01 reached plus about 5%, so nothing creeps
-# in unseen. The issue's targets beside them where they are not met yet (bench/README.md
-# says where the rest goes). Lower a budget when a change makes room; never raise one
-# without saying why in bench/README.md.
+# Budgets in KB, build by build: the highest of ten runs on 2026-12-01 plus about 5%, so
+# nothing creeps in unseen (sizes are exact; memory moves by up to 8% between runs, with
+# where ASLR puts the 64 KB windows the kernel maps around each page fault). The issue's
+# targets beside them: only static pss_alone meets its target (its budget stays under
+# it); bench/README.md says where the rest goes. Lower a budget when a change makes
+# room; never raise one without saying why in bench/README.md.
 #        build   figure   budget  target
 budgets='
 static   stripped  1450  1024
-static   peak_rss  2900  2560
-static   pss_alone 1170  1229
-static   private   1150  -
+static   peak_rss  2920  2560
+static   pss_alone 1200  1229
+static   private   1160  -
 dynamic  stripped   750  -
 dynamic  peak_rss  4750  -
 dynamic  pss_alone 3150  2458
