@@ -115,61 +115,67 @@ Resolver::Options Resolver::options_for(std::string servers, uint64_t budget_ms)
 }
 
 Resolver::Resolver(Loop& loop, const Options& options)
-    : loop_(loop), timer_(loop, [this] {
+    : loop_(loop), options_(options), timer_(loop, [this] {
         uint64_t now = mono_ns();
-        process(udp_, ARES_SOCKET_BAD, ARES_SOCKET_BAD, now);
-        process(tcp_, ARES_SOCKET_BAD, ARES_SOCKET_BAD, now);
+        if (udp_.channel) process(udp_, ARES_SOCKET_BAD, ARES_SOCKET_BAD, now);
+        if (tcp_.channel) process(tcp_, ARES_SOCKET_BAD, ARES_SOCKET_BAD, now);
       }) {
   static const int lib = ares_library_init(ARES_LIB_INIT_ALL);
   if (lib != ARES_SUCCESS) throw std::runtime_error("c-ares: " + std::string(ares_strerror(lib)));
-  open_lane(udp_, options, ARES_FLAG_IGNTC);
-  try {
-    open_lane(tcp_, options, ARES_FLAG_USEVC);
-  } catch (...) {
-    ares_destroy(udp_.channel);
-    throw;
-  }
-  // Plain system calls, but every UDP answer passes here first, so a truncated one is seen.
-  static const ares_socket_functions funcs = {
-      [](int domain, int type, int protocol, void*) -> ares_socket_t {
-        return socket(domain, type, protocol);
-      },
-      [](ares_socket_t fd, void*) { return close(fd); },
-      [](ares_socket_t fd, const sockaddr* to, ares_socklen_t len, void*) {
-        return connect(fd, to, len);
-      },
-      &Resolver::recv_datagram,
-      [](ares_socket_t fd, const iovec* iov, int n, void*) -> ares_ssize_t {
-        return writev(fd, iov, n);
-      },
-  };
-  ares_set_socket_functions(udp_.channel, &funcs, this);
+  udp_ = {this, nullptr, ARES_FLAG_IGNTC};
+  tcp_ = {this, nullptr, ARES_FLAG_USEVC};
 }
 
-void Resolver::open_lane(Lane& lane, const Options& options, int flags) {
-  lane.self = this;
+bool Resolver::open_lane(Lane& lane) {
+  if (lane.channel) return true;
   ares_options opts{};
   opts.sock_state_cb = &Resolver::on_sock_state;
   opts.sock_state_cb_data = &lane;
-  opts.timeout = options.timeout_ms;
-  opts.tries = options.tries;
-  opts.flags = flags;
+  opts.timeout = options_.timeout_ms;
+  opts.tries = options_.tries;
+  opts.flags = lane.flags;
   int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
   int rc = ares_init_options(&lane.channel, &opts, mask);
-  if (rc != ARES_SUCCESS) throw std::runtime_error("c-ares: " + std::string(ares_strerror(rc)));
-  if (!options.servers.empty()) {
-    rc = ares_set_servers_ports_csv(lane.channel, options.servers.c_str());
-    if (rc != ARES_SUCCESS) {
-      ares_destroy(lane.channel);
-      throw std::runtime_error("bad DNS server list '" + options.servers + "'");
-    }
+  const char* what = "";
+  if (rc != ARES_SUCCESS) {
+    lane.channel = nullptr;
+    what = ares_strerror(rc);
+  } else if (!options_.servers.empty() &&
+             ares_set_servers_ports_csv(lane.channel, options_.servers.c_str()) != ARES_SUCCESS) {
+    ares_destroy(lane.channel);
+    lane.channel = nullptr;
+    what = "bad DNS server list";
   }
+  if (!lane.channel) {
+    if (open_failure_logged_.first())
+      PM_LOG(error, "DNS: c-ares cannot start (%s, servers '%s'); lookups fail (logged once)", what,
+             options_.servers.c_str());
+    return false;
+  }
+  if (&lane == &udp_) {
+    // Plain system calls, but every UDP answer passes here first, so a truncated one is seen.
+    static const ares_socket_functions funcs = {
+        [](int domain, int type, int protocol, void*) -> ares_socket_t {
+          return socket(domain, type, protocol);
+        },
+        [](ares_socket_t fd, void*) { return close(fd); },
+        [](ares_socket_t fd, const sockaddr* to, ares_socklen_t len, void*) {
+          return connect(fd, to, len);
+        },
+        &Resolver::recv_datagram,
+        [](ares_socket_t fd, const iovec* iov, int n, void*) -> ares_ssize_t {
+          return writev(fd, iov, n);
+        },
+    };
+    ares_set_socket_functions(lane.channel, &funcs, this);
+  }
+  return true;
 }
 
 Resolver::~Resolver() {
   // Pending queries get ARES_EDESTRUCTION and are freed in on_answer.
-  ares_destroy(udp_.channel);
-  ares_destroy(tcp_.channel);
+  if (udp_.channel) ares_destroy(udp_.channel);
+  if (tcp_.channel) ares_destroy(tcp_.channel);
   polls_.clear();
 }
 
@@ -200,7 +206,10 @@ void Resolver::resolve_srv(const std::string& name, Ticket& ticket, SrvCallback 
 
 void Resolver::query_srv(Lane& lane, Query* q) {
   bool nested = std::exchange(answering_now_, true);
-  ares_query(lane.channel, q->host.c_str(), kClassIn, kTypeSrv, &Resolver::on_srv_answer, q);
+  if (open_lane(lane))
+    ares_query(lane.channel, q->host.c_str(), kClassIn, kTypeSrv, &Resolver::on_srv_answer, q);
+  else
+    on_srv_answer(q, ARES_ESERVFAIL, 0, nullptr, 0);
   answering_now_ = nested;
   rearm_timer();
 }
@@ -268,7 +277,10 @@ void Resolver::lookup(Lane& lane, Query* q) {
   hints.ai_socktype = SOCK_STREAM;
   // c-ares may answer at once, from /etc/hosts say: on_answer then reads the clock itself.
   bool nested = std::exchange(answering_now_, true);
-  ares_getaddrinfo(lane.channel, q->host.c_str(), nullptr, &hints, &Resolver::on_answer, q);
+  if (open_lane(lane))
+    ares_getaddrinfo(lane.channel, q->host.c_str(), nullptr, &hints, &Resolver::on_answer, q);
+  else
+    on_answer(q, ARES_ESERVFAIL, 0, nullptr);
   answering_now_ = nested;
   rearm_timer();
 }
@@ -395,7 +407,8 @@ void Resolver::process(Lane& lane, ares_socket_t readable, ares_socket_t writabl
 void Resolver::rearm_timer() {
   // The sooner of the two channels' next timeouts (ares_timeout returns maxtv or tv).
   timeval udp_tv, tv;
-  timeval* next = ares_timeout(tcp_.channel, ares_timeout(udp_.channel, nullptr, &udp_tv), &tv);
+  timeval* next = udp_.channel ? ares_timeout(udp_.channel, nullptr, &udp_tv) : nullptr;
+  if (tcp_.channel) next = ares_timeout(tcp_.channel, next, &tv);
   if (next) {
     timer_.start(uint64_t(next->tv_sec) * 1000 + uint64_t(next->tv_usec + 999) / 1000);
   } else {

@@ -9,6 +9,10 @@
 // and moves every query pending on that server on to its next try: one name with a
 // big answer and a server refusing TCP failed every lookup alongside it. Apart, a
 // failing TCP fallback can only fail other truncated names.
+//
+// Each channel is opened at its first lookup: c-ares 1.18 allocates and fills 74 KB of
+// query tables per channel, and most nodes probe IP addresses only. Opening reads
+// /etc/resolv.conf then, as each lookup reads /etc/hosts: small local files.
 #pragma once
 
 #include <ares.h>
@@ -64,7 +68,7 @@ class Resolver {
     struct Query* query_ = nullptr;
   };
 
-  Resolver(Loop& loop, const Options& options);  // throws std::runtime_error
+  Resolver(Loop& loop, const Options& options);  // throws std::runtime_error (c-ares' init)
   ~Resolver();
   Resolver(const Resolver&) = delete;
   Resolver& operator=(const Resolver&) = delete;
@@ -90,7 +94,8 @@ class Resolver {
   // One c-ares channel, and the resolver its callbacks reach.
   struct Lane {
     Resolver* self = nullptr;
-    ares_channel channel = nullptr;
+    ares_channel channel = nullptr;  // null until the first lookup on this lane
+    int flags = 0;
   };
 
   static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable) noexcept;
@@ -100,7 +105,7 @@ class Resolver {
   void query_srv(Lane& lane, Query* q);
   static ares_ssize_t recv_datagram(ares_socket_t fd, void* buf, size_t len, int flags,
                                     sockaddr* from, ares_socklen_t* from_len, void* data);
-  void open_lane(Lane& lane, const Options& options, int flags);
+  bool open_lane(Lane& lane);  // false (logged once) if c-ares cannot open it
   void lookup(Lane& lane, Query* q);
   void process(Lane& lane, ares_socket_t readable, ares_socket_t writable, uint64_t now);
   void rearm_timer();
@@ -108,7 +113,9 @@ class Resolver {
   bool truncated_since(const std::string& host, uint64_t since_ns) const;
 
   Loop& loop_;
+  Options options_;
   Lane udp_, tcp_;
+  log::Once open_failure_logged_;
   Timer timer_;
   std::map<ares_socket_t, std::unique_ptr<Poll>> polls_;
   // Names whose UDP answer had TC set, and when; bounded, the oldest dropped.

@@ -1,7 +1,6 @@
 #include "export/cloudwatch_batch.hpp"
 
 #include <cctype>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -11,9 +10,11 @@ namespace pingmesh {
 
 namespace {
 
+// Microsecond steps, rounded half up in integers (std::round would bring in libm, which
+// the static build otherwise does without).
 double ms(uint64_t ns) {
-  return std::round(double(ns) / 1e3) / 1e3;
-}  // microsecond steps
+  return double((ns + 500) / 1000) / 1e3;
+}
 
 std::string number(double v) {
   char buf[32];

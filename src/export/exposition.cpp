@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 namespace pingmesh::exposition {
 
@@ -76,8 +78,16 @@ void value(std::string& out, double v) {
   } else if (std::isinf(v)) {
     out += v > 0 ? "+Inf" : "-Inf";
   } else {
+    // The fewest of 15, 16 or 17 significant digits that read back as v (any decimal of up
+    // to 15 digits survives the round trip). std::to_chars(double) would find the shortest
+    // in one pass, but its tables put 170 KB into the static binary, for a scrape's values.
     char buf[32];
-    out.append(buf, size_t(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+    int n = 0;
+    for (int digits = 15; digits <= 17; ++digits) {
+      n = std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+      if (std::strtod(buf, nullptr) == v) break;
+    }
+    out.append(buf, size_t(n));
   }
 }
 

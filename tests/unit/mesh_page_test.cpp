@@ -51,6 +51,16 @@ TEST(MeshPage, RingKeepsTheLatest60) {
   EXPECT_NE(svg.find("1 failed"), std::string::npos);
 }
 
+// A log scale (sparkline.cpp's own ln, not libm's): 10x the lowest sits half way up.
+TEST(MeshPage, SparklineIsLogScaled) {
+  RecentTotals r;
+  for (uint64_t us : {1000, 3000, 10000, 100000}) r.add_ok(us * 1000);
+  std::string svg = sparkline_svg(r);
+  EXPECT_NE(svg.find("<path d=\"M113.9 21.0L115.9 16.7L118.0 12.0L120.0 3.0\"/>"),
+            std::string::npos)
+      << svg;
+}
+
 TEST(PeersCommand, ListingUrls) {
   std::string why;
   EXPECT_EQ(listing_url_for("127.0.0.1:8080", &why)->display(), "http://127.0.0.1:8080/v1/peers");

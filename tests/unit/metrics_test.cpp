@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -206,6 +207,29 @@ TEST(Metrics, PhasesObservedOnlyWhereTheyHappened) {
   EXPECT_EQ(lines_with(text, "pingmesh_last_http_code{"),
             (std::vector<std::string>{"pingmesh_last_http_code{peer=\"literal\"} 200",
                                       "pingmesh_last_http_code{peer=\"named\"} 404"}));
+}
+
+// Values in few digits that read back as the same double (snprintf and strtod, not
+// std::to_chars: see exposition.cpp).
+TEST(Metrics, DoubleValuesAreShortAndExact) {
+  auto text = [](double v) {
+    std::string out;
+    exposition::value(out, v);
+    return out;
+  };
+  EXPECT_EQ(text(0.00125), "0.00125");
+  EXPECT_EQ(text(40.00025), "40.00025");
+  EXPECT_EQ(text(0.1 + 0.2), "0.30000000000000004") << "17 digits where 15 do not read back";
+  EXPECT_EQ(text(1.0 / 3), "0.3333333333333333") << "16 digits where they suffice";
+  EXPECT_EQ(text(1e-300), "1e-300");
+  EXPECT_EQ(text(-2.5), "-2.5");
+  EXPECT_EQ(text(0.0), "0");
+  for (double v : {0.1 + 0.2, 1.0 / 3, 2.0 / 3, 5e-324, 1.7976931348623157e308, 123456.789e-9,
+                   0.000158, 1e21 + 1e5}) {
+    std::string t = text(v);
+    EXPECT_EQ(std::strtod(t.c_str(), nullptr), v) << t;
+    EXPECT_LE(t.size(), 24u) << t;
+  }
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
