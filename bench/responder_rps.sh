@@ -147,6 +147,12 @@ full() {
 }
 
 echo "load average before: $(cut -d' ' -f1 /proc/loadavg)"
+for s in "pingmesh $pm_port" "nginx $ng_port"; do
+  set -- $s
+  echo "$1 /v1/ping: $(curl -s -o /dev/null -w '%{http_code}, %{size_header} bytes of head, %{size_download} of body' \
+    "http://127.0.0.1:$2/v1/ping"); head fields: $(curl -s -o /dev/null -D - "http://127.0.0.1:$2/v1/ping" |
+    sed -n '2,$s/:.*//p' | tr -d '\r' | grep . | tr '\n' ' ')"
+done
 for s in "pingmesh $pm_tls" "nginx $ng_tls"; do
   set -- $s
   echo "$1 https: $(echo | openssl s_client -connect "127.0.0.1:$2" 2>/dev/null |
