@@ -5,7 +5,7 @@ CPU 1, with the probers on CPU 0:
 1. 100 peers (100 URLs of the responder) at 1 Hz, pingmesh (-q) and raw_prober at the
    same time: the CPU each used over the same window (utime+stime from /proc/PID/stat,
    and the scheduler's ns from /proc/PID/schedstat), start-up excluded. Budget 1.1x.
-2. One URL back to back: bench/http_probe_rate (pingmesh's Probe) and raw_prober -b, in
+2. One URL back to back (each run to an address of its own, 127.0.0.10 on): bench/http_probe_rate (pingmesh's Probe) and raw_prober -b, in
    alternating rounds: probes per second of wall time and per CPU second. Budget 0.7x.
     bench/probe_cpu.py [window_seconds] [rounds] [round_seconds]   (defaults 60, 4, 3)"""
 import os
@@ -124,18 +124,27 @@ def at_1hz(port):
           f"(schedstat); budget <= 1.1: {verdict}")
 
 
+def round_address(k):
+    """A destination of its own for each back-to-back run: thousands of connections a
+    second to one address and port reuse the client ports within the 60 s the server's
+    TIME-WAIT keeps them, and a SYN meeting an old TIME-WAIT stalls for a second."""
+    return f"127.0.0.{10 + k}"
+
+
 def back_to_back(port):
-    url = f"http://127.0.0.1:{port}/v1/ping"
-    cmds = {"pingmesh Probe (http_probe_rate)":
-            ["taskset", "-c", "0", f"{DIR}/bench/http_probe_rate", url, str(ROUND_SECONDS)],
-            "raw_prober -b":
-            ["taskset", "-c", "0", f"{DIR}/bench/raw_prober", "-b", "-s", str(ROUND_SECONDS),
-             url]}
-    totals = {k: [0, 0.0, 0.0, []] for k in cmds}  # probes, seconds, cpu, per-round rates
-    names = list(cmds)
+    def cmd(name, k):
+        url = f"http://{round_address(k)}:{port}/v1/ping"
+        if name.startswith("pingmesh"):
+            return ["taskset", "-c", "0", f"{DIR}/bench/http_probe_rate", url, str(ROUND_SECONDS)]
+        return ["taskset", "-c", "0", f"{DIR}/bench/raw_prober", "-b", "-s", str(ROUND_SECONDS),
+                url]
+    names = ["pingmesh Probe (http_probe_rate)", "raw_prober -b"]
+    totals = {k: [0, 0.0, 0.0, []] for k in names}  # probes, seconds, cpu, per-round rates
+    k = 0
     for r in range(ROUNDS):
         for name in (names if r % 2 == 0 else names[::-1]):
-            out, cpu_s = run_timed(cmds[name])
+            out, cpu_s = run_timed(cmd(name, k))
+            k += 1
             t = totals[name]
             t[0] += int(field(out, "probes"))
             t[1] += field(out, "seconds")
@@ -168,7 +177,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         ini = os.path.join(tmp, "responder.ini")
         with open(ini, "w") as f:
-            f.write(f"[node]\nport = {port}\nlisten = 127.0.0.1\nlocation = Lab\n"
+            listen = ", ".join(["127.0.0.1"] + [round_address(k) for k in range(2 * ROUNDS)])
+            f.write(f"[node]\nport = {port}\nlisten = {listen}\nlocation = Lab\n"
                     "probe_self = no\n")
         responder = subprocess.Popen(["taskset", "-c", "1", BIN, "-q", "-C", ini],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

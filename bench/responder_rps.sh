@@ -7,9 +7,11 @@
 # resumes its session when it reconnects, so its https `Connection: close` runs are
 # abbreviated handshakes: nginx gets an in-process session cache as ours has, and no
 # tickets (ours has none). Full handshakes are a row of their own, from four
-# `openssl s_time -new` at once (never resumes). The https clients come from 1,000
-# loopback addresses (bench/spread_source.c preloaded): the responder lets one address
-# start 4 handshakes a second, as it should. Rounds alternate which server goes first;
+# `openssl s_time -new` at once (never resumes). The clients come from 1,000 loopback
+# addresses (bench/spread_source.c preloaded): the responder lets one address start 4
+# handshakes a second, as it should; and tens of thousands of connections from one
+# address would reuse its ports within the 60 s of the server's TIME-WAIT, where a SYN
+# stalls for a second. Rounds alternate which server goes first;
 # the figures are the mean of the rounds. Loopback only.
 #   bench/responder_rps.sh [seconds] [rounds]   (default 5 2; VERBOSE=1 shows wrk's output)
 set -eu
@@ -112,20 +114,27 @@ ticks() {  # utime+stime of a process and its children that are alive now
     awk '{t += $1} END {print t + 0}'
 }
 
-# One wrk run: server pid, url, keep|close, plain|spread. Prints "rps cpu% errors".
+# One wrk run: server pid, url, keep|close, plain|spread (source addresses). Prints
+# "rps server-cpu% errors wrk-cpu%".
 one() {
   hdr="" pre=""
   [ "$3" = close ] && hdr="Connection: close"
   [ "$4" = spread ] && pre=$spread
   t0=$(ticks "$1")
-  out=$(LD_PRELOAD=$pre taskset -c 0 wrk -t1 -c16 -d"${secs}s" ${hdr:+-H "$hdr"} "$2" 2>&1)
+  LD_PRELOAD=$pre taskset -c 0 wrk -t1 -c16 -d"${secs}s" ${hdr:+-H "$hdr"} "$2" >"$tmp/wrk" 2>&1 &
+  wrk=$!
+  sleep "$secs"
+  w=$(ticks "$wrk" 2>/dev/null || echo 0)  # wrk's own CPU, read just before it ends
+  wait "$wrk" || true
   t1=$(ticks "$1")
+  out=$(cat "$tmp/wrk")
   [ -z "${VERBOSE:-}" ] || echo "$out" >&2
   rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
   errors=$(echo "$out" | awk '/Socket errors/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
     /Non-2xx/ {n += $NF} END {print n + 0}')
   echo "$rps $(awk -v a="$t0" -v b="$t1" -v s="$secs" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN {printf "%.0f", (b - a) / hz / s * 100}') $errors"
+    'BEGIN {printf "%.0f", (b - a) / hz / s * 100}') $errors $(awk -v w="$w" -v s="$secs" \
+    -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", w / hz / s * 100}')"
 }
 
 # Full handshakes: server pid, port. Prints "handshakes/s cpu% errors", errors being
@@ -143,7 +152,7 @@ full() {
   [ -z "${VERBOSE:-}" ] || cat "$tmp"/s_time.* >&2
   cat "$tmp"/s_time.* | awk -v a="$t0" -v b="$t1" -v s="$secs" -v hz="$(getconf CLK_TCK)" '
     /connections in [0-9]+ real seconds/ {n += $1; runs++}
-    END {printf "%.1f %.0f %d\n", n / s, (b - a) / hz / s * 100, 4 - runs}'
+    END {printf "%.1f %.0f %d -\n", n / s, (b - a) / hz / s * 100, 4 - runs}'
 }
 
 echo "load average before: $(cut -d' ' -f1 /proc/loadavg)"
@@ -160,10 +169,10 @@ for s in "pingmesh $pm_tls" "nginx $ng_tls"; do
       /^ *Cipher *:/ {c = $3} END {print p, c, k}')"
 done
 echo
-echo "| wrk -t1 -c16, ${secs} s x $rounds rounds | pingmesh req/s | nginx req/s | ratio | budget | server CPU % (pingmesh / nginx) | ratio per server CPU second | errors (pingmesh / nginx) |"
-echo "|---|---|---|---|---|---|---|---|"
-for mode in "http keep-alive|http|$pm_port|$ng_port|keep|plain" \
-  "http Connection: close|http|$pm_port|$ng_port|close|plain" \
+echo "| wrk -t1 -c16, ${secs} s x $rounds rounds | pingmesh req/s | nginx req/s | ratio | budget | server CPU % (pingmesh / nginx) | ratio per server CPU second | client CPU % (pingmesh / nginx) | errors (pingmesh / nginx) |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for mode in "http keep-alive|http|$pm_port|$ng_port|keep|spread" \
+  "http Connection: close|http|$pm_port|$ng_port|close|spread" \
   "https keep-alive|https|$pm_tls|$ng_tls|keep|spread" \
   "https Connection: close (resumed)|https|$pm_tls|$ng_tls|close|spread" \
   "https full handshakes, 4 x s_time -new|https|$pm_tls|$ng_tls|full|spread"; do
@@ -183,12 +192,14 @@ EOF
       sleep 1
     done
   done
-  pm=$(awk '{r += $1; c += $2; e += $3} END {printf "%.0f %.0f %d", r / NR, c / NR, e}' "$tmp/pm")
-  ng=$(awk '{r += $1; c += $2; e += $3} END {printf "%.0f %.0f %d", r / NR, c / NR, e}' "$tmp/ng")
+  mean='{r += $1; c += $2; e += $3; w += $4} END {printf "%.0f %.0f %d %s", r / NR, c / NR, e,
+    $4 == "-" ? "-" : sprintf("%.0f", w / NR)}'
+  pm=$(awk "$mean" "$tmp/pm")
+  ng=$(awk "$mean" "$tmp/ng")
   echo "$pm $ng" | awk -v label="$label" '{
-    ratio = $4 > 0 ? $1 / $4 : 0
-    per_cpu = $2 > 0 && $4 > 0 && $5 > 0 ? ($1 / $2) / ($4 / $5) : 0
-    printf "| %s | %d | %d | %.2f | >= 1.2: %s | %d / %d | %.2f | %d / %d |\n", label, $1, $4,
-      ratio, (ratio >= 1.2 ? "met" : "MISSED"), $2, $5, per_cpu, $3, $6}'
+    ratio = $5 > 0 ? $1 / $5 : 0
+    per_cpu = $2 > 0 && $5 > 0 && $6 > 0 ? ($1 / $2) / ($5 / $6) : 0
+    printf "| %s | %d | %d | %.2f | >= 1.2: %s | %d / %d | %.2f | %s / %s | %d / %d |\n", label,
+      $1, $5, ratio, (ratio >= 1.2 ? "met" : "MISSED"), $2, $6, per_cpu, $4, $8, $3, $7}'
 done
 echo "load average after: $(cut -d' ' -f1 /proc/loadavg)"
