@@ -109,6 +109,8 @@ for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$ng_port/v1/ping"
 curl -s -o "$tmp/ng_body" "http://127.0.0.1:$ng_port/v1/ping"
 cmp -s "$tmp/body" "$tmp/ng_body" || { echo "nginx does not send the same body" >&2; exit 1; }
 
+since() { awk -v a="$1" -v b="$2" 'BEGIN {print b - a}'; }  # seconds from $1 to $2
+
 ticks() {  # utime+stime of a process and its children that are alive now
   for p in $1 $(pgrep -P "$1" || true); do awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat"; done |
     awk '{t += $1} END {print t + 0}'
@@ -120,27 +122,29 @@ one() {
   hdr="" pre=""
   [ "$3" = close ] && hdr="Connection: close"
   [ "$4" = spread ] && pre=$spread
-  t0=$(ticks "$1")
+  t0=$(ticks "$1") s0=$(date +%s.%N)
   LD_PRELOAD=$pre taskset -c 0 wrk -t1 -c16 -d"${secs}s" ${hdr:+-H "$hdr"} "$2" >"$tmp/wrk" 2>&1 &
   wrk=$!
   sleep "$secs"
   w=$(ticks "$wrk" 2>/dev/null || echo 0)  # wrk's own CPU, read just before it ends
   wait "$wrk" || true
-  t1=$(ticks "$1")
+  t1=$(ticks "$1") s1=$(date +%s.%N)
   out=$(cat "$tmp/wrk")
   [ -z "${VERBOSE:-}" ] || echo "$out" >&2
   rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
   errors=$(echo "$out" | awk '/Socket errors/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
     /Non-2xx/ {n += $NF} END {print n + 0}')
-  echo "$rps $(awk -v a="$t0" -v b="$t1" -v s="$secs" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN {printf "%.0f", (b - a) / hz / s * 100}') $errors $(awk -v w="$w" -v s="$secs" \
-    -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", w / hz / s * 100}')"
+  hz=$(getconf CLK_TCK)
+  server=$(awk -v a="$t0" -v b="$t1" -v s="$(since "$s0" "$s1")" -v hz="$hz" \
+    'BEGIN {printf "%.0f", (b - a) / hz / s * 100}')
+  client=$(awk -v w="$w" -v s="$secs" -v hz="$hz" 'BEGIN {printf "%.0f", w / hz / s * 100}')
+  echo "$rps $server $errors $client"
 }
 
 # Full handshakes: server pid, port. Prints "handshakes/s cpu% errors", errors being
 # the s_time runs that failed.
 full() {
-  t0=$(ticks "$1")
+  t0=$(ticks "$1") s0=$(date +%s.%N)
   clients=""
   for i in 1 2 3 4; do
     LD_PRELOAD=$spread taskset -c 0 openssl s_time -connect "127.0.0.1:$2" -new -www /v1/ping \
@@ -148,10 +152,10 @@ full() {
     clients="$clients $!"
   done
   for c in $clients; do wait "$c" || true; done
-  t1=$(ticks "$1")
+  t1=$(ticks "$1") s1=$(date +%s.%N)
   [ -z "${VERBOSE:-}" ] || cat "$tmp"/s_time.* >&2
-  cat "$tmp"/s_time.* | awk -v a="$t0" -v b="$t1" -v s="$secs" -v hz="$(getconf CLK_TCK)" '
-    /connections in [0-9]+ real seconds/ {n += $1; runs++}
+  cat "$tmp"/s_time.* | awk -v a="$t0" -v b="$t1" -v s="$(since "$s0" "$s1")" \
+    -v hz="$(getconf CLK_TCK)" '/connections in [0-9]+ real seconds/ {n += $1; runs++}
     END {printf "%.1f %.0f %d -\n", n / s, (b - a) / hz / s * 100, 4 - runs}'
 }
 
