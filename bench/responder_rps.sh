@@ -35,6 +35,7 @@ spread="$PWD/$dir/bench/spread_source.so"
 tmp=$(mktemp -d)
 pids=""
 trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done; sleep 0.2; rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT PIPE TERM  # so that the EXIT trap runs on these too
 tests/certs/make-certs.sh "$tmp" >/dev/null
 set -- $(python3 -c 'import socket
 ss = [socket.socket() for _ in range(4)]
