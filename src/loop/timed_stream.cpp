@@ -106,8 +106,7 @@ int TimedStream::connect(const sockaddr* addr) {
   if (fd < 0) return uv_error(errno);
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  keep_rx_stamps_on();
-  set_stamping(fd, kRxFlags);  // RX before connect; TX needs the connection (OPT_ID)
+  keep_rx_stamps_on();  // the stamps themselves are asked for once connected (OPT_ID)
 
   poll_ = new uv_poll_t{};
   if (int rc = uv_poll_init_socket(loop_.get(), poll_, fd); rc != 0) {
@@ -148,6 +147,8 @@ void TimedStream::finish_connect(uint64_t now) noexcept {
   }
   // tcpi_rtt before the first write: later ACKs would fold into it.
   TcpFacts f = tcp_facts(fd_);
+  segments_in_ = f.data_segs_in;
+  segments_known_ = true;
   enable_tx_stamps();
   if (watch(pending_.empty() ? UV_READABLE : UV_READABLE | UV_WRITABLE) != 0) {
     events_.on_connect(UV_EBADF, Connected{.now = now});
@@ -159,19 +160,24 @@ void TimedStream::finish_connect(uint64_t now) noexcept {
 }
 
 void TimedStream::enable_tx_stamps() noexcept {
-  // Set once connected, so that a kernel without OPT_ID_TCP counts keys from the same
-  // place: no byte has been sent yet.
+  // Set once connected: OPT_ID is refused before, and so a kernel without OPT_ID_TCP
+  // counts keys from the same place (no byte has been sent yet). RX stamps come with
+  // it: nothing arrives before our first write.
   tx_stamps_ = set_stamping(fd_, kTxFlags | kOptIdTcp) == 0 || set_stamping(fd_, kTxFlags) == 0;
+  if (!tx_stamps_) set_stamping(fd_, kRxFlags);
 }
 
-int TimedStream::write(std::string_view data, uint32_t* id) {
+int TimedStream::write(std::string_view data, uint32_t* id, bool time_first_byte) {
   if (fd_ < 0 || connecting_) return UV_EBADF;
   bytes_written_ += data.size();
   uint32_t key = uint32_t(bytes_written_ - 1);  // OPT_ID: the offset of the write's last byte
   if (id) *id = key;
   if (data.empty()) return 0;
-  segments_at_write_ = tcp_facts(fd_).data_segs_in;
+  if (!segments_known_) segments_in_ = tcp_facts(fd_).data_segs_in;
+  segments_known_ = true;  // until the next read
+  segments_at_write_ = segments_in_;
   wrote_since_read_ = true;
+  peek_answer_ = time_first_byte;
   if (tx_stamps_) ++stamps_awaited_;
   if (!pending_.empty()) {
     pending_.append(data);
@@ -186,7 +192,7 @@ int TimedStream::write(std::string_view data, uint32_t* id) {
     pending_.assign(data.substr(size_t(n)));
     return watch(UV_READABLE | UV_WRITABLE);
   }
-  if (tx_stamps_) drain_error_queue();  // a software send stamp is taken inside send()
+  if (tx_stamps_) drain_error_queue(false);  // a software send stamp is taken in send()
   return 0;
 }
 
@@ -207,15 +213,15 @@ uint64_t TimedStream::sent_at(uint32_t id) {
   for (int pass = 0; pass < 2; ++pass) {
     for (const Sent& s : sent_)
       if (s.at && s.key == id) return s.at;
-    if (pass == 0 && fd_ >= 0 && stamps_awaited_) drain_error_queue();
+    if (pass == 0 && fd_ >= 0 && stamps_awaited_) drain_error_queue(false);
   }
   return 0;
 }
 
-// Takes the send stamps the kernel queued. The queue raises EPOLLERR while it is not
-// empty, so it is emptied on every event.
-void TimedStream::drain_error_queue() noexcept {
-  for (int i = 0; i < 64; ++i) {
+// Takes the send stamps the kernel queued: all of them (the queue raises EPOLLERR while
+// it is not empty), or, when nothing else is queued, those awaited.
+void TimedStream::drain_error_queue(bool all) noexcept {
+  for (int i = 0; i < 64 && (all || stamps_awaited_ > 0); ++i) {
     alignas(cmsghdr) char control[kControlBytes];
     msghdr msg{};
     msg.msg_control = control;
@@ -248,7 +254,7 @@ void TimedStream::on_poll(int status, int events, uint64_t now) noexcept {
     socklen_t len = sizeof err;
     getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err == 0) {
-      drain_error_queue();
+      drain_error_queue(true);
       int want = connecting_ || !pending_.empty() ? UV_WRITABLE : 0;
       if (!connecting_) want |= UV_READABLE;
       if (watch(want) == 0) return;
@@ -262,7 +268,7 @@ void TimedStream::on_poll(int status, int events, uint64_t now) noexcept {
     }
     return;
   }
-  if (stamps_awaited_) drain_error_queue();
+  if (stamps_awaited_) drain_error_queue(false);
   if (connecting_) {
     if (events & UV_WRITABLE) finish_connect(now);
     return;
@@ -272,7 +278,7 @@ void TimedStream::on_poll(int status, int events, uint64_t now) noexcept {
       events_.on_read(rc, nullptr, 0, Received{.now = now});
       return;
     }
-    if (tx_stamps_) drain_error_queue();
+    if (tx_stamps_) drain_error_queue(false);
   }
   if (events & UV_READABLE) on_readable(now);
 }
@@ -281,7 +287,8 @@ void TimedStream::on_readable(uint64_t now) noexcept {
   alignas(cmsghdr) char control[kControlBytes];
   Received r{.now = now};
   bool answer = wrote_since_read_;  // the first read of what answers our last write
-  if (answer) {
+  segments_known_ = false;
+  if (answer && peek_answer_) {
     // A one-byte peek gives the stamp of the segment holding the first unread byte; the
     // read below gives the last segment's it takes.
     char byte;
@@ -319,7 +326,7 @@ void TimedStream::on_readable(uint64_t now) noexcept {
     if (!r.first_arrived_ns) r.first_arrived_ns = r.arrived_ns;
     // Several data segments came, yet the first byte's stamp is the last one's: they
     // were merged before we read (or the read stopped inside the first: then not).
-    if (r.arrived_ns && r.first_arrived_ns == r.arrived_ns &&
+    if (peek_answer_ && r.arrived_ns && r.first_arrived_ns == r.arrived_ns &&
         tcp_facts(fd_).data_segs_in - segments_at_write_ > 1) {
       int left = 0;
       r.coalesced = ioctl(fd_, SIOCINQ, &left) == 0 && left == 0;

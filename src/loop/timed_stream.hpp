@@ -29,7 +29,8 @@ class TimedStream {
   struct Received {
     uint64_t now = 0;  // mono_ns when the loop read the bytes
     // The kernel's arrival time (mono ns) of the last segment this read took, and of the
-    // first when this is the first read after a write: 0 when the kernel gave none.
+    // first when this is the first read after a write asking for it: 0 when the kernel
+    // gave none.
     uint64_t arrived_ns = 0;
     uint64_t first_arrived_ns = 0;
     // Several segments had arrived and the kernel had merged them before the read, so
@@ -60,8 +61,10 @@ class TimedStream {
   // Starts a non-blocking connect: 0, or a libuv error code (then no on_connect follows).
   int connect(const sockaddr* addr);
   // Sends all of data (what the socket cannot take yet waits and follows in order):
-  // 0, or a libuv error code. Returns the write's id for sent_at in *id.
-  int write(std::string_view data, uint32_t* id = nullptr);
+  // 0, or a libuv error code. Returns the write's id for sent_at in *id. With
+  // time_first_byte, the answer's first read also gives the first segment's own arrival
+  // (a one-byte peek before it: one more call), else only its last segment's.
+  int write(std::string_view data, uint32_t* id = nullptr, bool time_first_byte = true);
   // When the kernel sent write `id` (mono ns), 0 if it has not said (yet).
   uint64_t sent_at(uint32_t id);
   // Closes politely (FIN) or with RST (a peer we give up on). The stream may be closed
@@ -76,7 +79,7 @@ class TimedStream {
   void on_readable(uint64_t now) noexcept;
   void finish_connect(uint64_t now) noexcept;
   void enable_tx_stamps() noexcept;
-  void drain_error_queue() noexcept;
+  void drain_error_queue(bool all) noexcept;
   int flush_pending() noexcept;
   int watch(int events) noexcept;
   uint64_t to_mono(int64_t realtime_ns) const;
@@ -89,7 +92,10 @@ class TimedStream {
   bool connecting_ = false;
   bool tx_stamps_ = false;
   bool wrote_since_read_ = false;
-  uint32_t segments_at_write_ = 0;  // tcpi_data_segs_in when we last wrote
+  bool peek_answer_ = false;
+  // tcpi_data_segs_in: as of the last look (known until a read), and when we last wrote.
+  uint32_t segments_in_ = 0, segments_at_write_ = 0;
+  bool segments_known_ = false;
   uint64_t connect_started_ = 0;
   int64_t realtime_minus_mono_ = 0;  // sampled once, so all stamps share one offset
   uint64_t bytes_written_ = 0;

@@ -229,7 +229,9 @@ void Probe::on_ready(uint64_t now) {
 
 int Probe::send_raw(std::string_view bytes) {
   uint32_t id = 0;
-  int rc = stream_->write(bytes, &id);
+  // Handshake rounds end at their answer's last segment; only the request's answer
+  // needs its first segment's own arrival.
+  int rc = stream_->write(bytes, &id, phase_ == Phase::request);
   if (rc != 0) return rc;
   if (phase_ == Phase::handshake) {
     // A flight after an answer ends the round that answer closed and begins the next.
