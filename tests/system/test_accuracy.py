@@ -1,0 +1,372 @@
+"""Accuracy, proven: the daemon's reported phases against peers whose timing is known.
+
+- tests/tools/delay_server: its first byte comes exactly D ms after the request arrived,
+  and it says its hold in Server-Timing. First must read D, and First minus that hold the
+  network's time.
+- tests/tools/tun_delay: a wire of 20 ms each way between two namespaces made here. TCP
+  must read 40 ms.
+- The same probes while two busy loops run, and while clients make TLS handshakes with
+  the probing daemon's own responder at full speed: the kernel-timed phases must not move,
+  and the samples whose user-space clock was pushed must be flagged disturbed.
+
+The delay server and the wire run with SCHED_FIFO (they stand in for other machines: the
+load on this machine must starve the daemon under test, not them); the daemon and the
+load share the CPU at the default priority. Only loopback and namespaces made here.
+The tools' own tests check them with independent clients (curl, stamped_client.py)."""
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import netns
+from conftest import BIN, free_port
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD_TESTS = os.path.join(os.path.dirname(os.path.abspath(BIN)), "tests")
+DELAY_SERVER = os.environ.get("PINGMESH_DELAY_SERVER", os.path.join(BUILD_TESTS, "delay_server"))
+TUN_DELAY = os.environ.get("PINGMESH_TUN_DELAY", os.path.join(BUILD_TESTS, "tun_delay"))
+ROOT = os.geteuid() == 0
+FIFO = ["-f", "50"] if ROOT else []
+PHASES = ("tcp", "first")
+# The daemon's defaults ([node] disturbed_margin_ms and its bound on other work): a
+# sample is disturbed when user-space tcp or first exceeds the kernel's by more than the
+# margin, or the loop did more than the bound of other work while it was in flight.
+MARGIN_MS, WORK_BOUND_MS = 1.0, 5.0
+ROUNDING_MS = 0.0015  # json has 3 decimals
+
+
+class DelayServer:
+    """tests/tools/delay_server, its holds collected as (path, hold_ms, arrival)."""
+
+    def __init__(self, addr="127.0.0.1", delay_ms=0, ns=None, seconds=300):
+        cmd = [DELAY_SERVER, "-a", addr, "-d", str(delay_ms), "-t", str(seconds), *FIFO]
+        if ns:
+            cmd = ["ip", "netns", "exec", ns, *cmd]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("ready "), line + self.proc.stderr.read()
+        self.port = int(line.split()[1])
+        self.holds = []
+        self._pump = threading.Thread(target=self._read, daemon=True)
+        self._pump.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            f = line.split()
+            if f and f[0] == "hold":
+                self.holds.append((f[7], float(f[1]), f[5]))
+
+    def stop(self):
+        """Its closing words: "served N dropped M"."""
+        self.proc.terminate()
+        _, err = self.proc.communicate(timeout=10)
+        self._pump.join(timeout=5)
+        return err
+
+
+@pytest.fixture
+def delay_servers():
+    started = []
+
+    def start(**kw):
+        s = DelayServer(**kw)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        if s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait()
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def pct(xs, p):
+    """The p-th percentile (nearest rank) of xs."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, int(round(p / 100 * len(xs) + 0.5)) - 1))]
+
+
+def samples_of(lines):
+    out = [json.loads(l) for l in lines if l.startswith('{"type":"sample"')]
+    return [s for s in out if s["ok"]]
+
+
+def probe(daemons, urls, rounds, *extra):
+    """The ok samples of a daemon probing urls at -d 1 until each had `rounds` (then it
+    ends by itself, or, answering probes too, on SIGINT)."""
+    d = daemons(["-d", "1", "-n", str(rounds), "-j", "--timeout", "5", *extra, *urls])
+
+    def done():
+        return d.proc.poll() is not None or len(samples_of(list(d.out))) >= rounds * len(urls)
+
+    assert d.wait_for(done, timeout=rounds + 60), d.stderr()
+    if d.proc.poll() is None:
+        d.signal(signal.SIGINT)
+    assert d.finish() == 0, d.stderr()
+    return samples_of(d.out)
+
+
+def kernel_timed(samples):
+    """Checks each sample reports tcp and first by the kernel, and returns them."""
+    for s in samples:
+        assert s["timing"] == "kernel", s
+        for p in PHASES:
+            assert s["clock"][p] == "kernel" and f"{p}_ms" in s["kernel"], s
+            assert s[f"{p}_ms"] == s["kernel"][f"{p}_ms"], s
+    return samples
+
+
+# --- the tools, checked by independent clients -------------------------------------------
+
+def stamped_probes(host, port, path, count, ns=None):
+    cmd = [sys.executable, os.path.join(HERE, "stamped_client.py"), host, str(port), path,
+           str(count)]
+    if ns:
+        cmd = ["ip", "netns", "exec", ns, *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+    return [json.loads(l) for l in out.splitlines()]
+
+
+@pytest.mark.parametrize("delay_ms", [0, 1, 10, 100])
+def test_delay_server_holds_exactly_d(delay_servers, delay_ms):
+    srv = delay_servers()
+    probes = stamped_probes("127.0.0.1", srv.port, f"/delay/{delay_ms}?x=1", 15)
+    # By the kernel's stamps, as the daemon will time it: D plus the loopback's
+    # two crossings, well under 0.2 ms.
+    first = median([p["kernel_first_ms"] for p in probes])
+    assert delay_ms <= first <= delay_ms + 0.2, probes
+    # It says its hold, which is what it recorded; D late by no more than a wake-up.
+    assert all(p["hold_ms"] is not None for p in probes)
+    said = sorted(p["hold_ms"] for p in probes)
+    assert srv.stop().startswith("served 15 dropped 0")
+    recorded = sorted(h for path, h, arrival in srv.holds)
+    assert said == recorded
+    assert all(path == f"/delay/{delay_ms}?x=1" and arrival == "kernel"
+               for path, h, arrival in srv.holds)
+    assert delay_ms <= median(said) <= delay_ms + 0.1, said
+
+
+def test_delay_server_connections_do_not_wait_for_each_other(delay_servers):
+    srv = delay_servers(delay_ms=200)
+    procs = [subprocess.Popen(["curl", "-s", "-o", "/dev/null", "-w", "%{time_starttransfer}",
+                               f"http://127.0.0.1:{srv.port}/?c={i}"], stdout=subprocess.PIPE,
+                              text=True) for i in range(20)]
+    firsts = [float(p.communicate(timeout=10)[0]) for p in procs]
+    # Twenty at once, each 200 ms: one after another would take 4 s for the last.
+    assert max(firsts) < 0.6, firsts
+    assert min(firsts) >= 0.2, firsts
+    assert len(srv.holds) == 20 and all(200 <= h < 201 for _, h, _ in srv.holds), srv.holds
+
+
+@pytest.fixture
+def wire():
+    """Namespaces "cl" and "sv" joined by tun_delay at 20 ms each way (198.18.1.1 in cl,
+    198.18.1.2 in sv); yields (names, its process)."""
+    with netns.namespaces("cl", "sv") as ns:
+        proc = subprocess.Popen([TUN_DELAY, "-a", ns["cl"], "-b", ns["sv"], "-d", "20", "-t",
+                                 "300", *FIFO], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        try:
+            assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+            for side, dev, me, other in (("cl", "tda", "198.18.1.1", "198.18.1.2"),
+                                         ("sv", "tdb", "198.18.1.2", "198.18.1.1")):
+                netns.ip("-n", ns[side], "addr", "add", me, "peer", other, "dev", dev)
+                netns.ip("-n", ns[side], "link", "set", dev, "up")
+            yield ns, proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def stop_wire(proc):
+    """tun_delay's counts: {"a>b": n, "b>a": n, "dropped": n, "errors": n}."""
+    proc.terminate()
+    f = proc.communicate(timeout=10)[1].split()
+    return {"a>b": int(f[2]), "b>a": int(f[4]), "dropped": int(f[7]) + int(f[9]),
+            "errors": int(f[11])}
+
+
+def test_tun_delay_makes_a_40ms_round_trip(wire, delay_servers):
+    ns, proc = wire
+    srv = delay_servers(addr="198.18.1.2", ns=ns["sv"])
+    probes = stamped_probes("198.18.1.2", srv.port, "/", 15, ns=ns["cl"])
+    rtt = median([p["rtt_ms"] for p in probes])
+    assert 40 <= rtt <= 41, probes
+    assert all(p["retrans"] == 0 for p in probes)
+    # D = 0: the first byte one round trip after the request.
+    assert 40 <= median([p["kernel_first_ms"] for p in probes]) <= 41, probes
+    connects = []
+    for _ in range(10):
+        # curl at SCHED_FIFO too: its user-space clock is not starved by this machine's load.
+        out = subprocess.run(["ip", "netns", "exec", ns["cl"], "chrt", "-f", "40", "curl", "-s", "-o", "/dev/null",
+                              "-w", "%{time_connect}", f"http://198.18.1.2:{srv.port}/"],
+                             capture_output=True, text=True, timeout=10)
+        connects.append(float(out.stdout) * 1000)
+    assert 40 <= median(connects) <= 41, connects
+    counts = stop_wire(proc)
+    assert counts["dropped"] == 0 and counts["errors"] == 0, counts
+    assert counts["a>b"] >= 25 * 4 and counts["b>a"] >= 25 * 3, counts
+
+
+# --- the daemon -------------------------------------------------------------------------
+
+PEERS = 20  # -d is whole seconds: 20 peers at -d 1 give 20 samples a second
+
+
+@pytest.mark.parametrize("delay_ms", [1, 10, 100])
+def test_first_is_the_peers_delay(daemons, delay_servers, delay_ms):
+    srv = delay_servers()
+    urls = [f"http://127.0.0.1:{srv.port}/delay/{delay_ms}?peer={i}" for i in range(PEERS)]
+    samples = kernel_timed(probe(daemons, urls, 2))
+    assert len(samples) >= 2 * PEERS
+    first = median([s["first_ms"] for s in samples])
+    assert abs(first - delay_ms) <= 0.2, (first, samples[:3])
+    # The peer's time is its hold, as it said it (Server-Timing) and recorded it.
+    recorded = {}
+    for path, hold, _ in srv.holds:
+        recorded.setdefault(path.split("?peer=")[1], []).append(hold)
+    for s in samples:
+        assert s["peer_ms"] in recorded[s["peer"].split("?peer=")[1]], s
+        assert abs(s["network_first_ms"] - (s["first_ms"] - s["peer_ms"])) <= 2 * ROUNDING_MS
+    # What is left of First is the network's: on loopback, the kernel's round trip.
+    network = median([s["first_ms"] - s["peer_ms"] for s in samples])
+    tcp = median([s["tcp_ms"] for s in samples])
+    assert abs(network - tcp) <= 0.2, (network, tcp)
+
+
+def test_tcp_through_a_20ms_wire(wire, delay_servers):
+    ns, proc = wire
+    srv = delay_servers(addr="198.18.1.2", ns=ns["sv"])
+    urls = [f"http://198.18.1.2:{srv.port}/delay/0?peer={i}" for i in range(PEERS)]
+    host = netns.Host(ns["cl"])
+    try:
+        d = host.daemon("-d", "1", "-n", "2", "-j", "--timeout", "5", *urls)
+        out, err = d.communicate(timeout=60)
+        assert d.returncode == 0, err
+    finally:
+        host.stop_all()
+    samples = kernel_timed(samples_of(out.splitlines()))
+    assert len(samples) >= 2 * PEERS, err
+    tcp = median([s["tcp_ms"] for s in samples])
+    assert abs(tcp - 40) <= 1, [s["tcp_ms"] for s in samples]
+    assert not any(s["quality"]["retransmitted"] for s in samples)
+    network = median([s["network_first_ms"] for s in samples])
+    assert abs(network - 40) <= 1, [s["network_first_ms"] for s in samples]
+    assert stop_wire(proc)["dropped"] == 0
+
+
+# --- under load -------------------------------------------------------------------------
+
+LOAD_PEERS, LOAD_ROUNDS, LOAD_DELAY_MS = 40, 6, 10
+LOAD_SECONDS = LOAD_ROUNDS + 4  # the load outlasts the probes
+
+
+def busy_loops(seconds, n=2):
+    """n busy loops, bounded in time and in count."""
+    code = ("import time\nend = time.monotonic() + %f\n"
+            "for i in range(10**11):\n"
+            "    if i & 0xffff == 0 and time.monotonic() > end: break\n" % seconds)
+    return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n)]
+
+
+def tls_flood(port, seconds):
+    return [subprocess.Popen([sys.executable, os.path.join(HERE, "tls_handshakes.py"),
+                              "--port", str(port), "--seconds", str(seconds),
+                              "--threads", "4", "--addresses", "200"],
+                             stdout=subprocess.PIPE, text=True)]
+
+
+def loaded_run(daemons, certs, srv, load):
+    """The daemon (with its own http and https responder) probing the delay server while
+    `load` runs: (samples, what the load said)."""
+    port, tls_port = free_port(), free_port()
+    urls = [f"http://127.0.0.1:{srv.port}/delay/{LOAD_DELAY_MS}?peer={i}"
+            for i in range(LOAD_PEERS)]
+    loads = {"idle": lambda: [], "busy": lambda: busy_loops(LOAD_SECONDS),
+             "tls": lambda: tls_flood(tls_port, LOAD_SECONDS)}[load]()
+    try:
+        samples = probe(daemons, urls, LOAD_ROUNDS, "-s", str(port), "--tls-port",
+                        str(tls_port), "--cert", str(certs / "server.pem"), "--key",
+                        str(certs / "server.key"))
+    finally:
+        said = []
+        for p in loads:
+            out = p.communicate(timeout=LOAD_SECONDS + 30)[0]
+            said.append(json.loads(out) if out else p.returncode)
+    return kernel_timed(samples), said
+
+
+@pytest.fixture(scope="module")
+def idle_figures():
+    return {}
+
+
+def figures(samples):
+    f = {}
+    for side in ("user", "kernel"):
+        for p in PHASES:
+            xs = [s[side][f"{p}_ms"] for s in samples]
+            f[f"{side}_{p}"] = (median(xs), pct(xs, 99))
+    return f
+
+
+def check_disturbed_flags(samples):
+    """Each sample is disturbed exactly when its user-space tcp or first exceeds the
+    kernel's by more than the margin, or it overlapped more than the bound of other work.
+    Returns how many exceeded the margin."""
+    exceeded = 0
+    for s in samples:
+        excess = max(s["user"][f"{p}_ms"] - s["kernel"][f"{p}_ms"] for p in PHASES)
+        work = s["quality"]["other_work_ms"]
+        if excess > MARGIN_MS + ROUNDING_MS:
+            exceeded += 1
+        if excess > MARGIN_MS + ROUNDING_MS or work > WORK_BOUND_MS + ROUNDING_MS:
+            assert s["quality"]["disturbed"], s
+        elif excess < MARGIN_MS - ROUNDING_MS and work < WORK_BOUND_MS - ROUNDING_MS:
+            assert not s["quality"]["disturbed"], s
+    return exceeded
+
+
+@pytest.mark.skipif(not ROOT, reason="the delay server needs SCHED_FIFO (root) to stand "
+                    "in for another machine while this one is loaded")
+@pytest.mark.parametrize("load", ["idle", "busy", "tls"])
+def test_kernel_timed_phases_hold_under_load(daemons, delay_servers, certs, idle_figures,
+                                             load):
+    srv = delay_servers()
+    samples, said = loaded_run(daemons, certs, srv, load)
+    assert len(samples) >= LOAD_PEERS * LOAD_ROUNDS
+    f = figures(samples)
+    exceeded = check_disturbed_flags(samples)
+    disturbed = sum(s["quality"]["disturbed"] for s in samples)
+    print(f"{load}: {len(samples)} samples, {exceeded} over the margin, {disturbed} "
+          f"disturbed, load {said}; " +
+          ", ".join(f"{k} p50 {a:.3f} p99 {b:.3f}" for k, (a, b) in f.items()))
+    if load == "idle":
+        idle_figures.update(f)
+        return
+    if not idle_figures:
+        pytest.skip("needs the idle run first")
+    for p in PHASES:
+        idle_p50 = idle_figures[f"kernel_{p}"][0]
+        p50, p99 = f[f"kernel_{p}"]
+        assert abs(p50 - idle_p50) <= 0.1, (p, p50, idle_p50)
+        assert p99 - idle_p50 <= 1.0, (p, p99, idle_p50)
+    if load == "tls":
+        # Full speed: the responder, not the clients, sets the pace (tens a second here).
+        assert said[0]["handshakes"] >= 10 * LOAD_SECONDS, said
+        # The flood really pushed the loop's clock: otherwise this proves nothing.
+        assert exceeded >= len(samples) // 10, (exceeded, f)
+    else:
+        assert exceeded >= 1, (exceeded, f)
