@@ -302,8 +302,9 @@ def loaded_run(daemons, certs, srv, load):
                         str(certs / "server.key"))
     finally:
         said = []
-        for p in loads:
-            out = p.communicate(timeout=LOAD_SECONDS + 30)[0]
+        for p in loads:  # the load ends with the probes
+            p.terminate()
+            out = p.communicate(timeout=30)[0]
             said.append(json.loads(out) if out else p.returncode)
     return kernel_timed(samples), said
 

@@ -2,13 +2,15 @@
 load every node carries from its peers. The responder grants one address a few
 handshakes a second, so the clients come from many loopback addresses (127.0.N.x), each
 kept under that rate; several threads keep the responder busy. Bounded in time and in
-count; prints one JSON line at the end: handshakes, failures, seconds.
+count, and SIGTERM ends it early; it prints one JSON line at the end: handshakes,
+failures, seconds, failed_by (failures by kind).
 
     tls_handshakes.py --port P [--addresses 120] [--per-address-rate 3] [--threads 4]
                       [--seconds 10] [--max 100000] [--net 50]
 """
 import argparse
 import json
+import signal
 import socket
 import ssl
 import threading
@@ -35,7 +37,10 @@ def main():
     next_at = {s: 0.0 for s in sources}
     lock = threading.Lock()
     counts = {"handshakes": 0, "failures": 0}
-    end = time.monotonic() + a.seconds
+    why = {}  # failures by kind
+    end = [time.monotonic() + a.seconds]
+    # SIGTERM ends it early, still printing what it did.
+    signal.signal(signal.SIGTERM, lambda *_: end.__setitem__(0, 0))
     turn = [0]
 
     def take_source():
@@ -51,7 +56,7 @@ def main():
         return None
 
     def worker():
-        while time.monotonic() < end and counts["handshakes"] + counts["failures"] < a.max:
+        while time.monotonic() < end[0] and counts["handshakes"] + counts["failures"] < a.max:
             src = take_source()
             if src is None:
                 time.sleep(0.002)
@@ -63,9 +68,10 @@ def main():
                         pass
                 with lock:
                     counts["handshakes"] += 1
-            except (OSError, ssl.SSLError):
+            except (OSError, ssl.SSLError) as e:
                 with lock:
                     counts["failures"] += 1
+                    why[type(e).__name__] = why.get(type(e).__name__, 0) + 1
 
     started = time.monotonic()
     threads = [threading.Thread(target=worker) for _ in range(a.threads)]
@@ -74,6 +80,7 @@ def main():
     for t in threads:
         t.join()
     counts["seconds"] = round(time.monotonic() - started, 3)
+    counts["failed_by"] = why
     print(json.dumps(counts), flush=True)
 
 
