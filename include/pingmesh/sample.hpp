@@ -56,9 +56,43 @@ struct Timings {
   uint64_t total = 0;
 };
 
+// The phases the kernel can time (bits of Sample::kernel_phases).
+enum KernelPhase : uint8_t {
+  kKernelTcp = 1,
+  kKernelTls = 2,
+  kKernelFirst = 4,
+  kKernelLastb = 8,
+  kKernelTotal = 16,
+};
+
+// What else happened while a probe was in flight, so a reader can tell the network's
+// time from the daemon's own.
+struct SampleQuality {
+  // How late the loop ran a probe's callback after its event (the kernel's stamp of it),
+  // the most over the probe's boundaries.
+  uint64_t loop_lag_ns = 0;
+  // The loop's busy time on other work (other probes, TLS for clients, output...)
+  // between the probe's start and its end.
+  uint64_t other_work_ns = 0;
+  uint8_t missing_stamps = 0;  // kernel stamps asked for and not given
+  bool coalesced = false;      // the first byte's stamp is a later segment's: an upper bound
+  bool retransmitted = false;  // the SYN was sent again: tcpi_rtt does not measure it
+  // The user-space time of tcp or first exceeds the kernel's by more than the margin,
+  // or the other work by more than its bound.
+  bool disturbed = false;
+};
+
 struct Sample {
   int64_t start_unix_ns = 0;  // wall clock at probe start, for timestamps only
+  // What is reported: each phase as the kernel timed it when kernel_timing and the kernel
+  // did (kernel_phases), else as the loop saw it (user).
   Timings t;
+  Timings user;    // the loop's own clock: the original's definitions
+  Timings kernel;  // the phases in kernel_phases, from kernel timestamps
+  uint8_t kernel_phases = 0;
+  bool kernel_timing = true;  // the `timing` setting: kernel or user
+  int64_t peer_hold_ns = -1;  // the peer's own hold (its Server-Timing), -1 if it sent none
+  SampleQuality quality;
   int http_code = 0;        // 502 for any transport failure, as the original
   uint64_t size = 0;        // decoded body bytes
   std::string peer;         // whose sample: the peer's identity (PeerSpec::identity)
@@ -66,7 +100,6 @@ struct Sample {
   std::string remote_addr;  // "192.0.2.1" or "[2001:db8::1]", the original's form
   std::string url;          // scheme://host[:port]/path
   FailureReason reason = FailureReason::none;
-  uint32_t kernel_rtt_us = 0;         // tcpi_rtt right after connect: a cross-check of tcp
   const char* tls_version = nullptr;  // "TLSv1.2"; null for plain http
   const char* tls_cipher = nullptr;
   // The peer certificate's notAfter in unix seconds, when tls_version is set.
@@ -75,6 +108,14 @@ struct Sample {
   std::string detail;      // a failure in words, when there is more to say than the reason
 
   bool ok() const { return reason == FailureReason::none; }
+  // Whether t's phase p is the kernel's.
+  bool reported_by_kernel(KernelPhase p) const { return kernel_timing && (kernel_phases & p); }
+  // Whether its times go into averages and statistics: not when it was disturbed and
+  // tcp or first is reported from the disturbed user-space clock.
+  bool counts_in_statistics() const {
+    return !quality.disturbed ||
+           (reported_by_kernel(kKernelTcp) && reported_by_kernel(kKernelFirst));
+  }
 };
 
 // One peer's record over its life, for the summary printed when it ends.

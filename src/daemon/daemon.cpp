@@ -11,6 +11,7 @@
 #include "http/ping_page.hpp"
 #include "log/log.hpp"
 #include "loop/clock.hpp"
+#include "loop/timed_stream.hpp"
 #include "probe/schedule.hpp"
 
 namespace pingmesh {
@@ -182,6 +183,7 @@ void Daemon::open_cloudwatch(const Config& c) {
 Daemon::~Daemon() = default;
 
 int Daemon::run() {
+  TimedStream::keep_rx_stamps_on();  // before the first probe, which needs its stamps
   PeerSet::Plan plan = plan_config_peers(config_);
   if (plan.fresh.empty()) {
     if (config_.format == Config::Format::text)

@@ -19,6 +19,49 @@ void write_line(Output& out, std::string line) {
   out.write(line);
 }
 
+// The phases that can be kernel-timed, as json names them.
+struct TimedPhase {
+  KernelPhase bit;
+  uint64_t Timings::*value;
+  const char* name;
+};
+constexpr TimedPhase kTimedPhases[] = {{kKernelTcp, &Timings::tcp, "tcp"},
+                                       {kKernelTls, &Timings::tls, "tls"},
+                                       {kKernelFirst, &Timings::first, "first"},
+                                       {kKernelLastb, &Timings::lastb, "lastb"},
+                                       {kKernelTotal, &Timings::total, "total"}};
+
+// Where each reported phase came from, both clocks' values, the peer's hold and the
+// sample's quality.
+std::string json_timing(const Sample& s) {
+  std::string o = std::string(",\"timing\":") + (s.kernel_timing ? "\"kernel\"" : "\"user\"");
+  std::string clock, user, kernel;
+  for (const TimedPhase& p : kTimedPhases) {
+    const char* sep = user.empty() ? "" : ",";
+    user += std::string(sep) + "\"" + p.name + "_ms\":" + ms(s.user.*p.value);
+    if (p.bit != kKernelTls || s.tls_version)  // plain http has no handshake to time
+      clock += std::string(clock.empty() ? "" : ",") + "\"" + p.name +
+               "\":" + (s.reported_by_kernel(p.bit) ? "\"kernel\"" : "\"user\"");
+    if (s.kernel_phases & p.bit)
+      kernel +=
+          std::string(kernel.empty() ? "" : ",") + "\"" + p.name + "_ms\":" + ms(s.kernel.*p.value);
+  }
+  o += ",\"clock\":{" + clock + "},\"user\":{" + user + "},\"kernel\":{" + kernel + "}";
+  if (s.peer_hold_ns >= 0) {
+    o += ",\"peer_ms\":" + ms(uint64_t(s.peer_hold_ns));
+    uint64_t hold = uint64_t(s.peer_hold_ns);
+    o += ",\"network_first_ms\":" + ms(s.t.first > hold ? s.t.first - hold : 0);
+  }
+  const SampleQuality& q = s.quality;
+  auto flag = [](bool b) { return b ? "true" : "false"; };
+  o += ",\"quality\":{\"loop_lag_ms\":" + ms(q.loop_lag_ns) +
+       ",\"other_work_ms\":" + ms(q.other_work_ns);
+  o += std::string(",\"disturbed\":") + flag(q.disturbed) +
+       ",\"missing_stamps\":" + std::to_string(q.missing_stamps) +
+       ",\"coalesced\":" + flag(q.coalesced) + ",\"retransmitted\":" + flag(q.retransmitted) + "}";
+  return o;
+}
+
 }  // namespace
 
 std::string json_sample(const Sample& s, const std::string& from) {
@@ -36,7 +79,7 @@ std::string json_sample(const Sample& s, const std::string& from) {
   o += ",\"dns_ms\":" + ms(s.t.dns) + ",\"tcp_ms\":" + ms(s.t.tcp) + ",\"tls_ms\":" + ms(s.t.tls);
   o += ",\"first_ms\":" + ms(s.t.first) + ",\"lastb_ms\":" + ms(s.t.lastb);
   o += ",\"total_ms\":" + ms(s.t.total);
-  if (s.kernel_rtt_us) o += ",\"kernel_rtt_ms\":" + ms(uint64_t(s.kernel_rtt_us) * 1000);
+  o += json_timing(s);
   if (s.tls_version) {
     o += ",\"tls_version\":" + json_string(s.tls_version);
     o += ",\"tls_cipher\":" + json_string(s.tls_cipher ? s.tls_cipher : "");

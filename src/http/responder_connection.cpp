@@ -69,7 +69,9 @@ void Responder::Connection::close() {
   stream_.close();
 }
 
-void Responder::Connection::on_read(int status, const char* data, size_t len, uint64_t) noexcept {
+void Responder::Connection::on_read(int status, const char* data, size_t len,
+                                    uint64_t now) noexcept {
+  read_at_ = now;
   if (status != 0) {
     owner_.retire(this);
     return;

@@ -41,7 +41,7 @@ class Responder::Connection final : public TcpStream::Events,
   void leave();
   void close();
 
-  void on_read(int status, const char* data, size_t len, uint64_t) noexcept override;
+  void on_read(int status, const char* data, size_t len, uint64_t now) noexcept override;
   void on_plain(const char* data, size_t len) override;
   void parse(const char* data, size_t len);
 
@@ -99,6 +99,7 @@ class Responder::Connection final : public TcpStream::Events,
   bool handshaking_;
   bool spoke_ = false;     // the first byte arrived
   bool answered_ = false;  // a request was complete (and answered)
+  uint64_t read_at_ = 0;   // when the read being handled came: a reply's hold counts from it
   llhttp_settings_t settings_;
   llhttp_t parser_;
   std::string url_;

@@ -1,11 +1,13 @@
 // Responder::Connection's answers: the status line, headers and body of each, a shared page
 // sent a part at a time, and what follows once they are written.
 #include <algorithm>
+#include <cstdio>
 #include <exception>
 #include <string>
 #include <string_view>
 
 #include "http/responder_connection.hpp"
+#include "loop/clock.hpp"
 
 namespace pingmesh {
 
@@ -91,6 +93,12 @@ void Responder::Connection::reply(const Reply& a, bool keep, bool head) {
   r += "HTTP/1.1 " + std::to_string(a.status) + " " + reason_phrase(a.status) + "\r\n";
   if (!a.content_type.empty() && length > 0) r += "Content-Type: " + a.content_type + "\r\n";
   r += a.headers;
+  // How long we held the request (from the read that completed it), so that a prober
+  // can tell our time from the network's.
+  char hold[64];
+  std::snprintf(hold, sizeof hold, "Server-Timing: hold;dur=%.3f\r\n",
+                double(mono_ns() - read_at_) / 1e6);
+  r += hold;
   if (a.status != 204) r += "Content-Length: " + std::to_string(length) + "\r\n";
   // An HTTP/1.0 client keeps the connection only when told so (RFC 9112 9.3); without
   // it, the client waits for a close that never comes.

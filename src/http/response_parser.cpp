@@ -1,16 +1,82 @@
 #include "http/response_parser.hpp"
 
+#include <strings.h>
 #include <algorithm>
+#include <cstdlib>
 
 namespace pingmesh {
 
 ResponseParser::ResponseParser(size_t keep_bytes) : keep_bytes_(keep_bytes) {
   llhttp_settings_init(&settings_);
+  settings_.on_header_field = &ResponseParser::on_header_field;
+  settings_.on_header_value = &ResponseParser::on_header_value;
+  settings_.on_header_value_complete = &ResponseParser::on_header_value_complete;
   settings_.on_headers_complete = &ResponseParser::on_headers_complete;
   settings_.on_body = &ResponseParser::on_body;
   settings_.on_message_complete = &ResponseParser::on_message_complete;
   llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
   parser_.data = this;
+}
+
+namespace {
+
+constexpr std::string_view kServerTiming = "server-timing";
+constexpr size_t kMaxServerTiming = 256;  // longer values are not ours: ignored
+
+// "hold;dur=1.234" (milliseconds), among other metrics: the hold's duration in ns.
+int64_t hold_of(std::string_view v) {
+  for (size_t at = 0; at < v.size();) {
+    size_t end = std::min(v.find(',', at), v.size());
+    std::string_view metric = v.substr(at, end - at);
+    at = end + 1;
+    while (!metric.empty() && metric.front() == ' ') metric.remove_prefix(1);
+    if (metric.substr(0, 4) != "hold" ||
+        (metric.size() > 4 && metric[4] != ';' && metric[4] != ' '))
+      continue;
+    size_t dur = metric.find("dur=");
+    if (dur == std::string_view::npos) return -1;
+    std::string number(metric.substr(dur + 4, 32));
+    char* stop = nullptr;
+    double ms = std::strtod(number.c_str(), &stop);
+    if (stop == number.c_str() || !(ms >= 0) || ms > 3.6e6) return -1;
+    return int64_t(ms * 1e6 + 0.5);
+  }
+  return -1;
+}
+
+}  // namespace
+
+int ResponseParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
+  auto* self = static_cast<ResponseParser*>(p->data);
+  if (self->in_value_) self->header_.clear();
+  self->in_value_ = false;
+  if (self->header_.size() + len <= kServerTiming.size())
+    self->header_.append(at, len);
+  else
+    self->header_ = "-";  // too long to be the one we read
+  return 0;
+}
+
+int ResponseParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
+  auto* self = static_cast<ResponseParser*>(p->data);
+  if (!self->in_value_) {
+    self->in_value_ = true;
+    bool ours = self->header_.size() == kServerTiming.size() &&
+                strncasecmp(self->header_.data(), kServerTiming.data(), kServerTiming.size()) == 0;
+    self->header_ = ours ? "" : "-";
+    if (!ours) return 0;
+  }
+  if (self->header_ != "-" && self->header_.size() + len <= kMaxServerTiming)
+    self->header_.append(at, len);
+  return 0;
+}
+
+int ResponseParser::on_header_value_complete(llhttp_t* p) {
+  auto* self = static_cast<ResponseParser*>(p->data);
+  if (self->header_ != "-" && self->server_hold_ns_ < 0)
+    self->server_hold_ns_ = hold_of(self->header_);
+  self->header_.clear();
+  return 0;
 }
 
 int ResponseParser::on_headers_complete(llhttp_t* p) {

@@ -27,8 +27,14 @@ class ResponseParser {
   int status() const { return status_; }
   uint64_t body_bytes() const { return body_bytes_; }
   const std::string& body_start() const { return body_start_; }
+  // The `hold` duration of the response's Server-Timing header (the peer's own time
+  // between our request and its answer), in ns; -1 if it gave none.
+  int64_t server_hold_ns() const { return server_hold_ns_; }
 
  private:
+  static int on_header_field(llhttp_t* p, const char* at, size_t len);
+  static int on_header_value(llhttp_t* p, const char* at, size_t len);
+  static int on_header_value_complete(llhttp_t* p);
   static int on_headers_complete(llhttp_t* p);
   static int on_body(llhttp_t* p, const char* at, size_t len);
   static int on_message_complete(llhttp_t* p);
@@ -40,6 +46,10 @@ class ResponseParser {
   uint64_t body_bytes_ = 0;
   std::string body_start_;
   bool complete_ = false;
+  // The header being read: its name, then (for Server-Timing) its value, both bounded.
+  std::string header_;
+  bool in_value_ = false;
+  int64_t server_hold_ns_ = -1;
   size_t keep_bytes_;
 };
 

@@ -9,7 +9,11 @@ namespace pingmesh {
 
 class Loop {
  public:
-  Loop() { uv_loop_init(&loop_); }
+  Loop() {
+    uv_loop_init(&loop_);
+    // The time spent waiting for events: a probe's loop time less it is work.
+    uv_loop_configure(&loop_, UV_METRICS_IDLE_TIME);
+  }
   ~Loop() { close(); }
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;

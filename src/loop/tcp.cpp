@@ -7,14 +7,17 @@
 
 namespace pingmesh {
 
-namespace {
-
 // One read buffer for every stream: the loop is single-threaded and each read is
 // consumed inside its callback, so no stream needs a buffer of its own.
-char g_read_buffer[64 * 1024];
+char* shared_read_buffer() {
+  static char buffer[kSharedReadBufferSize];
+  return buffer;
+}
+
+namespace {
 
 void alloc_shared(uv_handle_t*, size_t, uv_buf_t* buf) {
-  *buf = uv_buf_init(g_read_buffer, sizeof g_read_buffer);
+  *buf = uv_buf_init(shared_read_buffer(), kSharedReadBufferSize);
 }
 
 // The request and its bytes in one allocation, freed in the write callback.

@@ -12,6 +12,10 @@
 
 namespace pingmesh {
 
+// The buffer every stream reads into (see tcp.cpp).
+inline constexpr size_t kSharedReadBufferSize = 64 * 1024;
+char* shared_read_buffer();
+
 class TcpStream : public Handle<uv_tcp_t> {
  public:
   class Events {

@@ -1,24 +1,17 @@
 #include "probe/probe.hpp"
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 
 #include "http/ping_page.hpp"
 #include "loop/clock.hpp"
+#include "loop/tcp.hpp"
 
 namespace pingmesh {
 
 namespace {
-
-uint32_t kernel_rtt_us(int fd) {
-  tcp_info info{};
-  socklen_t len = sizeof info;
-  if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return 0;
-  return info.tcpi_rtt;
-}
 
 FailureReason connect_reason(int status) {
   switch (status) {
@@ -33,22 +26,34 @@ FailureReason connect_reason(int status) {
 
 constexpr uint64_t kAttemptDelayMs = 250;
 
+// Time in the probe's own callbacks, from the event's time to the callback's end: the
+// loop's busy time less this is the other work the probe overlapped.
+class OwnWork {
+ public:
+  OwnWork(uint64_t& total, uint64_t since) : total_(total), since_(since) {}
+  ~OwnWork() { total_ += mono_ns() - since_; }
+
+ private:
+  uint64_t& total_;
+  uint64_t since_;
+};
+
 }  // namespace
 
 // Forwards its stream's events to the probe, which tells the attempts apart by them.
-class Probe::Attempt final : public TcpStream::Events {
+class Probe::Attempt final : public TimedStream::Events {
  public:
   Attempt(Loop& loop, Probe& probe, const sockaddr_storage& to)
       : stream(loop, *this), address(to), probe_(probe) {}
-  void on_connect(int status, uint64_t now) noexcept override {
-    probe_.on_connect(*this, status, now);
+  void on_connect(int status, const TimedStream::Connected& c) noexcept override {
+    probe_.on_connect(*this, status, c);
   }
-  void on_read(int status, const char* data, size_t len, uint64_t now) noexcept override {
-    probe_.on_read(status, data, len, now);
+  void on_read(int status, const char* data, size_t len,
+               const TimedStream::Received& r) noexcept override {
+    probe_.on_read(status, data, len, r);
   }
-  void on_written(int status) noexcept override { probe_.on_written(status); }
 
-  TcpStream stream;
+  TimedStream stream;
   sockaddr_storage address;
 
  private:
@@ -83,7 +88,12 @@ Probe::~Probe() {
 
 void Probe::start() {
   t_start_ = mono_ns();
+  idle_at_start_ = uv_metrics_idle_time(loop_.get());
+  own_work_ns_ = 0;
+  k_ = KernelTimes{};
+  t_tcp_ = t_ready_ = t_first_ = 0;
   sample_ = Sample{};
+  sample_.kernel_timing = limits_.kernel_timing;
   sample_.start_unix_ns = wall_unix_ns();
   sample_.url = target_.display_url;
   sample_.peer = target_.identity;
@@ -131,6 +141,7 @@ void Probe::start_attempts(uint64_t now) {
       connect_failure_ = connect_reason(rc);
       continue;
     }
+    if (next_addr_ > 1) k_.single_attempt = false;
     attempts_.push_back(std::move(attempt));
     if (next_addr_ < addrs_.size()) attempt_timer_.start(kAttemptDelayMs);
     return;
@@ -142,9 +153,11 @@ void Probe::on_attempt_delay() {
   if (phase_ == Phase::connect) start_attempts(mono_ns());
 }
 
-// May destroy `attempt` (this is its own callback: TcpStream touches nothing after it).
-void Probe::on_connect(Attempt& attempt, int status, uint64_t now) noexcept {
+// May destroy `attempt` (this is its own callback: TimedStream touches nothing after it).
+void Probe::on_connect(Attempt& attempt, int status, const TimedStream::Connected& c) noexcept {
   if (phase_ != Phase::connect) return;
+  OwnWork own(own_work_ns_, c.now);
+  uint64_t now = c.now;
   auto it = std::find_if(attempts_.begin(), attempts_.end(),
                          [&](const auto& a) { return a.get() == &attempt; });
   if (it == attempts_.end()) return;
@@ -168,12 +181,10 @@ void Probe::on_connect(Attempt& attempt, int status, uint64_t now) noexcept {
     return;
   }
   t_tcp_ = now;
-  stream_->no_delay();
-  sample_.kernel_rtt_us = kernel_rtt_us(stream_->fd());
-  if (stream_->start_reading() != 0) {
-    finish(FailureReason::reset, now);
-    return;
-  }
+  k_.rtt = c.rtt_ns;
+  k_.retransmitted = c.retransmitted;
+  // The SYN/ACK came about one round trip after the connect began.
+  if (c.rtt_ns && !c.retransmitted) note_lag(now, stream_->connect_started_ns() + c.rtt_ns);
 
   if (tls_target_.conf) {
     TlsPeerCheck check;
@@ -201,8 +212,10 @@ void Probe::on_connect(Attempt& attempt, int status, uint64_t now) noexcept {
 // The connection is ready for HTTP: TCP is up and the handshake, if any, is done.
 void Probe::on_ready(uint64_t now) {
   t_ready_ = now;
+  if (k_.round_open && k_.round_answered) close_round();
+  k_.round_open = false;
   if (tls_) {
-    sample_.t.tls = now - t_tcp_;
+    sample_.user.tls = now - t_tcp_;
     sample_.tls_version = tls_->facts().version;
     sample_.tls_cipher = tls_->facts().cipher;
     sample_.cert_days_left = tls_->facts().cert_days_left;
@@ -215,7 +228,39 @@ void Probe::on_ready(uint64_t now) {
 }
 
 int Probe::send_raw(std::string_view bytes) {
-  return stream_->write(bytes);
+  uint32_t id = 0;
+  int rc = stream_->write(bytes, &id);
+  if (rc != 0) return rc;
+  if (phase_ == Phase::handshake) {
+    // A flight after an answer ends the round that answer closed and begins the next.
+    if (k_.round_open && k_.round_answered) close_round();
+    if (!k_.round_open) {
+      k_.round_open = true;
+      k_.round_answered = false;
+    }
+    k_.round_write = id;  // the round's send is its flight's last write
+  } else if (phase_ == Phase::request) {
+    k_.request_write = id;
+    k_.request_sent = true;
+  }
+  return 0;
+}
+
+// A handshake round trip ends: our flight's send to the last answer read before we
+// went on. Our own work between rounds (the handshake's computation, the loop's other
+// work) is in neither.
+void Probe::close_round() {
+  k_.round_open = false;
+  uint64_t sent = stream_ ? stream_->sent_at(k_.round_write) : 0;
+  if (!sent || !k_.round_arrived || k_.round_arrived < sent) {
+    k_.tls_missing = true;
+    return;
+  }
+  k_.tls += k_.round_arrived - sent;
+}
+
+void Probe::note_lag(uint64_t now, uint64_t event_ns) {
+  if (event_ns && now > event_ns) k_.lag = std::max(k_.lag, now - event_ns);
 }
 
 void Probe::on_plain(const char* data, size_t len) {
@@ -224,15 +269,26 @@ void Probe::on_plain(const char* data, size_t len) {
   parse_state_ = parser_->feed(data, len);
 }
 
-void Probe::on_written(int status) noexcept {
-  if (status != 0 && running()) finish(FailureReason::reset, mono_ns());
-}
-
-void Probe::on_read(int status, const char* data, size_t len, uint64_t now) noexcept {
+void Probe::on_read(int status, const char* data, size_t len,
+                    const TimedStream::Received& r) noexcept {
   if (phase_ != Phase::handshake && phase_ != Phase::request) return;
+  OwnWork own(own_work_ns_, r.now);
+  uint64_t now = r.now;
   read_now_ = now;
   bool ended = false;
   if (status == 0) {
+    note_lag(now, r.arrived_ns);
+    if (phase_ == Phase::handshake) {
+      k_.round_arrived = r.arrived_ns;
+      k_.round_answered = k_.round_open;
+    } else if (k_.request_sent) {
+      if (!k_.response_read) {
+        k_.response_read = true;
+        k_.first = r.first_arrived_ns;
+        k_.coalesced = r.coalesced;
+      }
+      k_.last = r.arrived_ns;
+    }
     Channel::Progress p = channel_->receive(data, len, *this);
     if (p.error != FailureReason::none) {
       if (tls_) sample_.detail = tls_->failure_text();
@@ -300,18 +356,11 @@ void Probe::finish(FailureReason reason, uint64_t now) {
   ticket_.cancel();
   timer_.stop();
   drop_attempts();
-  if (stream_) {
-    // A probe that gives up resets; one that completed closes politely.
-    if (reason == FailureReason::none || reason == FailureReason::http_status)
-      stream_->close();
-    else
-      stream_->reset();
-  }
 
   // Phases that ended are timed; the phase that failed shows the time spent in it;
   // phases never reached stay 0, and so does Total unless the response ended.
   bool completed = reason == FailureReason::none || reason == FailureReason::http_status;
-  Timings& t = sample_.t;
+  Timings& t = sample_.user;
   if (reached == Phase::dns) {
     t.dns = now - t_start_;
   } else {
@@ -324,12 +373,28 @@ void Probe::finish(FailureReason reason, uint64_t now) {
     }
     if (completed) t.total = now - t_dns_;
   }
+  time_by_kernel(completed);  // before the stream closes: it may still hold stamps
+  judge_quality(now);
+  sample_.t = sample_.user;
+  if (sample_.kernel_timing) {
+    const Timings& k = sample_.kernel;
+    auto take = [&](KernelPhase p, uint64_t Timings::*phase) {
+      if (sample_.kernel_phases & p) sample_.t.*phase = k.*phase;
+    };
+    take(kKernelTcp, &Timings::tcp);
+    take(kKernelTls, &Timings::tls);
+    take(kKernelFirst, &Timings::first);
+    take(kKernelLastb, &Timings::lastb);
+    take(kKernelTotal, &Timings::total);
+  }
+  // A probe that gives up resets; one that completed closes politely.
+  if (stream_) stream_->close_stream(!completed);
 
   sample_.reason = reason;
-  if (parser_ && parser_->status() &&
-      (reason == FailureReason::none || reason == FailureReason::http_status)) {
+  if (parser_ && parser_->status() && completed) {
     sample_.http_code = parser_->status();
     sample_.size = parser_->body_bytes();
+    sample_.peer_hold_ns = parser_->server_hold_ns();
   } else {
     sample_.http_code = 502;  // the original's code for any transport failure
   }
@@ -339,6 +404,75 @@ void Probe::finish(FailureReason reason, uint64_t now) {
     if (!loc.empty()) sample_.location = std::move(loc);
   }
   if (done_) done_(sample_);
+}
+
+// The phases from the kernel's stamps, where it gave them: TCP is the SYN's round trip,
+// TLS the handshake's round trips, First from the request's send to the response's first
+// arrival, LastB from there to the last arrival, Total their sum. None of them holds the
+// loop's own work, so other probes, clients' handshakes or output cannot inflate them.
+void Probe::time_by_kernel(bool completed) {
+  Timings& k = sample_.kernel;
+  uint8_t& phases = sample_.kernel_phases;
+  SampleQuality& q = sample_.quality;
+  if (t_tcp_) {
+    q.retransmitted = k_.retransmitted;
+    if (k_.rtt && !k_.retransmitted) {
+      // When earlier addresses did not answer, the wait on them comes first, as a
+      // client of this name lives through it (the loop's clock: our own timer's).
+      uint64_t waited = k_.single_attempt ? 0 : stream_->connect_started_ns() - t_dns_;
+      k.tcp = waited + k_.rtt;
+      phases |= kKernelTcp;
+    } else if (!k_.rtt) {
+      ++q.missing_stamps;
+    }
+  }
+  if (tls_ && t_ready_) {
+    if (!k_.tls_missing && k_.tls) {
+      k.tls = k_.tls;
+      phases |= kKernelTls;
+    } else {
+      ++q.missing_stamps;
+    }
+  }
+  if (!completed) return;
+  uint64_t sent = k_.request_sent && stream_ ? stream_->sent_at(k_.request_write) : 0;
+  if (sent && k_.first >= sent) {
+    k.first = k_.first - sent;
+    phases |= kKernelFirst;
+    q.coalesced = k_.coalesced;
+    if (k_.last >= k_.first) {
+      k.lastb = k_.last - k_.first;
+      phases |= kKernelLastb;
+    } else {
+      ++q.missing_stamps;
+    }
+  } else {
+    ++q.missing_stamps;
+  }
+  uint8_t parts = kKernelTcp | kKernelFirst | kKernelLastb | (tls_ ? kKernelTls : 0);
+  if ((phases & parts) == parts) {
+    k.total = k.tcp + k.tls + k.first + k.lastb;
+    phases |= kKernelTotal;
+  }
+}
+
+// Whether the loop's clock can be trusted for this sample: how late the loop ran, what
+// else it did meanwhile, and how far its times are from the kernel's.
+void Probe::judge_quality(uint64_t now) {
+  SampleQuality& q = sample_.quality;
+  q.loop_lag_ns = k_.lag;
+  uint64_t idle = uv_metrics_idle_time(loop_.get()) - idle_at_start_;
+  uint64_t busy = now - t_start_ > idle ? now - t_start_ - idle : 0;
+  q.other_work_ns = busy > own_work_ns_ ? busy - own_work_ns_ : 0;
+  const Timings& u = sample_.user;
+  const Timings& k = sample_.kernel;
+  auto beyond_margin = [&](KernelPhase p, uint64_t Timings::*phase) {
+    return (sample_.kernel_phases & p) && u.*phase > k.*phase + limits_.disturbed_margin_ns;
+  };
+  // TCP's loop time holds the wait on other addresses: comparable only for one connect.
+  q.disturbed = (k_.single_attempt && beyond_margin(kKernelTcp, &Timings::tcp)) ||
+                beyond_margin(kKernelFirst, &Timings::first) ||
+                q.other_work_ns > limits_.disturbed_work_ns;
 }
 
 std::string_view Probe::body() const {
@@ -351,12 +485,12 @@ void Probe::cancel() {
   ticket_.cancel();
   timer_.stop();
   drop_attempts();
-  if (stream_) stream_->reset();
+  if (stream_) stream_->close_stream(true);
 }
 
 void Probe::drop_attempts() {
   attempt_timer_.stop();
-  for (auto& a : attempts_) a->stream.reset();
+  for (auto& a : attempts_) a->stream.close_stream(true);
   attempts_.clear();
 }
 

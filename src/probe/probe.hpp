@@ -11,7 +11,7 @@
 #include "dns/resolver.hpp"
 #include "http/response_parser.hpp"
 #include "http/url.hpp"
-#include "loop/tcp.hpp"
+#include "loop/timed_stream.hpp"
 #include "loop/timer.hpp"
 #include "pingmesh/sample.hpp"
 #include "tls/channel.hpp"
@@ -24,6 +24,13 @@ struct ProbeLimits {
   uint64_t connect_timeout_ms = 3000;
   uint64_t tls_timeout_ms = 5000;  // the handshake alone
   uint64_t timeout_ms = 10000;     // the whole probe, DNS included
+  // Report the kernel's times where it gave them (else the loop's); see Sample.
+  bool kernel_timing = true;
+  // A sample is disturbed when the loop's time of tcp or first exceeds the kernel's by
+  // more than this, or when the loop did more than disturbed_work_ns of other work
+  // while it was in flight.
+  uint64_t disturbed_margin_ns = 1'000'000;
+  uint64_t disturbed_work_ns = 5'000'000;
   bool operator==(const ProbeLimits&) const = default;
 };
 
@@ -74,9 +81,8 @@ class Probe final : public Channel::Wire, public Channel::Reader {
   void on_resolved(FailureReason reason, Addresses addrs, uint64_t now);
   void start_attempts(uint64_t now);
   void on_attempt_delay();
-  void on_connect(Attempt& attempt, int status, uint64_t now) noexcept;
-  void on_read(int status, const char* data, size_t len, uint64_t now) noexcept;
-  void on_written(int status) noexcept;
+  void on_connect(Attempt& attempt, int status, const TimedStream::Connected& c) noexcept;
+  void on_read(int status, const char* data, size_t len, const TimedStream::Received& r) noexcept;
   void drop_attempts();
   int send_raw(std::string_view bytes) override;
   void on_plain(const char* data, size_t len) override;
@@ -84,6 +90,10 @@ class Probe final : public Channel::Wire, public Channel::Reader {
   void on_timeout();
   void finish(FailureReason reason, uint64_t now);
   void arm_timer(uint64_t now, uint64_t phase_limit_ms);
+  void note_lag(uint64_t now, uint64_t event_ns);
+  void close_round();
+  void time_by_kernel(bool completed);
+  void judge_quality(uint64_t now);
 
   Loop& loop_;
   Resolver& resolver_;
@@ -97,7 +107,7 @@ class Probe final : public Channel::Wire, public Channel::Reader {
   Timer attempt_timer_;                             // RFC 8305's connection attempt delay
   std::vector<std::unique_ptr<Attempt>> attempts_;  // connects in flight
   std::unique_ptr<Attempt> conn_;                   // the first to complete
-  TcpStream* stream_ = nullptr;                     // conn_'s stream
+  TimedStream* stream_ = nullptr;                   // conn_'s stream
   std::unique_ptr<Channel> channel_;
   TlsChannel* tls_ = nullptr;  // channel_, when it is TLS
   std::unique_ptr<ResponseParser> parser_;
@@ -108,6 +118,28 @@ class Probe final : public Channel::Wire, public Channel::Reader {
 
   uint64_t read_now_ = 0;  // the time of the read being handled
   uint64_t t_start_ = 0, t_dns_ = 0, t_tcp_ = 0, t_ready_ = 0, t_first_ = 0;
+
+  // The kernel's side (TimedStream's stamps, mono ns; 0 = not given).
+  struct KernelTimes {
+    uint64_t rtt = 0;
+    bool retransmitted = false;
+    bool single_attempt = true;  // tcp's user-space time is one connect's, comparable
+    // The handshake, as round trips: each of our flights, from the kernel's send to the
+    // arrival of the last of the answer read before our next flight (or readiness).
+    uint64_t tls = 0;
+    bool tls_missing = false;
+    bool round_open = false, round_answered = false;
+    uint32_t round_write = 0;
+    uint64_t round_arrived = 0;
+    uint32_t request_write = 0;
+    bool request_sent = false;
+    bool response_read = false;
+    uint64_t first = 0, last = 0;  // the response's first and last arrivals
+    bool coalesced = false;
+    uint64_t lag = 0;
+  } k_;
+  uint64_t idle_at_start_ = 0;  // the loop's idle time then (uv_metrics_idle_time)
+  uint64_t own_work_ns_ = 0;    // time in this probe's own callbacks
   Sample sample_;
 };
 
