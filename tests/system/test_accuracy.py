@@ -102,15 +102,16 @@ def samples_of(lines):
     return [s for s in out if s["ok"]]
 
 
-def probe(daemons, urls, rounds, *extra):
+def probe(daemons, urls, rounds, *extra, before_stop=lambda: None):
     """The ok samples of a daemon probing urls at -d 1 until each had `rounds` (then it
-    ends by itself, or, answering probes too, on SIGINT)."""
+    ends by itself, or, answering probes too, on SIGINT after before_stop())."""
     d = daemons(["-d", "1", "-n", str(rounds), "-j", "--timeout", "5", *extra, *urls])
 
     def done():
         return d.proc.poll() is not None or len(samples_of(list(d.out))) >= rounds * len(urls)
 
     assert d.wait_for(done, timeout=rounds + 60), d.stderr()
+    before_stop()
     if d.proc.poll() is None:
         d.signal(signal.SIGINT)
     assert d.finish() == 0, d.stderr()
@@ -246,6 +247,23 @@ def test_first_is_the_peers_delay(daemons, delay_servers, delay_ms):
     assert abs(network - tcp) <= 0.2, (network, tcp)
 
 
+def test_timing_user_reports_the_loops_clock(daemons, delay_servers, tmp_path):
+    """timing = user: the reported phases are the loop's own (the original's definitions),
+    the kernel's still ride along."""
+    srv = delay_servers()
+    ini = tmp_path / "user.ini"
+    ini.write_text("[node]\ntiming = user\n")
+    urls = [f"http://127.0.0.1:{srv.port}/delay/1?peer={i}" for i in range(5)]
+    samples = probe(daemons, urls, 1, "-C", str(ini))
+    assert len(samples) == 5
+    for s in samples:
+        assert s["timing"] == "user" and set(s["clock"].values()) == {"user"}, s
+        for p in ("tcp", "first", "total"):
+            assert s[f"{p}_ms"] == s["user"][f"{p}_ms"], s
+        assert {"tcp_ms", "first_ms"} <= set(s["kernel"]), s
+        assert s["user"]["first_ms"] >= s["kernel"]["first_ms"], s
+
+
 def test_tcp_through_a_20ms_wire(wire, delay_servers):
     ns, proc = wire
     srv = delay_servers(addr="198.18.1.2", ns=ns["sv"])
@@ -259,11 +277,15 @@ def test_tcp_through_a_20ms_wire(wire, delay_servers):
         host.stop_all()
     samples = kernel_timed(samples_of(out.splitlines()))
     assert len(samples) >= 2 * PEERS, err
-    tcp = median([s["tcp_ms"] for s in samples])
-    assert abs(tcp - 40) <= 1, [s["tcp_ms"] for s in samples]
+    tcp = [s["tcp_ms"] for s in samples]
+    network = [s["network_first_ms"] for s in samples]
+    print(f"wire: tcp p50 {median(tcp):.3f} max {max(tcp):.3f}, network first p50 "
+          f"{median(network):.3f}, user tcp p50 {median(s['user']['tcp_ms'] for s in samples):.3f}")
+    # Within 1 ms (the issue's bound), and never under the wire's 40: nothing can answer
+    # sooner than the wire lets it.
+    assert 40 <= median(tcp) <= 41 and min(tcp) >= 40, tcp
     assert not any(s["quality"]["retransmitted"] for s in samples)
-    network = median([s["network_first_ms"] for s in samples])
-    assert abs(network - 40) <= 1, [s["network_first_ms"] for s in samples]
+    assert 40 <= median(network) <= 41, network
     assert stop_wire(proc)["dropped"] == 0
 
 
@@ -296,16 +318,21 @@ def loaded_run(daemons, certs, srv, load):
             for i in range(LOAD_PEERS)]
     loads = {"idle": lambda: [], "busy": lambda: busy_loops(LOAD_SECONDS),
              "tls": lambda: tls_flood(tls_port, LOAD_SECONDS)}[load]()
+    said = []
+
+    def end_load():  # with the probes, before the daemon stops answering
+        for p in loads:
+            if p.returncode is None:
+                p.terminate()
+                out = p.communicate(timeout=30)[0]
+                said.append(json.loads(out) if out else p.returncode)
+
     try:
         samples = probe(daemons, urls, LOAD_ROUNDS, "-s", str(port), "--tls-port",
                         str(tls_port), "--cert", str(certs / "server.pem"), "--key",
-                        str(certs / "server.key"))
+                        str(certs / "server.key"), before_stop=end_load)
     finally:
-        said = []
-        for p in loads:  # the load ends with the probes
-            p.terminate()
-            out = p.communicate(timeout=30)[0]
-            said.append(json.loads(out) if out else p.returncode)
+        end_load()
     return kernel_timed(samples), said
 
 
@@ -333,10 +360,11 @@ def check_disturbed_flags(samples):
         work = s["quality"]["other_work_ms"]
         if excess > MARGIN_MS + ROUNDING_MS:
             exceeded += 1
+        why = (f"user-kernel {excess:.3f} ms, other work {work:.3f} ms", s["quality"], s)
         if excess > MARGIN_MS + ROUNDING_MS or work > WORK_BOUND_MS + ROUNDING_MS:
-            assert s["quality"]["disturbed"], s
+            assert s["quality"]["disturbed"], why
         elif excess < MARGIN_MS - ROUNDING_MS and work < WORK_BOUND_MS - ROUNDING_MS:
-            assert not s["quality"]["disturbed"], s
+            assert not s["quality"]["disturbed"], why
     return exceeded
 
 
