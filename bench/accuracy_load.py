@@ -7,6 +7,7 @@ tests/tools/delay_server (D = 10 ms by default, SCHED_FIFO so that the load star
 daemon, not this stand-in for another machine) at -d 1 for ROUNDS rounds per scenario.
 
     bench/accuracy_load.py [--rounds 10] [--peers 40] [--delay-ms 10] [--build build]
+                           [--scenarios idle,busy,tls] [--server-normal]
 
 Prints, per scenario and phase, p50/p90/p99 (ms) of user-space and kernel-timed values,
 the delay server's own hold (the truth for First minus the network), the samples whose
@@ -54,9 +55,9 @@ class Lines:
             self.lines.append(line)
 
 
-def delay_server(build, delay_ms):
+def delay_server(build, delay_ms, fifo):
     cmd = [os.path.join(build, "tests", "delay_server"), "-d", str(delay_ms), "-t", "900"]
-    if os.geteuid() == 0:
+    if fifo:
         cmd += ["-f", "50"]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     port = int(p.stdout.readline().split()[1])
@@ -92,13 +93,14 @@ def run(a, certs, kind, srv_port):
     while time.monotonic() < deadline and d.poll() is None and \
             sum('"type":"sample"' in l for l in list(out.lines)) < want:
         time.sleep(0.1)
+    said = []
+    for p in loads:  # the load ends with the probes, before the daemon stops answering
+        p.terminate()
+        o = p.communicate(timeout=30)[0]
+        said.append(json.loads(o) if o else None)
     d.send_signal(signal.SIGINT)
     d.wait(timeout=20)
     out.t.join(timeout=5)
-    said = []
-    for p in loads:
-        o = p.communicate(timeout=a.rounds + 40)[0]
-        said.append(json.loads(o) if o else None)
     samples = [json.loads(l) for l in out.lines if l.startswith('{"type":"sample"')]
     return [s for s in samples if s["ok"]], said
 
@@ -125,16 +127,20 @@ def main():
     p.add_argument("--delay-ms", type=float, default=10)
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
     p.add_argument("--scenarios", default="idle,busy,tls")
+    p.add_argument("--server-normal", action="store_true",
+                   help="the delay server at the default priority (it then shares the load)")
     a = p.parse_args()
     certs = tempfile.mkdtemp(prefix="pm-accuracy-certs-")
     subprocess.run(["/bin/sh", os.path.join(ROOT, "tests", "certs", "make-certs.sh"), certs],
                    check=True, capture_output=True)
-    srv, srv_port, holds = delay_server(a.build, a.delay_ms)
-    print(f"delay server D = {a.delay_ms} ms, {a.peers} peers at -d 1, {a.rounds} rounds; "
+    fifo = os.geteuid() == 0 and not a.server_normal
+    srv, srv_port, holds = delay_server(a.build, a.delay_ms, fifo)
+    print(f"delay server D = {a.delay_ms} ms ({'SCHED_FIFO' if fifo else 'default priority'}), {a.peers} peers at -d 1, {a.rounds} rounds; "
           f"loadavg {open('/proc/loadavg').read().split()[0]} at start")
-    print("| scenario | samples | phase | user p50/p90/p99 | kernel p50/p90/p99 | "
+    print("ms, p50/p90/p99; truth: First = the server's hold + the loopback's crossings")
+    print("| scenario | samples | tcp user | tcp kernel | first user | first kernel | "
           "server hold p50 | user-kernel > 1 ms | disturbed | loop lag p99 | other work p99 |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     try:
         for kind in a.scenarios.split(","):
             before = len(holds.lines)
@@ -145,14 +151,15 @@ def main():
             work = pct([x.get("other_work_ms", 0) for x in q], 99)
             disturbed = sum(bool(x.get("disturbed")) for x in q)
             over = sum(over_margin(s) for s in samples)
-            name = kind + (f" ({said[0]['handshakes']} handshakes)" if kind == "tls" and said[0]
-                           else "")
-            for phase in ("tcp", "first"):
-                u, k = values(samples, "user", phase), values(samples, "kernel", phase)
-                fmt = lambda xs: "/".join(f"{pct(xs, q):.3f}" for q in (50, 90, 99))
-                print(f"| {name} | {len(samples)} | {phase} | {fmt(u)} | {fmt(k)} | "
-                      f"{pct(hold, 50) if phase == 'first' else float('nan'):.3f} | {over} | "
-                      f"{disturbed} | {lag:.3f} | {work:.3f} |", flush=True)
+            name = kind
+            if kind == "tls" and said[0]:
+                hs = said[0]["handshakes"]
+                name += f" ({hs} handshakes, {hs / said[0]['seconds']:.0f}/s)"
+            fmt = lambda xs: "/".join(f"{pct(xs, q):.3f}" for q in (50, 90, 99))
+            cols = [fmt(values(samples, side, phase)) for phase in ("tcp", "first")
+                    for side in ("user", "kernel")]
+            print(f"| {name} | {len(samples)} | {' | '.join(cols)} | {pct(hold, 50):.3f} | "
+                  f"{over} | {disturbed} | {lag:.3f} | {work:.3f} |", flush=True)
     finally:
         srv.terminate()
         srv.wait(timeout=10)
