@@ -65,9 +65,13 @@ struct Config {
   double timeout_s = 10;
   double connect_timeout_s = 3;
   double tls_timeout_s = 5;
-  std::string dns_servers;  // empty: the system's resolvers
-  std::string ip_override;  // -I, for command-line peers
-  PeerTls tls;              // the node's TLS checks, for peers that do not say otherwise
+  // Report phases as the kernel timed them (where it did), or as the loop saw them.
+  enum class Timing { kernel, user } timing = Timing::kernel;
+  double disturbed_margin_s = 0.001;  // loop time beyond the kernel's that marks a sample
+  double disturbed_work_s = 0.005;    // other work during a probe that marks it
+  std::string dns_servers;            // empty: the system's resolvers
+  std::string ip_override;            // -I, for command-line peers
+  PeerTls tls;                        // the node's TLS checks, for peers that do not say otherwise
   std::vector<PeerSpec> peers;
 
   // Output and life.

@@ -141,6 +141,32 @@ const Doc kDocs[] = {
      .doc = "seconds a TLS handshake may take",
      .help = H::tls},
     {.section = "node",
+     .name = "timing",
+     .value = "kernel|user",
+     .doc = "the clock that times the phases",
+     .more = "With `kernel`, TCP is the SYN's round trip (TCP_INFO), TLS the handshake's round "
+             "trips, First and LastB run from the request's send to the response's arrivals, "
+             "all from kernel timestamps (SO_TIMESTAMPING), so the daemon's own work (other "
+             "probes, clients' TLS handshakes, output) cannot inflate them; DNS is always the "
+             "daemon's. A phase the kernel did not time falls back to the daemon's clock, "
+             "and the json output says which clock each phase used. `user` reports the "
+             "daemon's clock, the original's definitions; json carries both either way.",
+     .help = H::probing},
+    {.section = "node",
+     .name = "disturbed_margin",
+     .value = "S",
+     .doc = "lateness that marks a sample disturbed",
+     .more = "A sample is disturbed when the daemon's time of TCP or First exceeds the "
+             "kernel's by more than this. A disturbed sample whose TCP or First is not the "
+             "kernel's is left out of the "
+             "averages and statistics (summaries, CloudWatch); it is still shown and counted.",
+     .help = H::probing},
+    {.section = "node",
+     .name = "disturbed_work",
+     .value = "S",
+     .doc = "other work that marks a sample disturbed",
+     .help = H::probing},
+    {.section = "node",
      .name = "dns_servers",
      .value = "LIST",
      .doc = "the DNS servers to ask",

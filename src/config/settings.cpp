@@ -105,6 +105,16 @@ std::string set_format(Config& c, std::string_view t) {
   return {};
 }
 
+std::string set_timing(Config& c, std::string_view t) {
+  if (t == "kernel")
+    c.timing = Config::Timing::kernel;
+  else if (t == "user")
+    c.timing = Config::Timing::user;
+  else
+    return "'" + std::string(t) + "' is not kernel or user";
+  return {};
+}
+
 std::string set_verbosity(Config& c, std::string_view t) {
   static const char* names[] = {"quiet", "normal", "verbose", "very-verbose", "debug"};
   for (int i = 0; i < 5; ++i)
@@ -216,6 +226,16 @@ const Setting kSettings[] = {
     {"node", "tls_timeout", "tls-timeout", nullptr, true,
      [](C& c, T t) { return set_seconds(c.tls_timeout_s, t, 0.1, 300); },
      [](const C& c) { return show_seconds(c.tls_timeout_s); }},
+    {"node", "timing", "timing", nullptr, true, set_timing,
+     [](const C& c) {
+       return std::string(c.timing == Config::Timing::kernel ? "kernel" : "user");
+     }},
+    {"node", "disturbed_margin", "disturbed-margin", nullptr, true,
+     [](C& c, T t) { return set_seconds(c.disturbed_margin_s, t, 0, 60); },
+     [](const C& c) { return show_seconds(c.disturbed_margin_s); }},
+    {"node", "disturbed_work", "disturbed-work", nullptr, true,
+     [](C& c, T t) { return set_seconds(c.disturbed_work_s, t, 0, 60); },
+     [](const C& c) { return show_seconds(c.disturbed_work_s); }},
     {"node", "dns_servers", "dns-server", nullptr, true, set_dns_servers,
      [](const C& c) { return c.dns_servers; }},
     {"node", "address", "I", nullptr, true, [](C& c, T t) { return set_ip(c.ip_override, t); },

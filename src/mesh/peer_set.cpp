@@ -52,6 +52,9 @@ PeerDefaults peer_defaults(const Config& c) {
   d.limits.timeout_ms = uint64_t(c.timeout_s * 1000);
   d.limits.connect_timeout_ms = uint64_t(c.connect_timeout_s * 1000);
   d.limits.tls_timeout_ms = uint64_t(c.tls_timeout_s * 1000);
+  d.limits.kernel_timing = c.timing == Config::Timing::kernel;
+  d.limits.disturbed_margin_ns = uint64_t(c.disturbed_margin_s * 1e9);
+  d.limits.disturbed_work_ns = uint64_t(c.disturbed_work_s * 1e9);
   return d;
 }
 
