@@ -68,7 +68,9 @@ def load(kind, tls_port, seconds):
     if kind == "busy":
         code = ("import time\nend = time.monotonic() + %f\nfor i in range(10**11):\n"
                 "    if i & 0xffff == 0 and time.monotonic() > end: break\n" % seconds)
-        return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(2)]
+        # One per CPU, at least two: they take turns with the daemon on every core.
+        n = max(2, os.cpu_count() or 2)
+        return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n)]
     if kind == "tls":
         return [subprocess.Popen([sys.executable, os.path.join(SYSTEM, "tls_handshakes.py"),
                                   "--port", str(tls_port), "--seconds", str(seconds),
@@ -135,8 +137,8 @@ def main():
                    check=True, capture_output=True)
     fifo = os.geteuid() == 0 and not a.server_normal
     srv, srv_port, holds = delay_server(a.build, a.delay_ms, fifo)
-    print(f"delay server D = {a.delay_ms} ms ({'SCHED_FIFO' if fifo else 'default priority'}), {a.peers} peers at -d 1, {a.rounds} rounds; "
-          f"loadavg {open('/proc/loadavg').read().split()[0]} at start")
+    print(f"delay server D = {a.delay_ms} ms ({'SCHED_FIFO' if fifo else 'default priority'}), "
+          f"{a.peers} peers at -d 1, {a.rounds} rounds; loadavg {open('/proc/loadavg').read().split()[0]} at start")
     print("ms, p50/p90/p99; truth: First = the server's hold + the loopback's crossings")
     print("| scenario | samples | tcp user | tcp kernel | first user | first kernel | "
           "server hold p50 | user-kernel > 1 ms | disturbed | loop lag p99 | other work p99 |")
