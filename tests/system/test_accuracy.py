@@ -5,9 +5,10 @@
   network's time.
 - tests/tools/tun_delay: a wire of 20 ms each way between two namespaces made here. TCP
   must read 40 ms.
-- The same probes while busy loops run (one per CPU, two here), and while clients make TLS handshakes with
-  the probing daemon's own responder at full speed: the kernel-timed phases must not move,
-  and the samples whose user-space clock was pushed must be flagged disturbed.
+- The same probes while busy loops run (one per CPU, two here), and while clients make
+  TLS handshakes with the probing daemon's own responder at full speed: the kernel-timed
+  phases must not move, and the samples whose user-space clock was pushed must be flagged
+  disturbed.
 
 The delay server and the wire run with SCHED_FIFO (they stand in for other machines: the
 load on this machine must starve the daemon under test, not them); the daemon and the
