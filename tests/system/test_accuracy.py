@@ -14,6 +14,7 @@ The delay server and the wire run with SCHED_FIFO (they stand in for other machi
 load on this machine must starve the daemon under test, not them); the daemon and the
 load share the CPU at the default priority. Only loopback and namespaces made here.
 The tools' own tests check them with independent clients (curl, stamped_client.py)."""
+import contextlib
 import json
 import os
 import signal
@@ -171,18 +172,21 @@ def test_delay_server_connections_do_not_wait_for_each_other(delay_servers):
     assert len(srv.holds) == 20 and all(200 <= h < 201 for _, h, _ in srv.holds), srv.holds
 
 
-@pytest.fixture
-def wire():
+@contextlib.contextmanager
+def make_wire(*extra):
     """Namespaces "cl" and "sv" joined by tun_delay at 20 ms each way (198.18.1.1 in cl,
     198.18.1.2 in sv); yields (names, its process)."""
     with netns.namespaces("cl", "sv") as ns:
         proc = subprocess.Popen([TUN_DELAY, "-a", ns["cl"], "-b", ns["sv"], "-d", "20", "-t",
-                                 "300", *FIFO], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+                                 "300", *FIFO, *extra], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
         try:
             assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
             for side, dev, me, other in (("cl", "tda", "198.18.1.1", "198.18.1.2"),
                                          ("sv", "tdb", "198.18.1.2", "198.18.1.1")):
+                # IPv4 only: no IPv6 autoconfiguration packets beside the test's.
+                subprocess.run(["ip", "netns", "exec", ns[side], "sysctl", "-qw",
+                                f"net.ipv6.conf.{dev}.disable_ipv6=1"], check=True)
                 netns.ip("-n", ns[side], "addr", "add", me, "peer", other, "dev", dev)
                 netns.ip("-n", ns[side], "link", "set", dev, "up")
             yield ns, proc
@@ -190,6 +194,12 @@ def wire():
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.fixture
+def wire():
+    with make_wire() as w:
+        yield w
 
 
 def stop_wire(proc):
@@ -221,6 +231,28 @@ def test_tun_delay_makes_a_40ms_round_trip(wire, delay_servers):
     counts = stop_wire(proc)
     assert counts["dropped"] == 0 and counts["errors"] == 0, counts
     assert counts["a>b"] >= 25 * 4 and counts["b>a"] >= 25 * 3, counts
+
+
+def test_tun_delay_bounds_its_queue():
+    """A burst over its queue (-q 8): the excess is dropped and counted, the rest arrive."""
+    with make_wire("-q", "8") as (ns, proc):
+        got = subprocess.Popen(["ip", "netns", "exec", ns["sv"], sys.executable, "-c",
+                                "import socket\n"
+                                "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                                "s.bind(('198.18.1.2', 9999)); s.settimeout(1); n = 0\n"
+                                "print('ready', flush=True)\n"
+                                "try:\n    while n < 100: s.recv(100); n += 1\n"
+                                "except OSError: pass\nprint(n)"],
+                               stdout=subprocess.PIPE, text=True)
+        assert got.stdout.readline().strip() == "ready"
+        subprocess.run(["ip", "netns", "exec", ns["cl"], sys.executable, "-c",
+                        "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                        "for i in range(40): s.sendto(b'x' * 64, ('198.18.1.2', 9999))"],
+                       check=True, timeout=10)
+        arrived = int(got.communicate(timeout=10)[0])
+        counts = stop_wire(proc)
+    assert 8 <= arrived < 40 and counts["a>b"] == arrived, (arrived, counts)
+    assert counts["dropped"] == 40 - arrived, counts
 
 
 # --- the daemon -------------------------------------------------------------------------
