@@ -86,6 +86,7 @@ PeerSet::PeerSet(Loop& loop, Resolver& resolver, Events& events, std::function<T
       resolver_(resolver),
       events_(events),
       max_peers_(max_peers),
+      probe_reaper_(loop),
       random_(std::move(random)),
       reaper_(loop, [this] { reap(); }),
       seed_(mono_ns()) {}
@@ -202,8 +203,8 @@ PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>
       s.tls.resume = spec.tls.resume;
     }
     Peer::Events& events = *this;
-    m.peer =
-        std::make_unique<Peer>(loop_, resolver_, spec.url, s, defaults.limits, events, ++seed_);
+    m.peer = std::make_unique<Peer>(loop_, resolver_, spec.url, s, defaults.limits, events, ++seed_,
+                                    &probe_reaper_);
     m.origin = wants[i].origin;
     m.place = spec.place;
     m.recipe = r;
@@ -240,6 +241,7 @@ PeerSet::Change PeerSet::apply(Plan plan) {
 
   // New peers start spread over their period, so they never fire together.
   size_t added = plan.fresh.size();
+  members_.reserve(members_.size() + added);  // not twice the room at a big start
   for (size_t i = 0; i < added; ++i) {
     members_.push_back(std::move(plan.fresh[i]));
     const Member& m = members_.back();

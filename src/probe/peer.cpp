@@ -5,8 +5,23 @@
 
 namespace pingmesh {
 
+void ProbeReaper::add(Peer* peer) {
+  if (pending_.empty()) timer_.start(0);
+  pending_.push_back(peer);
+}
+
+void ProbeReaper::remove(Peer* peer) {
+  std::erase(pending_, peer);
+}
+
+void ProbeReaper::reap() {
+  std::vector<Peer*> peers;
+  peers.swap(pending_);
+  for (Peer* p : peers) p->free_ended_probe();  // frees no peer and calls nothing back
+}
+
 Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, ProbeLimits limits,
-           Events& events, uint64_t seed)
+           Events& events, uint64_t seed, ProbeReaper* reaper)
     : loop_(loop),
       resolver_(resolver),
       target_(std::move(url), settings.address_override, settings.tls),
@@ -15,6 +30,8 @@ Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, Probe
       events_(events),
       schedule_(seed),
       timer_(loop, [this] { on_tick(); }),
+      own_reaper_(reaper ? nullptr : std::make_unique<ProbeReaper>(loop)),
+      reaper_(reaper ? reaper : own_reaper_.get()),
       location_(settings_.location.empty() ? "unknown" : settings_.location) {
   // The original caps the failure limit at the ping limit.
   if (settings_.limit > 0 && settings_.max_failures > settings_.limit)
@@ -23,6 +40,16 @@ Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, Probe
   totals_.url = target_.display_url;
   totals_.peer = settings_.identity.empty() ? target_.display_url : settings_.identity;
   target_.identity = totals_.peer;
+}
+
+Peer::~Peer() {
+  reaper_->remove(this);
+}
+
+// Only what later readers need stays with the peer (its totals, latest error, address);
+// the probe itself goes. One started again since it ended is kept.
+void Peer::free_ended_probe() {
+  if (probe_ && !probe_->running()) probe_.reset();
 }
 
 void Peer::start(uint64_t first_offset_ns) {
@@ -83,6 +110,7 @@ void Peer::on_probe_done(const Sample& s) {
     // The original's words; from -v on, the reason too.
     log_failure(s);
   }
+  reaper_->add(this);  // we are inside the probe's callback: it is freed on a later turn
   events_.on_sample(*this, s);
 
   bool limit_reached = settings_.limit > 0 && totals_.successes >= settings_.limit;
@@ -125,7 +153,10 @@ void Peer::stop() {
 }
 
 void Peer::cancel() {
-  if (probe_) probe_->cancel();
+  if (probe_) {
+    probe_->cancel();
+    reaper_->add(this);
+  }
   if (stopping_ && !ended_) end();
 }
 

@@ -22,6 +22,28 @@ struct PeerSettings {
   TlsTarget tls;  // for https peers
 };
 
+class Peer;
+
+// Frees the probes of peers whose probe has ended, on a later turn of the loop: never
+// inside the probe's own callback, and with one timer for all the peers that share it,
+// so an idle peer holds no probe (its timers, parser, buffers and sample).
+class ProbeReaper {
+ public:
+  explicit ProbeReaper(Loop& loop) : timer_(loop, [this] { reap(); }) {}
+  ProbeReaper(const ProbeReaper&) = delete;
+  ProbeReaper& operator=(const ProbeReaper&) = delete;
+
+  void add(Peer* peer);
+  void remove(Peer* peer);  // the peer goes first
+  size_t pending() const { return pending_.size(); }
+
+ private:
+  void reap();
+
+  Timer timer_;
+  std::vector<Peer*> pending_;  // peers done since the last turn: a short list
+};
+
 class Peer {
  public:
   class Events {
@@ -35,8 +57,12 @@ class Peer {
     ~Events() = default;
   };
 
+  // reaper frees ended probes; with none the peer has one of its own (tests, a lone peer).
   Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, ProbeLimits limits,
-       Events& events, uint64_t seed);
+       Events& events, uint64_t seed, ProbeReaper* reaper = nullptr);
+  ~Peer();
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
 
   void start(uint64_t first_offset_ns);
   // No new probes; one in flight may finish: if it succeeds it is a sample, if it
@@ -50,6 +76,8 @@ class Peer {
 
   bool ended() const { return ended_; }
   bool busy() const { return probe_ && probe_->running(); }
+  // True while a probe object exists: in flight, or ended and not yet freed.
+  bool holds_probe() const { return probe_ != nullptr; }
   const PeerTotals& totals() const { return totals_; }
   const PeerSettings& settings() const { return settings_; }
   const std::string& location() const { return location_; }
@@ -68,6 +96,8 @@ class Peer {
   void on_probe_done(const Sample& s);
   void end();
   void log_failure(const Sample& s);
+  friend class ProbeReaper;
+  void free_ended_probe();
 
   Loop& loop_;
   Resolver& resolver_;
@@ -77,7 +107,9 @@ class Peer {
   Events& events_;
   Schedule schedule_;
   Timer timer_;
-  std::unique_ptr<Probe> probe_;       // kept after it ends; replaced by the next one
+  std::unique_ptr<ProbeReaper> own_reaper_;  // only when none was given
+  ProbeReaper* reaper_;
+  std::unique_ptr<Probe> probe_;       // while in flight; freed by reaper_ once it ends
   std::optional<TlsTarget> next_tls_;  // use_tls_config's, from the next probe on
   uint64_t due_ns_ = 0;
   bool stopping_ = false;

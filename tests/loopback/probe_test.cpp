@@ -81,6 +81,44 @@ TEST_F(ProbeTest, ProbesOurResponder) {
   }
 }
 
+// Between probes a peer holds no probe (timers, parser, sample): the reaper frees an
+// ended one on a later turn, never inside its callback, and the next tick makes a new one.
+TEST_F(ProbeTest, AnIdlePeerHoldsNoProbe) {
+  {
+    TestRoutes responder_routes("Here");
+    Responder responder(loop, local_responder(), responder_routes.table);
+    responder.start();
+    Resolver resolver(loop, {});
+    ProbeReaper reaper(loop);
+    Recorder rec;
+    std::string u = "http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping";
+    Peer peer(loop, resolver, url(u), every(100), {}, rec, 1, &reaper);
+    peer.start(start_now);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return rec.samples.size() == 1 && !peer.holds_probe(); }, 3000))
+        << "the ended probe is freed before the next tick (100 ms later)";
+    EXPECT_EQ(reaper.pending(), 0u);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return rec.samples.size() >= 3; }, 3000));
+    for (const auto& e : rec.samples) EXPECT_TRUE(e.sample.ok()) << to_string(e.sample.reason);
+    EXPECT_EQ(peer.location(), "Here") << "learned from the first reply, kept without it";
+    EXPECT_EQ(peer.peer_ip(), "127.0.0.1");
+    peer.stop();
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 3000));
+    EXPECT_EQ(size_t(peer.totals().successes), rec.samples.size());
+    EXPECT_FALSE(peer.busy());
+
+    // A peer freed before the reaper's turn is forgotten by it, not called.
+    auto other =
+        std::make_unique<Peer>(loop, resolver, url(u), every(100), ProbeLimits{}, rec, 2, &reaper);
+    reaper.add(other.get());
+    other.reset();
+    EXPECT_EQ(reaper.pending(), 0u);
+    run_for(loop, 20);
+  }
+}
+
 // Answers the request after hold_ms, the body's end hold_ms later: the server's own
 // schedule, which the probe's First and LastB must show.
 class SlowServer {
