@@ -362,7 +362,7 @@ std::string Daemon::metrics_text() const {
 }
 
 void Daemon::on_peer_ended(Peer& peer) noexcept {
-  if (samples_) samples_->on_peer_summary(peer.totals());
+  if (samples_) samples_->on_peer_summary(peer.summary());
   peers_page_.invalidate();
   notify_status();
   finish_if_idle();

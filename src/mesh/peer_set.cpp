@@ -22,7 +22,10 @@ PeerSet::Member::Recipe recipe_of(const PeerSpec& s, const PeerDefaults& d) {
   r.limit = s.limit.value_or(d.limit);
   r.max_failures = s.max_failures.value_or(d.max_failures);
   r.defaults = d;
-  if (s.url.tls()) r.tls = s.tls;
+  if (s.url.tls())
+    r.tls = s.tls;
+  else
+    std::string().swap(r.tls.ca_file);  // its default, on the heap: nothing an http peer uses
   return r;
 }
 
@@ -207,7 +210,7 @@ PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>
                                     &probe_reaper_);
     m.origin = wants[i].origin;
     m.place = spec.place;
-    m.recipe = r;
+    m.recipe = std::move(wants[i].recipe);
     plan.fresh.push_back(std::move(m));
   }
   reaper_.start(0);  // the TLS configurations of a plan never applied
@@ -247,13 +250,16 @@ PeerSet::Change PeerSet::apply(Plan plan) {
     const Member& m = members_.back();
     Peer& p = *m.peer;
     PM_LOG(info, "ping %s", p.url().c_str());
-    uint64_t period = p.settings().delay_ms * 1000000;
+    uint64_t period = p.delay_ms() * 1000000;
     // The configuration's peers keep the original's start (1 s, then spread evenly).
     bool hashed = !self_.empty() && m.origin != Origin::config && m.origin != Origin::self;
     p.start(hashed ? 1000000000ull + pair_offset_ns(self_, m.recipe.identity, period)
                    : spread_offset_ns(i, added, period));
   }
-  for (auto& [origin, specs] : plan.lists) wanted_[size_t(origin)] = std::move(specs);
+  for (auto& [origin, specs] : plan.lists) {
+    wanted_[size_t(origin)] = std::move(specs);
+    wanted_[size_t(origin)].shrink_to_fit();  // a list read line by line grew up to twice
+  }
   defaults_ = plan.defaults;
   max_peers_ = plan.max_peers;
   events_.on_members_changed();

@@ -24,22 +24,30 @@ Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, Probe
            Events& events, uint64_t seed, ProbeReaper* reaper)
     : loop_(loop),
       resolver_(resolver),
-      target_(std::move(url), settings.address_override, settings.tls),
-      settings_(std::move(settings)),
+      target_(std::move(url), std::move(settings.address_override), std::move(settings.tls)),
+      delay_ms_(settings.delay_ms),
+      limit_(settings.limit),
+      // The original caps the failure limit at the ping limit.
+      max_failures_(settings.limit > 0 && settings.max_failures > settings.limit
+                        ? settings.limit
+                        : settings.max_failures),
       limits_(limits),
       events_(events),
       schedule_(seed),
       timer_(loop, [this] { on_tick(); }),
       own_reaper_(reaper ? nullptr : std::make_unique<ProbeReaper>(loop)),
       reaper_(reaper ? reaper : own_reaper_.get()),
-      location_(settings_.location.empty() ? "unknown" : settings_.location) {
-  // The original caps the failure limit at the ping limit.
-  if (settings_.limit > 0 && settings_.max_failures > settings_.limit)
-    settings_.max_failures = settings_.limit;
-  totals_.max_failures = settings_.max_failures;
-  totals_.url = target_.display_url;
-  totals_.peer = settings_.identity.empty() ? target_.display_url : settings_.identity;
-  target_.identity = totals_.peer;
+      location_(settings.location.empty() ? "unknown" : std::move(settings.location)) {
+  totals_.max_failures = max_failures_;
+  target_.identity = settings.identity.empty() ? target_.display_url : std::move(settings.identity);
+}
+
+PeerTotals Peer::summary() const {
+  PeerTotals t = totals_;
+  t.peer = identity();
+  t.url = url();
+  if (totals_.successes > 0) t.location = location_;  // known once it answered
+  return t;
 }
 
 Peer::~Peer() {
@@ -73,7 +81,7 @@ void Peer::on_tick() {
     probe_->start();
   }
   if (stopping_ || ended_) return;
-  uint64_t delay_ns = settings_.delay_ms * 1000000;
+  uint64_t delay_ns = delay_ms_ * 1000000;
   due_ns_ = schedule_.next(due_ns_, delay_ns);
   while (due_ns_ <= now) due_ns_ = schedule_.next(due_ns_, delay_ns);  // the loop was stalled
   timer_.start((due_ns_ - now + 999999) / 1000000);
@@ -94,7 +102,6 @@ void Peer::on_probe_done(const Sample& s) {
       // A preset location is what the user calls the peer, whatever it says; otherwise
       // it is learned from the first reply, or is the URL if the reply says nothing.
       if (location_ == "unknown") location_ = s.location != "unknown" ? s.location : url();
-      totals_.location = location_;
     }
     totals_.sum.dns += s.t.dns;
     totals_.sum.tcp += s.t.tcp;
@@ -113,8 +120,8 @@ void Peer::on_probe_done(const Sample& s) {
   reaper_->add(this);  // we are inside the probe's callback: it is freed on a later turn
   events_.on_sample(*this, s);
 
-  bool limit_reached = settings_.limit > 0 && totals_.successes >= settings_.limit;
-  if (limit_reached || totals_.failures >= settings_.max_failures || stopping_) end();
+  bool limit_reached = limit_ > 0 && totals_.successes >= limit_;
+  if (limit_reached || totals_.failures >= max_failures_ || stopping_) end();
 }
 
 // The original's words, and from -v on the reason. A peer failing the same way again
@@ -132,16 +139,16 @@ void Peer::log_failure(const Sample& s) {
   if (unlogged_failures_)
     why += "; " + std::to_string(unlogged_failures_) + " more like the last one before it";
   PM_LOG(warning, "HTTP error %d failure %d of %d on %s%s", s.http_code, totals_.failures,
-         settings_.max_failures, url().c_str(), why.c_str());
+         max_failures_, url().c_str(), why.c_str());
   last_failure_ = s.reason;
   last_failure_log_ns_ = now;
   unlogged_failures_ = 0;
 }
 
 void Peer::use_tls_config(const mbedtls_ssl_config* conf, std::shared_ptr<const void> owner) {
-  TlsTarget next = next_tls_ ? *next_tls_ : target_.tls;
-  next.conf = conf;
-  next.owner = std::move(owner);
+  auto next = std::make_unique<TlsTarget>(next_tls_ ? *next_tls_ : target_.tls);
+  next->conf = conf;
+  next->owner = std::move(owner);
   next_tls_ = std::move(next);
 }
 

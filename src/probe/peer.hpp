@@ -78,12 +78,17 @@ class Peer {
   bool busy() const { return probe_ && probe_->running(); }
   // True while a probe object exists: in flight, or ended and not yet freed.
   bool holds_probe() const { return probe_ != nullptr; }
+  // Its counts and sums. Its peer, url and location are left empty while it runs (they
+  // are identity(), url() and location(), held once): summary() has them all.
   const PeerTotals& totals() const { return totals_; }
-  const PeerSettings& settings() const { return settings_; }
+  PeerTotals summary() const;
+  uint64_t delay_ms() const { return delay_ms_; }
+  int limit() const { return limit_; }
+  int max_failures() const { return max_failures_; }
   const std::string& location() const { return location_; }
   const std::string& url() const { return target_.display_url; }
   const Url& target_url() const { return target_.url; }
-  const std::string& identity() const { return totals_.peer; }
+  const std::string& identity() const { return target_.identity; }
   const std::string& peer_ip() const { return peer_ip_; }
   int64_t latest_unix_ns() const { return latest_unix_ns_; }
   uint64_t skipped_ticks() const { return skipped_ticks_; }
@@ -101,16 +106,19 @@ class Peer {
 
   Loop& loop_;
   Resolver& resolver_;
+  // What the settings were made into: the target holds the strings, the peer the numbers.
   ProbeTarget target_;
-  PeerSettings settings_;
+  uint64_t delay_ms_;
+  int limit_;
+  int max_failures_;
   ProbeLimits limits_;
   Events& events_;
   Schedule schedule_;
   Timer timer_;
   std::unique_ptr<ProbeReaper> own_reaper_;  // only when none was given
   ProbeReaper* reaper_;
-  std::unique_ptr<Probe> probe_;       // while in flight; freed by reaper_ once it ends
-  std::optional<TlsTarget> next_tls_;  // use_tls_config's, from the next probe on
+  std::unique_ptr<Probe> probe_;         // while in flight; freed by reaper_ once it ends
+  std::unique_ptr<TlsTarget> next_tls_;  // use_tls_config's, from the next probe on
   uint64_t due_ns_ = 0;
   bool stopping_ = false;
   bool ended_ = false;

@@ -148,7 +148,7 @@ TEST_F(PeerSetTest, AChangedRecipeIsANewPeerUnderTheSameIdentity) {
   EXPECT_EQ(change.added, 1u);
   EXPECT_EQ(change.removed, 1u);
   EXPECT_NE(running()["x"].second, before);
-  EXPECT_EQ(running()["x"].second->settings().delay_ms, 7000u);
+  EXPECT_EQ(running()["x"].second->delay_ms(), 7000u);
   run_for(loop, 300);
   EXPECT_TRUE(events.gone.empty()) << "x is still there: its series must stay";
 }

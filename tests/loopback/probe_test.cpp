@@ -108,6 +108,11 @@ TEST_F(ProbeTest, AnIdlePeerHoldsNoProbe) {
         loop, [&] { return !rec.ended.empty(); }, 3000));
     EXPECT_EQ(size_t(peer.totals().successes), rec.samples.size());
     EXPECT_FALSE(peer.busy());
+    PeerTotals sum = peer.summary();  // the strings a running peer holds once, filled in
+    EXPECT_EQ(sum.peer, u);
+    EXPECT_EQ(sum.url, u);
+    EXPECT_EQ(sum.location, "Here");
+    EXPECT_EQ(size_t(sum.successes), rec.samples.size());
 
     // A peer freed before the reaper's turn is forgotten by it, not called.
     auto other =
