@@ -9,6 +9,7 @@ prints (RSS(N) - RSS(1)) / (N - 1) beside the 1 KB budget.
 One process (prober and responder), so its PSS is its own when no other pingmesh runs."""
 import argparse
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -21,9 +22,18 @@ LINES_PER_FILE = 20000  # a [peers] file holds at most 1 MiB
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # Below the kernel's ephemeral range: there a probe's own outgoing connection could
+    # take the port before the daemon binds it.
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    for port in random.sample(range(10000, low), 200):  # bounded: 200 tries
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+                return port
+            except OSError:
+                continue
+    sys.exit("no free port below the ephemeral range")
 
 
 def peer_url(i, port):
@@ -75,6 +85,7 @@ def run(n, args, tmp):
     env["PINGMESH_CONFIG"] = ""
     err = open(os.path.join(tmp, f"n{n}.stderr"), "w+")
     proc = subprocess.Popen([BIN, "-C", ini], env=env, stdout=subprocess.DEVNULL, stderr=err)
+    mem = {}
     try:
         settle = args.delay + 10  # 1 s, then the peers spread over one delay
         deadline = time.monotonic() + settle
@@ -83,7 +94,7 @@ def run(n, args, tmp):
                 err.seek(0)
                 sys.exit(f"daemon with {n} peers exited {proc.returncode}: {err.read()[-2000:]}")
             time.sleep(1)
-        mem = figures(proc.pid)
+        mem.update(figures(proc.pid))
         t0, c0 = time.monotonic(), cpu_ticks(proc.pid)
         time.sleep(args.window)
         t1, c1 = time.monotonic(), cpu_ticks(proc.pid)

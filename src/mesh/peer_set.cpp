@@ -89,7 +89,7 @@ PeerSet::PeerSet(Loop& loop, Resolver& resolver, Events& events, std::function<T
       resolver_(resolver),
       events_(events),
       max_peers_(max_peers),
-      probe_reaper_(loop),
+      peer_timers_(loop),
       random_(std::move(random)),
       reaper_(loop, [this] { reap(); }),
       seed_(mono_ns()) {}
@@ -207,7 +207,7 @@ PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>
     }
     Peer::Events& events = *this;
     m.peer = std::make_unique<Peer>(loop_, resolver_, spec.url, s, defaults.limits, events, ++seed_,
-                                    &probe_reaper_);
+                                    &peer_timers_);
     m.origin = wants[i].origin;
     m.place = spec.place;
     m.recipe = std::move(wants[i].recipe);

@@ -5,23 +5,8 @@
 
 namespace pingmesh {
 
-void ProbeReaper::add(Peer* peer) {
-  if (pending_.empty()) timer_.start(0);
-  pending_.push_back(peer);
-}
-
-void ProbeReaper::remove(Peer* peer) {
-  std::erase(pending_, peer);
-}
-
-void ProbeReaper::reap() {
-  std::vector<Peer*> peers;
-  peers.swap(pending_);
-  for (Peer* p : peers) p->free_ended_probe();  // frees no peer and calls nothing back
-}
-
 Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, ProbeLimits limits,
-           Events& events, uint64_t seed, ProbeReaper* reaper)
+           Events& events, uint64_t seed, PeerTimers* timers)
     : loop_(loop),
       resolver_(resolver),
       target_(std::move(url), std::move(settings.address_override), std::move(settings.tls)),
@@ -34,9 +19,8 @@ Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, Probe
       limits_(limits),
       events_(events),
       schedule_(seed),
-      timer_(loop, [this] { on_tick(); }),
-      own_reaper_(reaper ? nullptr : std::make_unique<ProbeReaper>(loop)),
-      reaper_(reaper ? reaper : own_reaper_.get()),
+      own_timers_(timers ? nullptr : std::make_unique<PeerTimers>(loop)),
+      timers_(timers ? timers : own_timers_.get()),
       location_(settings.location.empty() ? "unknown" : std::move(settings.location)) {
   totals_.max_failures = max_failures_;
   target_.identity = settings.identity.empty() ? target_.display_url : std::move(settings.identity);
@@ -51,7 +35,7 @@ PeerTotals Peer::summary() const {
 }
 
 Peer::~Peer() {
-  reaper_->remove(this);
+  timers_->forget(*this);
 }
 
 // Only what later readers need stays with the peer (its totals, latest error, address);
@@ -62,7 +46,7 @@ void Peer::free_ended_probe() {
 
 void Peer::start(uint64_t first_offset_ns) {
   due_ns_ = mono_ns() + first_offset_ns;
-  timer_.start(first_offset_ns / 1000000);
+  timers_->arm(*this);
 }
 
 void Peer::on_tick() {
@@ -84,7 +68,7 @@ void Peer::on_tick() {
   uint64_t delay_ns = delay_ms_ * 1000000;
   due_ns_ = schedule_.next(due_ns_, delay_ns);
   while (due_ns_ <= now) due_ns_ = schedule_.next(due_ns_, delay_ns);  // the loop was stalled
-  timer_.start((due_ns_ - now + 999999) / 1000000);
+  timers_->arm(*this);
 }
 
 void Peer::on_probe_done(const Sample& s) {
@@ -117,7 +101,7 @@ void Peer::on_probe_done(const Sample& s) {
     // The original's words; from -v on, the reason too.
     log_failure(s);
   }
-  reaper_->add(this);  // we are inside the probe's callback: it is freed on a later turn
+  timers_->free_probe_later(*this);  // we are inside the probe's callback
   events_.on_sample(*this, s);
 
   bool limit_reached = limit_ > 0 && totals_.successes >= limit_;
@@ -155,14 +139,14 @@ void Peer::use_tls_config(const mbedtls_ssl_config* conf, std::shared_ptr<const 
 void Peer::stop() {
   if (ended_ || stopping_) return;
   stopping_ = true;
-  timer_.stop();
+  timers_->disarm(*this);
   if (!busy()) end();
 }
 
 void Peer::cancel() {
   if (probe_) {
     probe_->cancel();
-    reaper_->add(this);
+    timers_->free_probe_later(*this);
   }
   if (stopping_ && !ended_) end();
 }
@@ -173,7 +157,7 @@ void Peer::end() {
   if (unlogged_failures_)
     PM_LOG(warning, "%s: %d more failures like the last one logged", url().c_str(),
            unlogged_failures_);
-  timer_.stop();
+  timers_->disarm(*this);
   events_.on_peer_ended(*this);
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "probe/peer_timers.hpp"
 #include "probe/probe.hpp"
 #include "probe/schedule.hpp"
 
@@ -22,28 +23,6 @@ struct PeerSettings {
   TlsTarget tls;  // for https peers
 };
 
-class Peer;
-
-// Frees the probes of peers whose probe has ended, on a later turn of the loop: never
-// inside the probe's own callback, and with one timer for all the peers that share it,
-// so an idle peer holds no probe (its timers, parser, buffers and sample).
-class ProbeReaper {
- public:
-  explicit ProbeReaper(Loop& loop) : timer_(loop, [this] { reap(); }) {}
-  ProbeReaper(const ProbeReaper&) = delete;
-  ProbeReaper& operator=(const ProbeReaper&) = delete;
-
-  void add(Peer* peer);
-  void remove(Peer* peer);  // the peer goes first
-  size_t pending() const { return pending_.size(); }
-
- private:
-  void reap();
-
-  Timer timer_;
-  std::vector<Peer*> pending_;  // peers done since the last turn: a short list
-};
-
 class Peer {
  public:
   class Events {
@@ -57,9 +36,10 @@ class Peer {
     ~Events() = default;
   };
 
-  // reaper frees ended probes; with none the peer has one of its own (tests, a lone peer).
+  // timers runs its ticks and frees its ended probes; with none the peer has its own
+  // (tests, a lone peer).
   Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, ProbeLimits limits,
-       Events& events, uint64_t seed, ProbeReaper* reaper = nullptr);
+       Events& events, uint64_t seed, PeerTimers* timers = nullptr);
   ~Peer();
   Peer(const Peer&) = delete;
   Peer& operator=(const Peer&) = delete;
@@ -91,6 +71,7 @@ class Peer {
   const std::string& identity() const { return target_.identity; }
   const std::string& peer_ip() const { return peer_ip_; }
   int64_t latest_unix_ns() const { return latest_unix_ns_; }
+  uint64_t due_ns() const { return due_ns_; }  // its next tick
   uint64_t skipped_ticks() const { return skipped_ticks_; }
   // The latest failure: its reason (and details), and when; empty if none yet.
   const std::string& last_error() const { return last_error_; }
@@ -101,7 +82,7 @@ class Peer {
   void on_probe_done(const Sample& s);
   void end();
   void log_failure(const Sample& s);
-  friend class ProbeReaper;
+  friend class PeerTimers;
   void free_ended_probe();
 
   Loop& loop_;
@@ -114,10 +95,10 @@ class Peer {
   ProbeLimits limits_;
   Events& events_;
   Schedule schedule_;
-  Timer timer_;
-  std::unique_ptr<ProbeReaper> own_reaper_;  // only when none was given
-  ProbeReaper* reaper_;
-  std::unique_ptr<Probe> probe_;         // while in flight; freed by reaper_ once it ends
+  std::unique_ptr<PeerTimers> own_timers_;  // only when none was given
+  PeerTimers* timers_;
+  uint32_t timer_slot_ = UINT32_MAX;     // its place in timers_' heap, if armed
+  std::unique_ptr<Probe> probe_;         // while in flight; freed by timers_ once it ends
   std::unique_ptr<TlsTarget> next_tls_;  // use_tls_config's, from the next probe on
   uint64_t due_ns_ = 0;
   bool stopping_ = false;
