@@ -196,7 +196,8 @@ PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>
     s.delay_ms = uint64_t(r.delay_s) * 1000;
     s.limit = r.limit;
     s.max_failures = r.max_failures;
-    Member m;
+    // Made with its recipe, not assigned one: a default recipe's strings would stay.
+    Member m{nullptr, wants[i].origin, spec.place, false, std::move(wants[i].recipe), {}};
     if (spec.url.tls()) {
       auto config = tls_client_for(spec.tls, &m.tls_key);
       s.tls.conf = config->get();
@@ -206,11 +207,8 @@ PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>
       s.tls.resume = spec.tls.resume;
     }
     Peer::Events& events = *this;
-    m.peer = std::make_unique<Peer>(loop_, resolver_, spec.url, s, defaults.limits, events, ++seed_,
-                                    &peer_timers_);
-    m.origin = wants[i].origin;
-    m.place = spec.place;
-    m.recipe = std::move(wants[i].recipe);
+    m.peer = std::make_unique<Peer>(loop_, resolver_, spec.url, std::move(s), defaults.limits,
+                                    events, ++seed_, &peer_timers_);
     plan.fresh.push_back(std::move(m));
   }
   reaper_.start(0);  // the TLS configurations of a plan never applied

@@ -22,15 +22,25 @@ Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, Probe
       own_timers_(timers ? nullptr : std::make_unique<PeerTimers>(loop)),
       timers_(timers ? timers : own_timers_.get()),
       location_(settings.location.empty() ? "unknown" : std::move(settings.location)) {
-  totals_.max_failures = max_failures_;
   target_.identity = settings.identity.empty() ? target_.display_url : std::move(settings.identity);
 }
 
+PeerTotals Peer::totals() const {
+  PeerTotals t;
+  t.successes = counts_.successes;
+  t.failures = counts_.failures;
+  t.max_failures = max_failures_;
+  t.sum = counts_.sum;
+  t.size_sum = counts_.size_sum;
+  t.first_start_unix_ns = counts_.first_start_unix_ns;
+  return t;
+}
+
 PeerTotals Peer::summary() const {
-  PeerTotals t = totals_;
+  PeerTotals t = totals();
   t.peer = identity();
   t.url = url();
-  if (totals_.successes > 0) t.location = location_;  // known once it answered
+  if (counts_.successes > 0) t.location = location_;  // known once it answered
   return t;
 }
 
@@ -78,24 +88,24 @@ void Peer::on_probe_done(const Sample& s) {
              url().c_str(), unlogged_failures_);
     unlogged_failures_ = 0;
     last_failure_ = FailureReason::none;
-    ++totals_.successes;
+    ++counts_.successes;
     latest_unix_ns_ = s.start_unix_ns;
     if (peer_ip_.empty()) peer_ip_ = s.remote_addr;
-    if (totals_.successes == 1) {
-      totals_.first_start_unix_ns = s.start_unix_ns;
+    if (counts_.successes == 1) {
+      counts_.first_start_unix_ns = s.start_unix_ns;
       // A preset location is what the user calls the peer, whatever it says; otherwise
       // it is learned from the first reply, or is the URL if the reply says nothing.
       if (location_ == "unknown") location_ = s.location != "unknown" ? s.location : url();
     }
-    totals_.sum.dns += s.t.dns;
-    totals_.sum.tcp += s.t.tcp;
-    totals_.sum.tls += s.t.tls;
-    totals_.sum.first += s.t.first;
-    totals_.sum.lastb += s.t.lastb;
-    totals_.sum.total += s.t.total;
-    totals_.size_sum += s.size;
+    counts_.sum.dns += s.t.dns;
+    counts_.sum.tcp += s.t.tcp;
+    counts_.sum.tls += s.t.tls;
+    counts_.sum.first += s.t.first;
+    counts_.sum.lastb += s.t.lastb;
+    counts_.sum.total += s.t.total;
+    counts_.size_sum += s.size;
   } else {
-    ++totals_.failures;
+    ++counts_.failures;
     last_error_ = std::string(to_string(s.reason)) + (s.detail.empty() ? "" : ": " + s.detail);
     last_error_unix_ns_ = s.start_unix_ns;
     // The original's words; from -v on, the reason too.
@@ -104,8 +114,8 @@ void Peer::on_probe_done(const Sample& s) {
   timers_->free_probe_later(*this);  // we are inside the probe's callback
   events_.on_sample(*this, s);
 
-  bool limit_reached = limit_ > 0 && totals_.successes >= limit_;
-  if (limit_reached || totals_.failures >= max_failures_ || stopping_) end();
+  bool limit_reached = limit_ > 0 && counts_.successes >= limit_;
+  if (limit_reached || counts_.failures >= max_failures_ || stopping_) end();
 }
 
 // The original's words, and from -v on the reason. A peer failing the same way again
@@ -122,7 +132,7 @@ void Peer::log_failure(const Sample& s) {
   if (!why.empty()) why = " (" + why + ")";
   if (unlogged_failures_)
     why += "; " + std::to_string(unlogged_failures_) + " more like the last one before it";
-  PM_LOG(warning, "HTTP error %d failure %d of %d on %s%s", s.http_code, totals_.failures,
+  PM_LOG(warning, "HTTP error %d failure %d of %d on %s%s", s.http_code, counts_.failures,
          max_failures_, url().c_str(), why.c_str());
   last_failure_ = s.reason;
   last_failure_log_ns_ = now;

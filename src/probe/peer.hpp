@@ -58,9 +58,9 @@ class Peer {
   bool busy() const { return probe_ && probe_->running(); }
   // True while a probe object exists: in flight, or ended and not yet freed.
   bool holds_probe() const { return probe_ != nullptr; }
-  // Its counts and sums. Its peer, url and location are left empty while it runs (they
-  // are identity(), url() and location(), held once): summary() has them all.
-  const PeerTotals& totals() const { return totals_; }
+  // Its counts and sums, with peer, url and location left empty (they are identity(),
+  // url() and location(), held once); summary() has them all.
+  PeerTotals totals() const;
   PeerTotals summary() const;
   uint64_t delay_ms() const { return delay_ms_; }
   int limit() const { return limit_; }
@@ -113,7 +113,13 @@ class Peer {
   FailureReason last_failure_ = FailureReason::none;
   uint64_t last_failure_log_ns_ = 0;
   int unlogged_failures_ = 0;
-  PeerTotals totals_;
+  // PeerTotals without its three strings.
+  struct Counts {
+    int successes = 0, failures = 0;
+    Timings sum;  // over successes only
+    uint64_t size_sum = 0;
+    int64_t first_start_unix_ns = 0;
+  } counts_;
 };
 
 }  // namespace pingmesh
