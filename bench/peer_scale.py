@@ -5,7 +5,7 @@ peers share a 4-tuple's port space), output off, at -d DELAY (default 60, one pr
 minute each). Once every peer has probed (DELAY + 10 s after start) it reads VmHWM, RSS,
 PSS and private memory (/proc/PID/status, smaps_rollup), then the CPU over a window, and
 prints (RSS(N) - RSS(1)) / (N - 1) beside the 1 KB budget.
-    bench/peer_scale.py [--big] [--delay S] [--window S] [--counts 1,1000,10000]
+    bench/peer_scale.py [--big] [--delay S] [--window S] [--counts 1,1000,10000] [--before BIN]
 One process (prober and responder), so its PSS is its own when no other pingmesh runs."""
 import argparse
 import os
@@ -65,7 +65,7 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def run(n, args, tmp):
+def run(binary, n, args, tmp):
     port = free_port()
     files = []
     for k in range(0, n, LINES_PER_FILE):
@@ -84,7 +84,7 @@ def run(n, args, tmp):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PINGMESH_", "REP_"))}
     env["PINGMESH_CONFIG"] = ""
     err = open(os.path.join(tmp, f"n{n}.stderr"), "w+")
-    proc = subprocess.Popen([BIN, "-C", ini], env=env, stdout=subprocess.DEVNULL, stderr=err)
+    proc = subprocess.Popen([binary, "-C", ini], env=env, stdout=subprocess.DEVNULL, stderr=err)
     mem = {}
     try:
         settle = args.delay + 10  # 1 s, then the peers spread over one delay
@@ -126,6 +126,8 @@ def main():
     ap.add_argument("--big", action="store_true", help="also 100,000 peers")
     ap.add_argument("--delay", type=int, default=60)
     ap.add_argument("--window", type=float, default=30)
+    ap.add_argument("--before", help="another build (the code before a change), measured "
+                    "the same way in the same run, each count right after this one's")
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     if args.big:
@@ -135,23 +137,36 @@ def main():
     others = subprocess.run(["pgrep", "-a", "pingmesh"], capture_output=True, text=True).stdout
     if others.strip():
         print("note: other pingmesh processes run (PSS is shared with them):\n" + others.strip())
-    print(f"{BIN}, -d {args.delay}, settle {args.delay + 10} s, CPU over {args.window:.0f} s, "
+    print(f"-d {args.delay}, settle {args.delay + 10} s, CPU over {args.window:.0f} s, "
           f"load average {os.getloadavg()[0]:.2f}")
     tmp = tempfile.mkdtemp(prefix="pingmesh-peers-")
-    results = {}
+    binaries = [BIN] + ([args.before] if args.before else [])
+    results = {b: {} for b in binaries}
     for n in counts:
-        results[n] = run(n, args, tmp)
-    base = results[1]
-    print(f"{'peers':>7} {'VmHWM KB':>9} {'RSS KB':>8} {'PSS KB':>8} {'private KB':>10} "
-          f"{'RSS end':>8} {'CPU %':>6} {'KB/extra peer (RSS)':>20} {'(PSS)':>6} budget")
-    for n, m in results.items():
-        per = per_pss = ""
-        if n > 1:
-            per = f"{(m['Rss'] - base['Rss']) / (n - 1):.2f}"
-            per_pss = f"{(m['Pss'] - base['Pss']) / (n - 1):.2f}"
-        budget = f"<= {BUDGET_KB:.0f} KB" if n > 1 else ""
-        print(f"{n:>7} {m['VmHWM']:>9} {m['Rss']:>8} {m['Pss']:>8} {m['Private']:>10} "
-              f"{m['Rss_end']:>8} {m['cpu']:>6.2f} {per:>20} {per_pss:>6} {budget}")
+        for b in binaries:
+            results[b][n] = run(b, n, args, tmp)
+    for b in binaries:
+        base = results[b][1]
+        print(f"\n{b}:")
+        print(f"{'peers':>7} {'VmHWM KB':>9} {'RSS KB':>8} {'PSS KB':>8} {'private KB':>10} "
+              f"{'RSS end':>8} {'CPU %':>6} {'KB/extra peer (RSS)':>20} {'(PSS)':>6} budget")
+        for n, m in results[b].items():
+            per = per_pss = ""
+            if n > 1:
+                per = f"{(m['Rss'] - base['Rss']) / (n - 1):.2f}"
+                per_pss = f"{(m['Pss'] - base['Pss']) / (n - 1):.2f}"
+            budget = f"<= {BUDGET_KB:.0f} KB" if n > 1 else ""
+            print(f"{n:>7} {m['VmHWM']:>9} {m['Rss']:>8} {m['Pss']:>8} {m['Private']:>10} "
+                  f"{m['Rss_end']:>8} {m['cpu']:>6.2f} {per:>20} {per_pss:>6} {budget}")
+    if args.before:
+        print()
+        for n in counts[1:]:
+            ours, theirs = results[BIN][n], results[args.before][n]
+            grow = lambda r: (r[n]["Rss"] - r[1]["Rss"]) / (n - 1)  # noqa: E731
+            print(f"{n:>7} peers: RSS per extra peer {grow(results[BIN]):.2f} KB vs "
+                  f"{grow(results[args.before]):.2f} KB before "
+                  f"({grow(results[BIN]) / grow(results[args.before]):.2f}x); "
+                  f"CPU {ours['cpu']:.2f}% vs {theirs['cpu']:.2f}%")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
