@@ -323,11 +323,14 @@ void Daemon::log_listening(const Config& c) {
   if (c.tls_port) PM_LOG(notice, "starting TLS server on port %d", c.tls_port);
 }
 
-PeerSet::Plan Daemon::plan_config_peers(const Config& c) {
-  std::vector<std::pair<Origin, std::vector<PeerSpec>>> lists;
-  lists.emplace_back(Origin::config, c.peers);
+PeerSet::Plan Daemon::plan_config_peers(Config& c) {
   std::vector<PeerSpec> self;
-  if (auto p = self_peer(c)) self.push_back(std::move(*p));
+  if (auto p = self_peer(c)) self.push_back(std::move(*p));  // asks whether c has peers
+  std::vector<std::pair<Origin, std::vector<PeerSpec>>> lists;
+  // Moved, not copied: the PeerSet keeps the configured peers (wanted(Origin::config)),
+  // so each is held once, not also in config_ (a PeerSpec is about 600 bytes).
+  lists.emplace_back(Origin::config, std::move(c.peers));
+  c.peers.clear();
   lists.emplace_back(Origin::self, std::move(self));
   return peers_.plan(std::move(lists), peer_defaults(c), size_t(c.max_peers));
 }
@@ -361,7 +364,7 @@ std::string Daemon::metrics_text() const {
 }
 
 void Daemon::on_peer_ended(Peer& peer) noexcept {
-  if (samples_) samples_->on_peer_summary(peer.totals());
+  if (samples_) samples_->on_peer_summary(peer.summary());
   peers_page_.invalidate();
   notify_status();
   finish_if_idle();

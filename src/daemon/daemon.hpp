@@ -62,8 +62,9 @@ class Daemon final : private PeerSet::Events {
   void log_listening(const Config& c);
   std::string responder_key(const Config& c) const;
   void set_routes(const Config& c);
-  // The configured peers and, when wanted, ourselves: what a reload reconciles.
-  PeerSet::Plan plan_config_peers(const Config& c);  // throws ConfigError
+  // The configured peers and, when wanted, ourselves: what a reload reconciles. Takes
+  // c.peers: after it, c holds none.
+  PeerSet::Plan plan_config_peers(Config& c);  // throws ConfigError
   TlsRandom& tls_random();
   void notify_status();
   std::string peers_json() const;

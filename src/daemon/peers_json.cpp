@@ -75,9 +75,9 @@ std::string peer_json(const PeerSet::Member& m, const Config& c, const Metrics& 
   std::string o = "    {\n";
   field(o, in, "Url", json_string(p.url()));
   field(o, in, "Host", json_string(c.hostname));
-  field(o, in, "Limit", std::to_string(p.settings().limit));
-  field(o, in, "Delay", std::to_string(p.settings().delay_ms / 1000));
-  field(o, in, "Maxfail", std::to_string(p.settings().max_failures));
+  field(o, in, "Limit", std::to_string(p.limit()));
+  field(o, in, "Delay", std::to_string(p.delay_ms() / 1000));
+  field(o, in, "Maxfail", std::to_string(p.max_failures()));
   field(o, in, "Location", json_string(p.location()));
   field(o, in, "PeerIP", json_string(p.peer_ip()));
   field(o, in, "FirstPing", json_time(t.first_start_unix_ns / 1000000000 * 1000000000));

@@ -30,7 +30,7 @@ void Metrics::on_sample(const Sample& s, int) noexcept {
   p.last_other_work_us = uint32_t(std::min<uint64_t>(q.other_work_ns / 1000, UINT32_MAX));
   if (!s.ok()) {
     ++p.failed;
-    ++p.failures[size_t(s.reason) - 1];
+    p.failures.add(size_t(s.reason) - 1);
     return;
   }
   ++p.ok;
@@ -38,12 +38,12 @@ void Metrics::on_sample(const Sample& s, int) noexcept {
     p.kernel_timed[i] += s.reported_by_kernel(KernelPhase(1 << i));
   if (!s.counts_in_statistics()) return;  // disturbed, and no kernel time to fall back on
   const Timings& t = s.t;
-  if (t.dns != 0) p.phases[size_t(PhaseIndex::dns)].add(t.dns);
-  p.phases[size_t(PhaseIndex::tcp)].add(t.tcp);
-  if (s.tls_version) p.phases[size_t(PhaseIndex::tls)].add(t.tls);
-  p.phases[size_t(PhaseIndex::first)].add(t.first);
-  p.phases[size_t(PhaseIndex::lastb)].add(t.lastb);
-  p.phases[size_t(PhaseIndex::total)].add(t.total);
+  if (t.dns != 0) p.phases.add(PhaseIndex::dns, t.dns);
+  p.phases.add(PhaseIndex::tcp, t.tcp);
+  if (s.tls_version) p.phases.add(PhaseIndex::tls, t.tls);
+  p.phases.add(PhaseIndex::first, t.first);
+  p.phases.add(PhaseIndex::lastb, t.lastb);
+  p.phases.add(PhaseIndex::total, t.total);
 }
 
 void Metrics::forget(std::string_view peer) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -48,14 +49,61 @@ struct ProcessFigures {
 // loop once per scrape (tens of microseconds at a few hundred fds).
 ProcessFigures read_process_figures();
 
+// A peer's six phase histograms, read as an array. dns and tls are allocated when first
+// observed: an IP literal never has a lookup, an http peer never a handshake, and at
+// 10,000 peers and more their 176 bytes a peer are a good part of the budget. An absent
+// one reads as empty.
+class PhaseHistograms {
+ public:
+  static constexpr size_t size() { return kPhaseNames.size(); }
+  const Histogram& operator[](size_t i) const {
+    static const Histogram empty;
+    if (i == size_t(PhaseIndex::dns)) return dns_ ? *dns_ : empty;
+    if (i == size_t(PhaseIndex::tls)) return tls_ ? *tls_ : empty;
+    return kept_[kept_slot(i)];
+  }
+  void add(PhaseIndex p, uint64_t ns) {
+    if (p == PhaseIndex::dns || p == PhaseIndex::tls) {
+      auto& h = p == PhaseIndex::dns ? dns_ : tls_;
+      if (!h) h = std::make_unique<Histogram>();
+      h->add(ns);
+    } else {
+      kept_[kept_slot(size_t(p))].add(ns);
+    }
+  }
+
+ private:
+  // tcp, first, lastb, total: in kept_ in that order.
+  static constexpr size_t kept_slot(size_t i) { return i == size_t(PhaseIndex::tcp) ? 0 : i - 2; }
+  std::array<Histogram, 4> kept_;
+  std::unique_ptr<Histogram> dns_, tls_;
+};
+
+// Failures of one peer by reason ([reason - 1]), allocated at the first failure: a peer
+// that always answers holds a pointer, not 14 counters.
+class FailureCounts {
+  static constexpr size_t kReasons = std::size(kFailureReasonNames) - 1;
+
+ public:
+  static constexpr size_t size() { return kReasons; }
+  uint32_t operator[](size_t i) const { return counts_ ? (*counts_)[i] : 0; }
+  void add(size_t i) {
+    if (!counts_) counts_ = std::make_unique<std::array<uint32_t, kReasons>>();
+    ++(*counts_)[i];
+  }
+
+ private:
+  std::unique_ptr<std::array<uint32_t, kReasons>> counts_;
+};
+
 // One peer's series. Phases are observed for successful samples only, where the
 // original's definitions hold; dns only when a lookup happened (an IP literal's dns is
 // exactly 0), tls only for https.
 struct PeerSeries {
-  std::array<Histogram, kPhaseNames.size()> phases;
+  PhaseHistograms phases;
   uint64_t ok = 0;
   uint64_t failed = 0;
-  std::array<uint32_t, std::size(kFailureReasonNames) - 1> failures{};  // [reason - 1]
+  FailureCounts failures;  // [reason - 1]
   int64_t last_sample_unix_ns = 0;
   int64_t cert_not_after_unix = 0;  // 0: never seen a certificate
   int32_t last_http_code = 0;

@@ -93,7 +93,7 @@ MeshMatrix build_matrix(const MeshView& view, const PeerSet& peers, int64_t now_
     tg.cell =
         matrix_cell(t.successes, t.failures, int64_t(t.sum_over_successes(&Timings::tcp)),
                     int64_t(t.sum_over_successes(&Timings::total)), p.latest_unix_ns() / kSecond,
-                    double(p.settings().delay_ms) / 1000, now_s);
+                    double(p.delay_ms()) / 1000, now_s);
     if (mb.origin == Origin::self) tg.url.clear(), tg.location = opt.location;
     targets[0].push_back(std::move(tg));
   });

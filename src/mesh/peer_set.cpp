@@ -22,7 +22,10 @@ PeerSet::Member::Recipe recipe_of(const PeerSpec& s, const PeerDefaults& d) {
   r.limit = s.limit.value_or(d.limit);
   r.max_failures = s.max_failures.value_or(d.max_failures);
   r.defaults = d;
-  if (s.url.tls()) r.tls = s.tls;
+  if (s.url.tls())
+    r.tls = s.tls;
+  else
+    std::string().swap(r.tls.ca_file);  // its default, on the heap: nothing an http peer uses
   return r;
 }
 
@@ -89,6 +92,7 @@ PeerSet::PeerSet(Loop& loop, Resolver& resolver, Events& events, std::function<T
       resolver_(resolver),
       events_(events),
       max_peers_(max_peers),
+      peer_timers_(loop),
       random_(std::move(random)),
       reaper_(loop, [this] { reap(); }),
       seed_(mono_ns()) {}
@@ -195,7 +199,8 @@ PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>
     s.delay_ms = uint64_t(r.delay_s) * 1000;
     s.limit = r.limit;
     s.max_failures = r.max_failures;
-    Member m;
+    // Made with its recipe, not assigned one: a default recipe's strings would stay.
+    Member m{nullptr, wants[i].origin, spec.place, false, std::move(wants[i].recipe), {}};
     if (spec.url.tls()) {
       auto config = tls_client_for(spec.tls, &m.tls_key);
       s.tls.conf = config->get();
@@ -205,11 +210,8 @@ PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>
       s.tls.resume = spec.tls.resume;
     }
     Peer::Events& events = *this;
-    m.peer =
-        std::make_unique<Peer>(loop_, resolver_, spec.url, s, defaults.limits, events, ++seed_);
-    m.origin = wants[i].origin;
-    m.place = spec.place;
-    m.recipe = r;
+    m.peer = std::make_unique<Peer>(loop_, resolver_, spec.url, std::move(s), defaults.limits,
+                                    events, ++seed_, &peer_timers_);
     plan.fresh.push_back(std::move(m));
   }
   reaper_.start(0);  // the TLS configurations of a plan never applied
@@ -243,18 +245,22 @@ PeerSet::Change PeerSet::apply(Plan plan) {
 
   // New peers start spread over their period, so they never fire together.
   size_t added = plan.fresh.size();
+  members_.reserve(members_.size() + added);  // not twice the room at a big start
   for (size_t i = 0; i < added; ++i) {
     members_.push_back(std::move(plan.fresh[i]));
     const Member& m = members_.back();
     Peer& p = *m.peer;
     PM_LOG(info, "ping %s", p.url().c_str());
-    uint64_t period = p.settings().delay_ms * 1000000;
+    uint64_t period = p.delay_ms() * 1000000;
     // The configuration's peers keep the original's start (1 s, then spread evenly).
     bool hashed = !self_.empty() && m.origin != Origin::config && m.origin != Origin::self;
     p.start(hashed ? 1000000000ull + pair_offset_ns(self_, m.recipe.identity, period)
                    : spread_offset_ns(i, added, period));
   }
-  for (auto& [origin, specs] : plan.lists) wanted_[size_t(origin)] = std::move(specs);
+  for (auto& [origin, specs] : plan.lists) {
+    wanted_[size_t(origin)] = std::move(specs);
+    wanted_[size_t(origin)].shrink_to_fit();  // a list read line by line grew up to twice
+  }
   defaults_ = plan.defaults;
   max_peers_ = plan.max_peers;
   events_.on_members_changed();

@@ -138,6 +138,7 @@ class PeerSet final : private Peer::Events {
   Events& events_;
   size_t max_peers_;
   PeerDefaults defaults_;
+  PeerTimers peer_timers_;  // before members_: every peer's destructor tells it
   std::vector<PeerSpec> wanted_[kOrigins];
   std::vector<Member> members_;
   // Shared by the peers that use them (and their probes in flight): the map only finds

@@ -6,28 +6,59 @@
 namespace pingmesh {
 
 Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, ProbeLimits limits,
-           Events& events, uint64_t seed)
+           Events& events, uint64_t seed, PeerTimers* timers)
     : loop_(loop),
       resolver_(resolver),
-      target_(std::move(url), settings.address_override, settings.tls),
-      settings_(std::move(settings)),
+      target_(std::move(url), std::move(settings.address_override), std::move(settings.tls)),
+      delay_ms_(settings.delay_ms),
+      limit_(settings.limit),
+      // The original caps the failure limit at the ping limit.
+      max_failures_(settings.limit > 0 && settings.max_failures > settings.limit
+                        ? settings.limit
+                        : settings.max_failures),
       limits_(limits),
       events_(events),
       schedule_(seed),
-      timer_(loop, [this] { on_tick(); }),
-      location_(settings_.location.empty() ? "unknown" : settings_.location) {
-  // The original caps the failure limit at the ping limit.
-  if (settings_.limit > 0 && settings_.max_failures > settings_.limit)
-    settings_.max_failures = settings_.limit;
-  totals_.max_failures = settings_.max_failures;
-  totals_.url = target_.display_url;
-  totals_.peer = settings_.identity.empty() ? target_.display_url : settings_.identity;
-  target_.identity = totals_.peer;
+      own_timers_(timers ? nullptr : std::make_unique<PeerTimers>(loop)),
+      timers_(timers ? timers : own_timers_.get()),
+      location_(settings.location.empty() ? "unknown" : std::move(settings.location)) {
+  target_.identity = settings.identity.empty() ? target_.display_url : std::move(settings.identity);
+}
+
+PeerTotals Peer::totals() const {
+  PeerTotals t;
+  t.successes = counts_.successes;
+  t.failures = counts_.failures;
+  t.max_failures = max_failures_;
+  t.averaged = counts_.averaged;
+  t.disturbed = counts_.disturbed;
+  t.sum = counts_.sum;
+  t.size_sum = counts_.size_sum;
+  t.first_start_unix_ns = counts_.first_start_unix_ns;
+  return t;
+}
+
+PeerTotals Peer::summary() const {
+  PeerTotals t = totals();
+  t.peer = identity();
+  t.url = url();
+  if (counts_.successes > 0) t.location = location_;  // known once it answered
+  return t;
+}
+
+Peer::~Peer() {
+  timers_->forget(*this);
+}
+
+// Only what later readers need stays with the peer (its totals, latest error, address);
+// the probe itself goes. One started again since it ended is kept.
+void Peer::free_ended_probe() {
+  if (probe_ && !probe_->running()) probe_.reset();
 }
 
 void Peer::start(uint64_t first_offset_ns) {
   due_ns_ = mono_ns() + first_offset_ns;
-  timer_.start(first_offset_ns / 1000000);
+  timers_->arm(*this);
 }
 
 void Peer::on_tick() {
@@ -46,10 +77,10 @@ void Peer::on_tick() {
     probe_->start();
   }
   if (stopping_ || ended_) return;
-  uint64_t delay_ns = settings_.delay_ms * 1000000;
+  uint64_t delay_ns = delay_ms_ * 1000000;
   due_ns_ = schedule_.next(due_ns_, delay_ns);
   while (due_ns_ <= now) due_ns_ = schedule_.next(due_ns_, delay_ns);  // the loop was stalled
-  timer_.start((due_ns_ - now + 999999) / 1000000);
+  timers_->arm(*this);
 }
 
 void Peer::on_probe_done(const Sample& s) {
@@ -59,38 +90,38 @@ void Peer::on_probe_done(const Sample& s) {
              url().c_str(), unlogged_failures_);
     unlogged_failures_ = 0;
     last_failure_ = FailureReason::none;
-    ++totals_.successes;
+    ++counts_.successes;
     latest_unix_ns_ = s.start_unix_ns;
     if (peer_ip_.empty()) peer_ip_ = s.remote_addr;
-    if (totals_.successes == 1) {
-      totals_.first_start_unix_ns = s.start_unix_ns;
+    if (counts_.successes == 1) {
+      counts_.first_start_unix_ns = s.start_unix_ns;
       // A preset location is what the user calls the peer, whatever it says; otherwise
       // it is learned from the first reply, or is the URL if the reply says nothing.
       if (location_ == "unknown") location_ = s.location != "unknown" ? s.location : url();
-      totals_.location = location_;
     }
-    if (s.quality.disturbed) ++totals_.disturbed;
+    if (s.quality.disturbed) ++counts_.disturbed;
     if (s.counts_in_statistics()) {
-      ++totals_.averaged;
-      totals_.sum.dns += s.t.dns;
-      totals_.sum.tcp += s.t.tcp;
-      totals_.sum.tls += s.t.tls;
-      totals_.sum.first += s.t.first;
-      totals_.sum.lastb += s.t.lastb;
-      totals_.sum.total += s.t.total;
+      ++counts_.averaged;
+      counts_.sum.dns += s.t.dns;
+      counts_.sum.tcp += s.t.tcp;
+      counts_.sum.tls += s.t.tls;
+      counts_.sum.first += s.t.first;
+      counts_.sum.lastb += s.t.lastb;
+      counts_.sum.total += s.t.total;
     }
-    totals_.size_sum += s.size;
+    counts_.size_sum += s.size;
   } else {
-    ++totals_.failures;
+    ++counts_.failures;
     last_error_ = std::string(to_string(s.reason)) + (s.detail.empty() ? "" : ": " + s.detail);
     last_error_unix_ns_ = s.start_unix_ns;
     // The original's words; from -v on, the reason too.
     log_failure(s);
   }
+  timers_->free_probe_later(*this);  // we are inside the probe's callback
   events_.on_sample(*this, s);
 
-  bool limit_reached = settings_.limit > 0 && totals_.successes >= settings_.limit;
-  if (limit_reached || totals_.failures >= settings_.max_failures || stopping_) end();
+  bool limit_reached = limit_ > 0 && counts_.successes >= limit_;
+  if (limit_reached || counts_.failures >= max_failures_ || stopping_) end();
 }
 
 // The original's words, and from -v on the reason. A peer failing the same way again
@@ -107,29 +138,32 @@ void Peer::log_failure(const Sample& s) {
   if (!why.empty()) why = " (" + why + ")";
   if (unlogged_failures_)
     why += "; " + std::to_string(unlogged_failures_) + " more like the last one before it";
-  PM_LOG(warning, "HTTP error %d failure %d of %d on %s%s", s.http_code, totals_.failures,
-         settings_.max_failures, url().c_str(), why.c_str());
+  PM_LOG(warning, "HTTP error %d failure %d of %d on %s%s", s.http_code, counts_.failures,
+         max_failures_, url().c_str(), why.c_str());
   last_failure_ = s.reason;
   last_failure_log_ns_ = now;
   unlogged_failures_ = 0;
 }
 
 void Peer::use_tls_config(const mbedtls_ssl_config* conf, std::shared_ptr<const void> owner) {
-  TlsTarget next = next_tls_ ? *next_tls_ : target_.tls;
-  next.conf = conf;
-  next.owner = std::move(owner);
+  auto next = std::make_unique<TlsTarget>(next_tls_ ? *next_tls_ : target_.tls);
+  next->conf = conf;
+  next->owner = std::move(owner);
   next_tls_ = std::move(next);
 }
 
 void Peer::stop() {
   if (ended_ || stopping_) return;
   stopping_ = true;
-  timer_.stop();
+  timers_->disarm(*this);
   if (!busy()) end();
 }
 
 void Peer::cancel() {
-  if (probe_) probe_->cancel();
+  if (probe_) {
+    probe_->cancel();
+    timers_->free_probe_later(*this);
+  }
   if (stopping_ && !ended_) end();
 }
 
@@ -139,7 +173,7 @@ void Peer::end() {
   if (unlogged_failures_)
     PM_LOG(warning, "%s: %d more failures like the last one logged", url().c_str(),
            unlogged_failures_);
-  timer_.stop();
+  timers_->disarm(*this);
   events_.on_peer_ended(*this);
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "probe/peer_timers.hpp"
 #include "probe/probe.hpp"
 #include "probe/schedule.hpp"
 
@@ -35,8 +36,13 @@ class Peer {
     ~Events() = default;
   };
 
+  // timers runs its ticks and frees its ended probes; with none the peer has its own
+  // (tests, a lone peer).
   Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, ProbeLimits limits,
-       Events& events, uint64_t seed);
+       Events& events, uint64_t seed, PeerTimers* timers = nullptr);
+  ~Peer();
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
 
   void start(uint64_t first_offset_ns);
   // No new probes; one in flight may finish: if it succeeds it is a sample, if it
@@ -50,14 +56,22 @@ class Peer {
 
   bool ended() const { return ended_; }
   bool busy() const { return probe_ && probe_->running(); }
-  const PeerTotals& totals() const { return totals_; }
-  const PeerSettings& settings() const { return settings_; }
+  // True while a probe object exists: in flight, or ended and not yet freed.
+  bool holds_probe() const { return probe_ != nullptr; }
+  // Its counts and sums, with peer, url and location left empty (they are identity(),
+  // url() and location(), held once); summary() has them all.
+  PeerTotals totals() const;
+  PeerTotals summary() const;
+  uint64_t delay_ms() const { return delay_ms_; }
+  int limit() const { return limit_; }
+  int max_failures() const { return max_failures_; }
   const std::string& location() const { return location_; }
   const std::string& url() const { return target_.display_url; }
   const Url& target_url() const { return target_.url; }
-  const std::string& identity() const { return totals_.peer; }
+  const std::string& identity() const { return target_.identity; }
   const std::string& peer_ip() const { return peer_ip_; }
   int64_t latest_unix_ns() const { return latest_unix_ns_; }
+  uint64_t due_ns() const { return due_ns_; }  // its next tick
   uint64_t skipped_ticks() const { return skipped_ticks_; }
   // The latest failure: its reason (and details), and when; empty if none yet.
   const std::string& last_error() const { return last_error_; }
@@ -68,17 +82,24 @@ class Peer {
   void on_probe_done(const Sample& s);
   void end();
   void log_failure(const Sample& s);
+  friend class PeerTimers;
+  void free_ended_probe();
 
   Loop& loop_;
   Resolver& resolver_;
+  // What the settings were made into: the target holds the strings, the peer the numbers.
   ProbeTarget target_;
-  PeerSettings settings_;
+  uint64_t delay_ms_;
+  int limit_;
+  int max_failures_;
   ProbeLimits limits_;
   Events& events_;
   Schedule schedule_;
-  Timer timer_;
-  std::unique_ptr<Probe> probe_;       // kept after it ends; replaced by the next one
-  std::optional<TlsTarget> next_tls_;  // use_tls_config's, from the next probe on
+  std::unique_ptr<PeerTimers> own_timers_;  // only when none was given
+  PeerTimers* timers_;
+  uint32_t timer_slot_ = UINT32_MAX;     // its place in timers_' heap, if armed
+  std::unique_ptr<Probe> probe_;         // while in flight; freed by timers_ once it ends
+  std::unique_ptr<TlsTarget> next_tls_;  // use_tls_config's, from the next probe on
   uint64_t due_ns_ = 0;
   bool stopping_ = false;
   bool ended_ = false;
@@ -92,7 +113,14 @@ class Peer {
   FailureReason last_failure_ = FailureReason::none;
   uint64_t last_failure_log_ns_ = 0;
   int unlogged_failures_ = 0;
-  PeerTotals totals_;
+  // PeerTotals without its three strings.
+  struct Counts {
+    int successes = 0, failures = 0;
+    int averaged = 0, disturbed = 0;  // as in PeerTotals
+    Timings sum;  // over the successes that count in statistics
+    uint64_t size_sum = 0;
+    int64_t first_start_unix_ns = 0;
+  } counts_;
 };
 
 }  // namespace pingmesh

@@ -94,6 +94,31 @@ TEST_F(PeerSetTest, EachOriginChangesOnlyItsOwnPeers) {
   EXPECT_GE(events.samples["a"], 1);
 }
 
+// Idle peers hold no probe object; a reload that removes one, and the shutdown, still
+// end every peer with its totals.
+TEST_F(PeerSetTest, IdlePeersHoldNoProbeAndStillReloadAndStop) {
+  make();
+  set->apply(set->plan(one(Origin::config, {spec("a"), spec("b")}), defaults, 100));
+  auto idle_with_samples = [&] {
+    bool all = events.samples["a"] >= 1 && events.samples["b"] >= 1;
+    set->for_each([&](const PeerSet::Member& m) { all = all && !m.peer->holds_probe(); });
+    return all;
+  };
+  ASSERT_TRUE(run_until(loop, idle_with_samples, 5000));
+  set->apply(set->plan(one(Origin::config, {spec("a")}), defaults, 100));
+  ASSERT_TRUE(run_until(
+      loop, [&] { return events.samples["a"] >= 2 && !events.gone.empty(); }, 5000));
+  EXPECT_EQ(events.gone, std::vector<std::string>{"b"}) << "b, idle, ended at once";
+  const Peer* a = running()["a"].second;
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->totals().successes, events.samples["a"]) << "a probe made anew each time";
+  EXPECT_EQ(a->location(), "Here");
+  set->stop_all();
+  ASSERT_TRUE(run_until(
+      loop, [&] { return set->idle(true); }, 5000));
+  EXPECT_EQ(events.ended.size(), 2u);
+}
+
 TEST_F(PeerSetTest, OneIdentityOnePeerTheFirstOriginOwnsIt) {
   make();
   set->reconcile(Origin::dns, {spec("x")});
@@ -123,7 +148,7 @@ TEST_F(PeerSetTest, AChangedRecipeIsANewPeerUnderTheSameIdentity) {
   EXPECT_EQ(change.added, 1u);
   EXPECT_EQ(change.removed, 1u);
   EXPECT_NE(running()["x"].second, before);
-  EXPECT_EQ(running()["x"].second->settings().delay_ms, 7000u);
+  EXPECT_EQ(running()["x"].second->delay_ms(), 7000u);
   run_for(loop, 300);
   EXPECT_TRUE(events.gone.empty()) << "x is still there: its series must stay";
 }

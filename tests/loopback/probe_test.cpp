@@ -81,6 +81,92 @@ TEST_F(ProbeTest, ProbesOurResponder) {
   }
 }
 
+// Between probes a peer holds no probe (timers, parser, sample): its PeerTimers frees an
+// ended one on a later turn, never inside its callback, and the next tick makes a new
+// one. Peers sharing one PeerTimers share its one uv timer.
+TEST_F(ProbeTest, AnIdlePeerHoldsNoProbe) {
+  {
+    TestRoutes responder_routes("Here");
+    Responder responder(loop, local_responder(), responder_routes.table);
+    responder.start();
+    Resolver resolver(loop, {});
+    PeerTimers timers(loop);
+    Recorder rec;
+    std::string u = "http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping";
+    Peer peer(loop, resolver, url(u), every(100), {}, rec, 1, &timers);
+    peer.start(start_now);
+    EXPECT_EQ(timers.armed(), 1u);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return rec.samples.size() == 1 && !peer.holds_probe(); }, 3000))
+        << "the ended probe is freed before the next tick (100 ms later)";
+    EXPECT_EQ(timers.probes_to_free(), 0u);
+    EXPECT_EQ(timers.armed(), 1u) << "the next tick";
+    ASSERT_TRUE(run_until(
+        loop, [&] { return rec.samples.size() >= 3; }, 3000));
+    for (const auto& e : rec.samples) EXPECT_TRUE(e.sample.ok()) << to_string(e.sample.reason);
+    EXPECT_EQ(peer.location(), "Here") << "learned from the first reply, kept without it";
+    EXPECT_EQ(peer.peer_ip(), "127.0.0.1");
+    peer.stop();
+    EXPECT_EQ(timers.armed(), 0u);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return !rec.ended.empty(); }, 3000));
+    EXPECT_EQ(size_t(peer.totals().successes), rec.samples.size());
+    EXPECT_FALSE(peer.busy());
+    PeerTotals sum = peer.summary();  // the strings a running peer holds once, filled in
+    EXPECT_EQ(sum.peer, u);
+    EXPECT_EQ(sum.url, u);
+    EXPECT_EQ(sum.location, "Here");
+    EXPECT_EQ(size_t(sum.successes), rec.samples.size());
+
+    // A peer freed before its tick or the freeing of its probe is forgotten, not called.
+    auto other =
+        std::make_unique<Peer>(loop, resolver, url(u), every(100), ProbeLimits{}, rec, 2, &timers);
+    other->start(1'000'000);
+    timers.free_probe_later(*other);
+    EXPECT_EQ(timers.armed(), 1u);
+    other.reset();
+    EXPECT_EQ(timers.armed(), 0u);
+    EXPECT_EQ(timers.probes_to_free(), 0u);
+    run_for(loop, 20);
+  }
+}
+
+// Many peers on one PeerTimers tick in due order, each on its own grid, stopped ones not.
+TEST_F(ProbeTest, PeersSharingTimersEachKeepTheirSchedule) {
+  {
+    TestRoutes responder_routes("Here");
+    Responder responder(loop, local_responder(), responder_routes.table);
+    responder.start();
+    Resolver resolver(loop, {});
+    PeerTimers timers(loop);
+    Recorder rec;
+    std::string u = "http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping?n=";
+    std::vector<std::unique_ptr<Peer>> peers;
+    const uint64_t delays[] = {40, 70, 110, 1000};
+    for (size_t i = 0; i < std::size(delays); ++i) {
+      peers.push_back(std::make_unique<Peer>(loop, resolver, url(u + std::to_string(i)),
+                                             every(delays[i]), ProbeLimits{}, rec, i + 1, &timers));
+      peers.back()->start(delays[i] * 1'000'000 / 2);
+    }
+    peers[3]->stop();  // never ticks: no sample, ended at once
+    run_for(loop, 600);
+    for (auto& p : peers) p->stop();
+    ASSERT_TRUE(run_until(
+        loop, [&] { return rec.ended.size() == peers.size(); }, 3000));
+    for (size_t i = 0; i < 3; ++i) {
+      auto mine = rec.of(*peers[i]);
+      // About 600 / delay probes after a first at half a delay; a loaded machine may skip.
+      size_t want = size_t((600 - delays[i] / 2) / delays[i]) + 1;
+      EXPECT_GE(mine.size() + 2, want) << "peer " << i;
+      EXPECT_LE(mine.size(), want + 1) << "peer " << i;
+      for (size_t k = 1; k < mine.size(); ++k)  // never two ticks close together
+        EXPECT_GT(mine[k].at_ns - mine[k - 1].at_ns, delays[i] * 1'000'000 / 2) << "peer " << i;
+    }
+    EXPECT_TRUE(rec.of(*peers[3]).empty());
+    EXPECT_EQ(timers.armed(), 0u);
+  }
+}
+
 // Answers the request after hold_ms, the body's end hold_ms later: the server's own
 // schedule, which the probe's First and LastB must show.
 class SlowServer {
