@@ -514,3 +514,74 @@ def test_without_a_ca_file_the_system_cas_are_looked_up_not_the_bundle_read(tmp_
         assert "ca-certificates.crt" not in files
     finally:
         ep.close()
+
+
+class ConnectProxy:
+    """An HTTP CONNECT proxy on 127.0.0.1 that records each tunnel's target."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.targets = []
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(8)
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while True:
+            try:
+                client, _ = self.srv.accept()
+            except OSError:
+                return
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 8192:
+                chunk = client.recv(1024)
+                if not chunk:
+                    break
+                head += chunk
+            method, target = head.split(b" ")[:2]
+            host, port = target.decode().rsplit(":", 1)
+            self.targets.append((method.decode(), host, int(port)))
+            upstream = socket.create_connection((host, int(port)), timeout=5)
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b):
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(2)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.srv.close()
+
+
+def test_https_goes_through_the_proxy_the_environment_names(daemons, tmp_path, certs,
+                                                              monkeypatch):
+    for name in ("no_proxy", "NO_PROXY", "AWS_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    creds = credentials()
+    ep = https_endpoint(creds, certs)
+    proxy = ConnectProxy()
+    try:
+        d, _ = self_ping(daemons, tmp_path, ep, creds, extra=f"ca_file = {certs / 'ca.pem'}\n",
+                         env={"https_proxy": f"http://127.0.0.1:{proxy.port}"})
+        assert ep.accepted() and not ep.bad, d.stderr()
+        port = int(ep.url.rsplit(":", 1)[1].strip("/"))
+        assert proxy.targets and set(proxy.targets) == {("CONNECT", "127.0.0.1", port)}
+    finally:
+        proxy.close()
+        ep.close()
