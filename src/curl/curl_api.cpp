@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
+#include <optional>
 #include <stdexcept>
 
 namespace pingmesh {
@@ -14,8 +16,38 @@ void bind(void* lib, const char* name, F& out) {
   if (!out) throw std::runtime_error(std::string("libcurl has no ") + name);
 }
 
+// Debian's libcurl4 (OpenSSL) links libldap and librtmp, and they link GnuTLS, whose
+// constructor initialises it on load (priorities, p11-kit): about 0.8 MB of RSS for a
+// library we never call (LDAP would call gnutls_global_init itself). GnuTLS skips that
+// when GNUTLS_NO_IMPLICIT_INIT is set: set for the dlopen only, then restored, so no
+// other code sees it (one thread, and no child is started meanwhile).
+class WithoutImplicitGnutlsInit {
+ public:
+  WithoutImplicitGnutlsInit() {
+    if (const char* v = getenv(kName)) before_ = v;
+    setenv(kName, "1", 1);
+  }
+  ~WithoutImplicitGnutlsInit() {
+    if (before_)
+      setenv(kName, before_->c_str(), 1);
+    else
+      unsetenv(kName);
+  }
+  WithoutImplicitGnutlsInit(const WithoutImplicitGnutlsInit&) = delete;
+  WithoutImplicitGnutlsInit& operator=(const WithoutImplicitGnutlsInit&) = delete;
+
+ private:
+  static constexpr const char* kName = "GNUTLS_NO_IMPLICIT_INIT";
+  std::optional<std::string> before_;
+};
+
+void* open_libcurl() {
+  WithoutImplicitGnutlsInit quiet_gnutls;
+  return dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+}
+
 CurlApi load_once() {
-  void* lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+  void* lib = open_libcurl();
   if (!lib)
     throw std::runtime_error(
         "CloudWatch needs libcurl (Debian: apt-get install libcurl4), and it cannot be "
