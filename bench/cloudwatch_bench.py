@@ -17,6 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "system"))
 from cloudwatch_endpoint import Endpoint, credentials  # noqa: E402
+from conftest import free_port  # noqa: E402  (below the ephemeral range: no one takes it)
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 65
 BIN = sys.argv[2] if len(sys.argv) > 2 else "build-bench-dynamic/pingmesh"
@@ -25,13 +26,6 @@ PEERS = 100
 BUDGET_KB = 10 * 1024
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def mappings(pid):
@@ -64,9 +58,12 @@ def run(binary, cloudwatch, endpoint, creds, workdir, ca_file=""):
                 "AWS_ACCESS_KEY_ID": creds.access_key, "AWS_SECRET_ACCESS_KEY": creds.secret_key,
                 "AWS_ENDPOINT_URL_CLOUDWATCH": endpoint.url, "HOME": "/nonexistent"})
     before = len(endpoint.requests)
-    p = subprocess.Popen([binary, "-C", ini], env=env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+    log = open(os.path.join(workdir, "stderr"), "w+")
+    p = subprocess.Popen([binary, "-C", ini], env=env, stdout=subprocess.DEVNULL, stderr=log)
     time.sleep(SECONDS)
+    if p.poll() is not None:
+        log.seek(0)
+        sys.exit(f"{binary} stopped (exit {p.returncode}):\n{log.read()[-3000:]}")
     with open(f"/proc/{p.pid}/status") as f:
         status = {l.split(":")[0]: l.split()[1] for l in f if l.startswith(("VmHWM", "VmRSS"))}
     maps = mappings(p.pid)

@@ -88,24 +88,22 @@ const CurlApi& CurlApi::load() {
   return api;
 }
 
-CaSource choose_ca_source(const std::string& ca_file, const char* default_ca_path) {
-  if (!ca_file.empty()) return {ca_file.c_str(), nullptr, false};
-  if (default_ca_path && *default_ca_path) return {nullptr, default_ca_path, false};
-  return {nullptr, nullptr, true};
-}
-
 void CurlApi::lean_transfer(CURL* easy, const std::string& ca_file) const {
   easy_setopt(easy, CURLOPT_HTTP_VERSION, long(CURL_HTTP_VERSION_1_1));
   // AWS's answers are a few hundred bytes; bodies go out 16 KB a write (the minimum)
   // instead of through a 64 KB upload buffer.
   easy_setopt(easy, CURLOPT_BUFFERSIZE, 4096L);
   easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
-  CaSource ca = choose_ca_source(ca_file, default_ca_path);
-  if (ca.keep_default) return;
-  // Debian's bundle is 140 certificates, about 1 MB once parsed: the directory has the
-  // same ones by subject hash, read only for the root a chain needs.
-  easy_setopt(easy, CURLOPT_CAINFO, ca.file);
-  easy_setopt(easy, CURLOPT_CAPATH, ca.dir);
+  if (!ca_file.empty()) {
+    easy_setopt(easy, CURLOPT_CAINFO, ca_file.c_str());  // copied by curl
+    easy_setopt(easy, CURLOPT_CAPATH, nullptr);
+    easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);  // a renewed file: read at the next connection
+  } else if (default_ca_path && *default_ca_path) {
+    // Debian's bundle is 140 certificates, about 1 MB once parsed: the directory has the
+    // same ones by subject hash, and only the root a chain needs is read.
+    easy_setopt(easy, CURLOPT_CAINFO, nullptr);
+    easy_setopt(easy, CURLOPT_CAPATH, default_ca_path);
+  }
 }
 
 }  // namespace pingmesh

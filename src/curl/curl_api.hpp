@@ -36,17 +36,9 @@ struct CurlApi {
   // What keeps a transfer small (bench/README, 2026-12-01): HTTP/1.1 (no HTTP/2 session
   // for one request a period), buffers sized to what we send and get back, and the CAs
   // looked up one by one in the CA directory instead of parsing the whole bundle. A
-  // ca_file replaces the system's CAs; verification stays on.
+  // ca_file replaces the system's CAs (re-read for each new connection); verification
+  // stays on.
   void lean_transfer(CURL* easy, const std::string& ca_file) const;
 };
-
-// Where a transfer's CAs come from: ca_file alone when given; else the CA directory, when
-// libcurl has one (the bundle is not read); else libcurl's default (both null: unchanged).
-struct CaSource {
-  const char* file = nullptr;
-  const char* dir = nullptr;
-  bool keep_default = false;
-};
-CaSource choose_ca_source(const std::string& ca_file, const char* default_ca_path);
 
 }  // namespace pingmesh
