@@ -82,9 +82,10 @@ class Endpoint:
     refuse: a predicate on a request's datums; true answers 400 InvalidParameterValue, as
     CloudWatch refuses a whole request for one bad datum. name_culprit: the message names
     the first bad datum's member number, as CloudWatch's messages do. tls: (certificate,
-    key) files to answer https, as CloudWatch does; each request's HTTP version is kept."""
+    key) files to answer https, as CloudWatch does, offering the ALPN protocols alpn; each
+    request's HTTP version and ALPN protocol are kept."""
 
-    def __init__(self, creds, region="us-east-1", port=0, tls=None):
+    def __init__(self, creds, region="us-east-1", port=0, tls=None, alpn=("h2", "http/1.1")):
         self.creds, self.region = creds, region
         self.requests, self.bad, self.answers = [], [], []
         self.refuse = None
@@ -137,7 +138,7 @@ class Endpoint:
         if tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(*tls)
-            context.set_alpn_protocols(["h2", "http/1.1"])  # as CloudWatch offers both
+            context.set_alpn_protocols(list(alpn))  # h2 is offered, never spoken
             self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
             scheme = "https"
         self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/"
