@@ -415,6 +415,9 @@ LoadedConfig load_config(const CommandLine& cl, const GetEnv& getenv) {
                "the CA file '" + p.tls.ca_file + "' (needed for " + p.url.display() + ")",
                p.tls_override.ca_file && own != ca_places.end() ? own->second : "");
   }
+  if (c.cloudwatch.enabled && !c.cloudwatch.ca_file.empty())
+    check_file("cloudwatch", "ca_file", c.cloudwatch.ca_file,
+               "the CA file '" + c.cloudwatch.ca_file + "' (needed for CloudWatch)", "");
   bool serving = c.serve_port || c.tls_port;
   if (c.peers.empty() && !serving && c.discovery.name.empty())
     throw UsageError(

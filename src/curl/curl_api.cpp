@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
+#include <optional>
 #include <stdexcept>
 
 namespace pingmesh {
@@ -14,8 +16,38 @@ void bind(void* lib, const char* name, F& out) {
   if (!out) throw std::runtime_error(std::string("libcurl has no ") + name);
 }
 
+// Debian's libcurl4 (OpenSSL) links libldap and librtmp, and they link GnuTLS, whose
+// constructor initialises it on load (priorities, p11-kit): about 0.8 MB of RSS for a
+// library we never call (LDAP would call gnutls_global_init itself). GnuTLS skips that
+// when GNUTLS_NO_IMPLICIT_INIT is set: set for the dlopen only, then restored, so no
+// other code sees it (one thread, and no child is started meanwhile).
+class WithoutImplicitGnutlsInit {
+ public:
+  WithoutImplicitGnutlsInit() {
+    if (const char* v = getenv(kName)) before_ = v;
+    setenv(kName, "1", 1);
+  }
+  ~WithoutImplicitGnutlsInit() {
+    if (before_)
+      setenv(kName, before_->c_str(), 1);
+    else
+      unsetenv(kName);
+  }
+  WithoutImplicitGnutlsInit(const WithoutImplicitGnutlsInit&) = delete;
+  WithoutImplicitGnutlsInit& operator=(const WithoutImplicitGnutlsInit&) = delete;
+
+ private:
+  static constexpr const char* kName = "GNUTLS_NO_IMPLICIT_INIT";
+  std::optional<std::string> before_;
+};
+
+void* open_libcurl() {
+  WithoutImplicitGnutlsInit quiet_gnutls;
+  return dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+}
+
 CurlApi load_once() {
-  void* lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+  void* lib = open_libcurl();
   if (!lib)
     throw std::runtime_error(
         "CloudWatch needs libcurl (Debian: apt-get install libcurl4), and it cannot be "
@@ -43,6 +75,7 @@ CurlApi load_once() {
   if (!v || v->version_num < 0x074b00)
     throw std::runtime_error("CloudWatch needs libcurl 7.75 or later for SigV4; found " +
                              std::string(v ? v->version : "an unknown version"));
+  a.default_ca_path = v->capath;
   if (a.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     throw std::runtime_error("libcurl could not initialise");
   return a;
@@ -53,6 +86,24 @@ CurlApi load_once() {
 const CurlApi& CurlApi::load() {
   static const CurlApi api = load_once();
   return api;
+}
+
+void CurlApi::lean_transfer(CURL* easy, const std::string& ca_file) const {
+  easy_setopt(easy, CURLOPT_HTTP_VERSION, long(CURL_HTTP_VERSION_1_1));
+  // AWS's answers are a few hundred bytes; bodies go out 16 KB a write (the minimum)
+  // instead of through a 64 KB upload buffer.
+  easy_setopt(easy, CURLOPT_BUFFERSIZE, 4096L);
+  easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
+  if (!ca_file.empty()) {
+    easy_setopt(easy, CURLOPT_CAINFO, ca_file.c_str());  // copied by curl
+    easy_setopt(easy, CURLOPT_CAPATH, nullptr);
+    easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);  // a renewed file: read at the next connection
+  } else if (default_ca_path && *default_ca_path) {
+    // Debian's bundle is 140 certificates, about 1 MB once parsed: the directory has the
+    // same ones by subject hash, and only the root a chain needs is read.
+    easy_setopt(easy, CURLOPT_CAINFO, nullptr);
+    easy_setopt(easy, CURLOPT_CAPATH, default_ca_path);
+  }
 }
 
 }  // namespace pingmesh

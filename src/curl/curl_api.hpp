@@ -26,10 +26,19 @@ struct CurlApi {
   decltype(&curl_multi_cleanup) multi_cleanup;
   decltype(&curl_slist_append) slist_append;
   decltype(&curl_slist_free_all) slist_free_all;
+  // libcurl's built-in CA directory (hashed names, OpenSSL's c_rehash layout); null if none.
+  const char* default_ca_path;
 
   // Loads libcurl.so.4 once (later calls return the same table); throws
   // std::runtime_error naming what is missing: no libcurl, too old (< 7.75 has no SigV4).
   static const CurlApi& load();
+
+  // What keeps a transfer small (bench/README, 2026-12-01): HTTP/1.1 (no HTTP/2 session
+  // for one request a period), buffers sized to what we send and get back, and the CAs
+  // looked up one by one in the CA directory instead of parsing the whole bundle. A
+  // ca_file replaces the system's CAs (re-read for each new connection); verification
+  // stays on.
+  void lean_transfer(CURL* easy, const std::string& ca_file) const;
 };
 
 }  // namespace pingmesh

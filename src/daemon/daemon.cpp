@@ -159,6 +159,7 @@ void Daemon::open_cloudwatch(const Config& c) {
                                                        : CloudWatchBatch::Mode::full;
   o.region = cw.region;
   o.endpoint = cw.endpoint;
+  o.ca_file = cw.ca_file;
   o.metric_namespace = cw.metric_namespace;
   o.period_s = cw.period_s;
   o.dimensions = {cw.dimension_from, cw.dimension_to, cw.dimension_url};

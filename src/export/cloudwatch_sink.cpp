@@ -63,6 +63,7 @@ CloudWatchSink::CloudWatchSink(Loop& loop, CloudWatchOptions options)
   api_.easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
   api_.easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
   api_.easy_setopt(easy_, CURLOPT_TIMEOUT_MS, 15000L);
+  api_.lean_transfer(easy_, options_.ca_file);
   if (!options_.spool_dir.empty()) {
     try {
       spool_ = std::make_unique<Spool>(options_.spool_dir, options_.spool_max_bytes);
@@ -80,7 +81,8 @@ CloudWatchSink::CloudWatchSink(Loop& loop, CloudWatchOptions options)
   }
 }
 
-// libcurl 7.88's SigV4 rules (DESIGN.md): body through COPYPOSTFIELDS, no removed or empty
+// libcurl 7.88's SigV4 rules (DESIGN.md): body through POSTFIELDS (SigV4 hashes what
+// CURLOPT_POSTFIELDS points to, copied or not), no removed or empty
 // headers, no X-Amz-Date of ours; the session token is a header of ours. curl copies the
 // strings it is given.
 void CloudWatchSink::use_credentials(const AwsCredentials& c) {
@@ -203,8 +205,9 @@ void CloudWatchSink::send_next() {
   if (!have_credentials_ || in_flight_ || retry_timer_.pending() || !next_request()) return;
   in_flight_ = true;
   response_.clear();
+  // Not copied (a body is up to 1 MB): current_ keeps it, unchanged, until on_response.
   api_.easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, long(current_->body.size()));
-  api_.easy_setopt(easy_, CURLOPT_COPYPOSTFIELDS, current_->body.c_str());
+  api_.easy_setopt(easy_, CURLOPT_POSTFIELDS, current_->body.c_str());
   if (!multi_.add(easy_, [this](CURL*, CURLcode result) { on_response(result); })) {
     in_flight_ = false;
     retry_later("libcurl refused to start the transfer");

@@ -23,6 +23,7 @@ struct CloudWatchOptions {
   CloudWatchBatch::Mode mode = CloudWatchBatch::Mode::full;
   std::string region;
   std::string endpoint;  // full URL
+  std::string ca_file;   // empty: the system's CAs
   std::string metric_namespace = "pingmesh";
   int period_s = 60;
   CloudWatchBatch::Dimensions dimensions;

@@ -69,6 +69,7 @@ void ImdsCredentials::start(Step step) {
   api_.easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
   api_.easy_setopt(easy_, CURLOPT_TIMEOUT_MS, 3000L);
   api_.easy_setopt(easy_, CURLOPT_NOPROXY, "*");  // the metadata service is never proxied
+  api_.lean_transfer(easy_, "");
   in_flight_ = multi_.add(easy_, [this](CURL*, CURLcode result) { on_done(result); });
   if (!in_flight_) fail("cannot start a transfer");
 }

@@ -2,6 +2,7 @@
 with botocore (Debian's python3-botocore) for the same credentials, X-Amz-Date and body,
 and its PutMetricData form body is parsed into datums. Nothing here reaches AWS."""
 import re
+import ssl
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -80,9 +81,11 @@ class Endpoint:
     """answer: a list of status codes to give, in order, then 200 forever.
     refuse: a predicate on a request's datums; true answers 400 InvalidParameterValue, as
     CloudWatch refuses a whole request for one bad datum. name_culprit: the message names
-    the first bad datum's member number, as CloudWatch's messages do."""
+    the first bad datum's member number, as CloudWatch's messages do. tls: (certificate,
+    key) files to answer https, as CloudWatch does, offering the ALPN protocols alpn; each
+    request's HTTP version and ALPN protocol are kept."""
 
-    def __init__(self, creds, region="us-east-1", port=0):
+    def __init__(self, creds, region="us-east-1", port=0, tls=None, alpn=("h2", "http/1.1")):
         self.creds, self.region = creds, region
         self.requests, self.bad, self.answers = [], [], []
         self.refuse = None
@@ -107,7 +110,9 @@ class Endpoint:
                         if bad:
                             status, culprit = 400, bad[0]
                     entry = {"status": status, "form": form, "datums": datums,
-                             "culprit": culprit}
+                             "culprit": culprit, "version": self.request_version,
+                             "alpn": getattr(self.connection, "selected_alpn_protocol",
+                                             lambda: None)()}
                     (outer.bad if why else outer.requests).append(why or entry)
                 if why:
                     status = 403
@@ -129,7 +134,14 @@ class Endpoint:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        scheme = "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            context.set_alpn_protocols(list(alpn))  # h2 is offered, never spoken
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -1,4 +1,5 @@
 """CloudWatch publishing against a SigV4-verifying stand-in on loopback."""
+import os
 import re
 import signal
 import time
@@ -20,12 +21,12 @@ def aws_env(endpoint, creds):
     return env
 
 
-def self_ping(daemons, tmp_path, endpoint, creds, mode="full", seconds=3.5, extra=""):
+def self_ping(daemons, tmp_path, endpoint, creds, mode="full", seconds=3.5, extra="", env=None):
     port = free_port()
     ini = tmp_path / "p.ini"
     ini.write_text(f"[node]\nport = {port}\ndelay = 1\nlocation = Lab\n"
                    f"[cloudwatch]\nenabled = yes\nperiod = 1\nmode = {mode}\n{extra}")
-    d = daemons(["-C", str(ini)], env=aws_env(endpoint, creds))
+    d = daemons(["-C", str(ini)], env={**aws_env(endpoint, creds), **(env or {})})
     time.sleep(seconds)
     d.signal(signal.SIGTERM)
     assert d.finish(timeout=20) == 0
@@ -429,4 +430,163 @@ def test_a_poison_datum_is_set_aside_alone(daemons, tmp_path, named):
         if named:  # no search: each poison datum is refused in its batch, then alone
             assert len(refused) <= 2 * len(rejected), (len(refused), len(rejected))
     finally:
+        ep.close()
+
+
+def https_endpoint(creds, certs):
+    return Endpoint(creds, tls=(str(certs / "server.pem"), str(certs / "server.key")))
+
+
+@pytest.mark.parametrize("via", ["ini", "env"])
+def test_an_https_endpoint_trusted_by_its_ca_file_gets_http_1_1(daemons, tmp_path, certs, via,
+                                                                monkeypatch):
+    """The stand-in offers h2 and http/1.1 by ALPN: we take HTTP/1.1 (one request a period
+    needs no HTTP/2 session), and trust the CA file given in the ini or AWS_CA_BUNDLE (the
+    environment wins, as with every key: the machine's own must not be in the way)."""
+    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
+    creds = credentials()
+    ep = https_endpoint(creds, certs)
+    try:
+        ca = str(certs / "ca.pem")
+        d, _ = self_ping(daemons, tmp_path, ep, creds,
+                         extra=f"ca_file = {ca}\n" if via == "ini" else "",
+                         env={"AWS_CA_BUNDLE": ca} if via == "env" else None)
+        assert not ep.bad, ep.bad
+        accepted = ep.accepted()
+        assert accepted, d.stderr()
+        assert {(r["alpn"], r["version"]) for r in accepted} == {("http/1.1", "HTTP/1.1")}
+    finally:
+        ep.close()
+
+
+def test_a_missing_ca_file_is_a_configuration_error(tmp_path):
+    import subprocess
+    from conftest import BIN
+    ini = tmp_path / "p.ini"
+    ini.write_text(f"[node]\nport = {free_port()}\n[cloudwatch]\nenabled = yes\n"
+                   f"ca_file = {tmp_path}/none.pem\n")
+    r = subprocess.run([BIN, "-C", str(ini), "--check-config"], capture_output=True, text=True,
+                       timeout=20, env={"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "A",
+                                        "AWS_SECRET_ACCESS_KEY": "B", "HOME": "/nonexistent",
+                                        "PINGMESH_CONFIG": ""})
+    assert r.returncode == 78, r.stderr
+    assert f"{ini}:5: ca_file: cannot read the CA file" in r.stderr
+
+
+def test_without_a_ca_file_the_system_cas_are_looked_up_not_the_bundle_read(tmp_path, certs):
+    """Verification stays on: the test CA is not among the system's, so nothing is sent.
+    The CA directory is searched by subject hash; Debian's 140-certificate bundle (about
+    1 MB once parsed) is never opened, and GnuTLS (0.8 MB) never initialised."""
+    import shutil
+    import subprocess
+    from conftest import BIN
+    if not shutil.which("strace") or subprocess.run(["strace", "-o", "/dev/null", "true"]
+                                                    ).returncode != 0:
+        pytest.skip("needs strace, and ptrace allowed")
+    creds = credentials()
+    ep = https_endpoint(creds, certs)
+    try:
+        port = free_port()
+        ini = tmp_path / "p.ini"
+        ini.write_text(f"[node]\nport = {port}\ndelay = 1\nlocation = Lab\nshutdown_timeout = 2\n"
+                       f"[cloudwatch]\nenabled = yes\nperiod = 1\n")
+        trace = tmp_path / "trace"
+        env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+        tracer = subprocess.Popen(["strace", "-f", "-e", "trace=%file", "-o", str(trace), BIN,
+                                   "-C", str(ini)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True,
+                                  env={**env, **aws_env(ep, creds)})
+        daemon = []
+        try:
+            time.sleep(4)
+            daemon = subprocess.run(["pgrep", "-P", str(tracer.pid)], capture_output=True,
+                                    text=True).stdout.split()
+            assert daemon, "the traced daemon is running"
+            os.kill(int(daemon[0]), signal.SIGTERM)
+            _, stderr = tracer.communicate(timeout=30)
+        finally:
+            if tracer.poll() is None:  # a killed strace leaves its tracee running
+                for pid in daemon:
+                    os.kill(int(pid), signal.SIGKILL)
+                tracer.kill()
+                tracer.wait()
+        assert not ep.requests and not ep.bad
+        assert "SSL peer certificate" in stderr, stderr
+        files = trace.read_text()
+        assert re.search(r'"/etc/ssl/certs/[0-9a-f]{8}\.0"', files), "looked up by hash"
+        assert "ca-certificates.crt" not in files
+        # GnuTLS, linked by libcurl's libldap and librtmp, is loaded but not initialised.
+        assert "/etc/gnutls/" not in files
+    finally:
+        ep.close()
+
+
+class ConnectProxy:
+    """An HTTP CONNECT proxy on 127.0.0.1 that records each tunnel's target."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.targets = []
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(8)
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while True:
+            try:
+                client, _ = self.srv.accept()
+            except OSError:
+                return
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 8192:
+                chunk = client.recv(1024)
+                if not chunk:
+                    break
+                head += chunk
+            method, target = head.split(b" ")[:2]
+            host, port = target.decode().rsplit(":", 1)
+            self.targets.append((method.decode(), host, int(port)))
+            upstream = socket.create_connection((host, int(port)), timeout=5)
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b):
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(2)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.srv.close()
+
+
+def test_https_goes_through_the_proxy_the_environment_names(daemons, tmp_path, certs,
+                                                              monkeypatch):
+    for name in ("no_proxy", "NO_PROXY", "AWS_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    creds = credentials()
+    ep = https_endpoint(creds, certs)
+    proxy = ConnectProxy()
+    try:
+        d, _ = self_ping(daemons, tmp_path, ep, creds, extra=f"ca_file = {certs / 'ca.pem'}\n",
+                         env={"https_proxy": f"http://127.0.0.1:{proxy.port}"})
+        assert ep.accepted() and not ep.bad, d.stderr()
+        port = int(ep.url.rsplit(":", 1)[1].strip("/"))
+        assert proxy.targets and set(proxy.targets) == {("CONNECT", "127.0.0.1", port)}
+    finally:
+        proxy.close()
         ep.close()
