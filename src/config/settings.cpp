@@ -1,7 +1,9 @@
 #include "config/settings.hpp"
 
 #include <cstdio>
+#include <initializer_list>
 #include <iterator>
+#include <utility>
 #include <vector>
 
 #include "config/values.hpp"
@@ -63,15 +65,36 @@ std::string set_dns_servers(Config& c, std::string_view t) {
   return {};
 }
 
-std::string set_cloudwatch_mode(Config& c, std::string_view t) {
-  if (t == "full")
-    c.cloudwatch.mode = Config::CloudWatch::Mode::full;
-  else if (t == "compat")
-    c.cloudwatch.mode = Config::CloudWatch::Mode::compat;
-  else
-    return "'" + std::string(t) + "' is not full or compat";
+// Settings that are one of a few words, each naming a value.
+template <typename E>
+using Words = std::initializer_list<std::pair<std::string_view, E>>;
+
+template <typename E>
+std::string set_word(E& target, std::string_view t, Words<E> words) {
+  std::string list;  // "a, b or c"
+  size_t i = 0;
+  for (const auto& [word, value] : words) {
+    if (t == word) return target = value, std::string();
+    list += i == 0 ? "" : i + 1 == words.size() ? " or " : ", ";
+    list += word;
+    ++i;
+  }
+  return "'" + std::string(t) + "' is not " + list;
+}
+
+template <typename E>
+std::string show_word(E value, Words<E> words) {
+  for (const auto& [word, v] : words)
+    if (v == value) return std::string(word);
   return {};
 }
+
+const Words<Config::CloudWatch::Mode> kCloudWatchModes = {
+    {"full", Config::CloudWatch::Mode::full}, {"compat", Config::CloudWatch::Mode::compat}};
+const Words<Config::Format> kFormats = {
+    {"text", Config::Format::text}, {"json", Config::Format::json}, {"none", Config::Format::none}};
+const Words<Config::Timing> kTimings = {{"kernel", Config::Timing::kernel},
+                                        {"user", Config::Timing::user}};
 
 std::string set_cloudwatch_endpoint(Config& c, std::string_view t) {
   std::string why;
@@ -94,25 +117,7 @@ std::string set_dimensions(Config& c, std::string_view t) {
 }
 
 std::string set_format(Config& c, std::string_view t) {
-  if (t == "text")
-    c.format = Config::Format::text;
-  else if (t == "json")
-    c.format = Config::Format::json;
-  else if (t == "none")
-    c.format = Config::Format::none;
-  else
-    return "'" + std::string(t) + "' is not text, json or none";
-  return {};
-}
-
-std::string set_timing(Config& c, std::string_view t) {
-  if (t == "kernel")
-    c.timing = Config::Timing::kernel;
-  else if (t == "user")
-    c.timing = Config::Timing::user;
-  else
-    return "'" + std::string(t) + "' is not kernel or user";
-  return {};
+  return set_word(c.format, t, kFormats);
 }
 
 std::string set_verbosity(Config& c, std::string_view t) {
@@ -165,9 +170,7 @@ std::string show_probe_self(const Config& c) {
 }
 
 std::string show_format(const Config& c) {
-  return c.format == Config::Format::text   ? "text"
-         : c.format == Config::Format::json ? "json"
-                                            : "none";
+  return show_word(c.format, kFormats);
 }
 
 std::string show_dimensions(const Config& c) {
@@ -181,7 +184,6 @@ std::string show_dimensions(const Config& c) {
 
 using C = Config;
 using T = std::string_view;
-using S = std::string;
 constexpr bool path = true;
 
 // Order: as --check-config prints them. Entries without a section (environment-only
@@ -226,10 +228,9 @@ const Setting kSettings[] = {
     {"node", "tls_timeout", "tls-timeout", nullptr, true,
      [](C& c, T t) { return set_seconds(c.tls_timeout_s, t, 0.1, 300); },
      [](const C& c) { return show_seconds(c.tls_timeout_s); }},
-    {"node", "timing", "timing", nullptr, true, set_timing,
-     [](const C& c) {
-       return std::string(c.timing == Config::Timing::kernel ? "kernel" : "user");
-     }},
+    {"node", "timing", "timing", nullptr, true,
+     [](C& c, T t) { return set_word(c.timing, t, kTimings); },
+     [](const C& c) { return show_word(c.timing, kTimings); }},
     {"node", "disturbed_margin", "disturbed-margin", nullptr, true,
      [](C& c, T t) { return set_seconds(c.disturbed_margin_s, t, 0, 60); },
      [](const C& c) { return show_seconds(c.disturbed_margin_s); }},
@@ -259,10 +260,9 @@ const Setting kSettings[] = {
     {"cloudwatch", "enabled", nullptr, nullptr, true,
      [](C& c, T t) { return set_bool(c.cloudwatch.enabled, t); },
      [](const C& c) { return show_bool(c.cloudwatch.enabled); }},
-    {"cloudwatch", "mode", nullptr, nullptr, true, set_cloudwatch_mode,
-     [](const C& c) {
-       return S(c.cloudwatch.mode == Config::CloudWatch::Mode::full ? "full" : "compat");
-     }},
+    {"cloudwatch", "mode", nullptr, nullptr, true,
+     [](C& c, T t) { return set_word(c.cloudwatch.mode, t, kCloudWatchModes); },
+     [](const C& c) { return show_word(c.cloudwatch.mode, kCloudWatchModes); }},
     // AWS_REGION is applied after AWS_DEFAULT_REGION, so it wins, as in the AWS SDKs.
     {nullptr, "region", nullptr, "AWS_DEFAULT_REGION", true,
      [](C& c, T t) { return set_text(c.cloudwatch.region, t); }},

