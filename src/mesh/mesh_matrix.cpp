@@ -90,10 +90,9 @@ MeshMatrix build_matrix(const MeshView& view, const PeerSet& peers, int64_t now_
     const Peer& p = *mb.peer;
     const PeerTotals& t = p.totals();
     Target tg{p.identity(), p.url(), p.location(), p.peer_ip(), {}};
-    tg.cell =
-        matrix_cell(t.successes, t.failures, int64_t(t.sum_over_successes(&Timings::tcp)),
-                    int64_t(t.sum_over_successes(&Timings::total)), p.latest_unix_ns() / kSecond,
-                    double(p.delay_ms()) / 1000, now_s);
+    tg.cell = matrix_cell(t.successes, t.failures, int64_t(t.sum_over_successes(&Timings::tcp)),
+                          int64_t(t.sum_over_successes(&Timings::total)),
+                          p.latest_unix_ns() / kSecond, double(p.delay_ms()) / 1000, now_s);
     if (mb.origin == Origin::self) tg.url.clear(), tg.location = opt.location;
     targets[0].push_back(std::move(tg));
   });

@@ -117,7 +117,7 @@ class Peer {
   struct Counts {
     int successes = 0, failures = 0;
     int averaged = 0, disturbed = 0;  // as in PeerTotals
-    Timings sum;  // over the successes that count in statistics
+    Timings sum;                      // over the successes that count in statistics
     uint64_t size_sum = 0;
     int64_t first_start_unix_ns = 0;
   } counts_;
