@@ -65,6 +65,19 @@ enum KernelPhase : uint8_t {
   kKernelTotal = 16,
 };
 
+// The kernel-timed phases: their bit, their field in Timings, their name in json,
+// /v1/peers and /metrics.
+struct KernelTimedPhase {
+  KernelPhase bit;
+  uint64_t Timings::*value;
+  std::string_view name;
+};
+inline constexpr KernelTimedPhase kKernelTimedPhases[] = {{kKernelTcp, &Timings::tcp, "tcp"},
+                                                          {kKernelTls, &Timings::tls, "tls"},
+                                                          {kKernelFirst, &Timings::first, "first"},
+                                                          {kKernelLastb, &Timings::lastb, "lastb"},
+                                                          {kKernelTotal, &Timings::total, "total"}};
+
 // What else happened while a probe was in flight, so a reader can tell the network's
 // time from the daemon's own.
 struct SampleQuality {

@@ -338,9 +338,10 @@ PeerSet::Plan Daemon::plan_config_peers(Config& c) {
 
 void Daemon::on_sample(Peer& peer, const Sample& s) noexcept {
   if (!s.ok()) last_error_ = peer.identity() + ": " + std::string(to_string(s.reason));
-  if (samples_) samples_->on_sample(s, peer.totals().successes);
-  if (cloudwatch_) cloudwatch_->on_sample(s, peer.totals().successes);
-  metrics_.on_sample(s, peer.totals().successes);
+  int successes = peer.successes();
+  if (samples_) samples_->on_sample(s, successes);
+  if (cloudwatch_) cloudwatch_->on_sample(s, successes);
+  metrics_.on_sample(s, successes);
   mesh_.on_sample(s);
 }
 
@@ -516,7 +517,7 @@ void Daemon::notify_status() {
   peers_.for_each([&](const PeerSet::Member& m) {
     if (m.removed || m.peer->ended()) return;
     ++active;
-    if (m.peer->totals().failures > 0 && m.peer->totals().successes == 0) ++failing;
+    if (m.peer->failures() > 0 && m.peer->successes() == 0) ++failing;
   });
   std::string status =
       "STATUS=" + std::to_string(active) + " peers, " + std::to_string(failing) + " never reached";

@@ -1,5 +1,7 @@
 // GET /v1/peers: the daemon's state with the original's field names.
+#include <iterator>
 #include <string>
+#include <tuple>
 
 #include "daemon/daemon.hpp"
 #include "export/json.hpp"
@@ -24,13 +26,15 @@ void field(std::string& out, const char* indent, const char* name, const std::st
 std::string quality_json(const PeerTotals& t, const PeerSeries* series) {
   std::string o = "{\"Averaged\": " + std::to_string(t.averaged);
   if (series) {
+    // kSampleFlagNames, in /v1/peers' spelling.
     const char* names[] = {"Disturbed", "MissingStamps", "Coalesced", "Retransmitted"};
+    static_assert(std::size(names) == std::tuple_size_v<decltype(series->flags)>);
     for (size_t i = 0; i < series->flags.size(); ++i)
       o += std::string(", \"") + names[i] + "\": " + std::to_string(series->flags[i]);
     std::string timed;
     for (size_t ph = 0; ph < series->kernel_timed.size(); ++ph)
-      timed += std::string(timed.empty() ? "" : ", ") + json_string(kKernelPhaseNames[ph]) + ": " +
-               std::to_string(series->kernel_timed[ph]);
+      timed += std::string(timed.empty() ? "" : ", ") + json_string(kKernelTimedPhases[ph].name) +
+               ": " + std::to_string(series->kernel_timed[ph]);
     o += ", \"KernelTimed\": {" + timed + "}";
     o += ", \"LoopLag\": " + std::to_string(uint64_t(series->last_loop_lag_us) * 1000);
     o += ", \"OtherWork\": " + std::to_string(uint64_t(series->last_other_work_us) * 1000);

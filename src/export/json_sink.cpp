@@ -19,32 +19,21 @@ void write_line(Output& out, std::string line) {
   out.write(line);
 }
 
-// The phases that can be kernel-timed, as json names them.
-struct TimedPhase {
-  KernelPhase bit;
-  uint64_t Timings::*value;
-  const char* name;
-};
-constexpr TimedPhase kTimedPhases[] = {{kKernelTcp, &Timings::tcp, "tcp"},
-                                       {kKernelTls, &Timings::tls, "tls"},
-                                       {kKernelFirst, &Timings::first, "first"},
-                                       {kKernelLastb, &Timings::lastb, "lastb"},
-                                       {kKernelTotal, &Timings::total, "total"}};
-
 // Where each reported phase came from, both clocks' values, the peer's hold and the
 // sample's quality.
 std::string json_timing(const Sample& s) {
   std::string o = std::string(",\"timing\":") + (s.kernel_timing ? "\"kernel\"" : "\"user\"");
   std::string clock, user, kernel;
-  for (const TimedPhase& p : kTimedPhases) {
+  for (const KernelTimedPhase& p : kKernelTimedPhases) {
+    std::string name(p.name);
     const char* sep = user.empty() ? "" : ",";
-    user += std::string(sep) + "\"" + p.name + "_ms\":" + ms(s.user.*p.value);
+    user += std::string(sep) + "\"" + name + "_ms\":" + ms(s.user.*p.value);
     if (p.bit != kKernelTls || s.tls_version)  // plain http has no handshake to time
-      clock += std::string(clock.empty() ? "" : ",") + "\"" + p.name +
+      clock += std::string(clock.empty() ? "" : ",") + "\"" + name +
                "\":" + (s.reported_by_kernel(p.bit) ? "\"kernel\"" : "\"user\"");
     if (s.kernel_phases & p.bit)
       kernel +=
-          std::string(kernel.empty() ? "" : ",") + "\"" + p.name + "_ms\":" + ms(s.kernel.*p.value);
+          std::string(kernel.empty() ? "" : ",") + "\"" + name + "_ms\":" + ms(s.kernel.*p.value);
   }
   o += ",\"clock\":{" + clock + "},\"user\":{" + user + "},\"kernel\":{" + kernel + "}";
   if (s.peer_hold_ns >= 0) {

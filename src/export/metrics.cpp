@@ -35,7 +35,7 @@ void Metrics::on_sample(const Sample& s, int) noexcept {
   }
   ++p.ok;
   for (size_t i = 0; i < p.kernel_timed.size(); ++i)
-    p.kernel_timed[i] += s.reported_by_kernel(KernelPhase(1 << i));
+    p.kernel_timed[i] += s.reported_by_kernel(kKernelTimedPhases[i].bit);
   if (!s.counts_in_statistics()) return;  // disturbed, and no kernel time to fall back on
   const Timings& t = s.t;
   if (t.dns != 0) p.phases.add(PhaseIndex::dns, t.dns);

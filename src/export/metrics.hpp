@@ -20,8 +20,7 @@ enum class PhaseIndex : uint8_t { dns, tcp, tls, first, lastb, total };
 // SYNs retransmitted.
 inline constexpr std::array<std::string_view, 4> kSampleFlagNames = {"disturbed", "missing_stamps",
                                                                      "coalesced", "retransmitted"};
-inline constexpr std::array<std::string_view, 5> kKernelPhaseNames = {"tcp", "tls", "first",
-                                                                      "lastb", "total"};
+
 inline constexpr std::array<std::string_view, 6> kPhaseNames = {"dns",   "tcp",   "tls",
                                                                 "first", "lastb", "total"};
 
@@ -111,7 +110,7 @@ struct PeerSeries {
   // the latest sample's figures.
   std::array<uint32_t, 4> flags{};
   // Successes whose phase is the kernel's, by KernelPhase bit.
-  std::array<uint32_t, 5> kernel_timed{};
+  std::array<uint32_t, std::size(kKernelTimedPhases)> kernel_timed{};
   uint32_t last_loop_lag_us = 0;
   uint32_t last_other_work_us = 0;
 

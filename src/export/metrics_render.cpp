@@ -1,5 +1,6 @@
 // Metrics as the Prometheus text exposition: families in a fixed order, each family's
 // series together, peers in identity order (the map's), so no scrape sorts anything.
+#include <array>
 #include <cstdint>
 #include <iterator>
 #include <span>
@@ -127,6 +128,12 @@ void last_sample(std::string& out, const std::string& label, const PeerSeries& s
 void sample_flags(std::string& out, const std::string& label, const PeerSeries& s) {
   nonzero_counts(out, "pingmesh_sample_flags_total", label, "flag", kSampleFlagNames, s.flags);
 }
+
+constexpr auto kKernelPhaseNames = [] {
+  std::array<std::string_view, std::size(kKernelTimedPhases)> names{};
+  for (size_t i = 0; i < names.size(); ++i) names[i] = kKernelTimedPhases[i].name;
+  return names;
+}();
 
 void kernel_timed(std::string& out, const std::string& label, const PeerSeries& s) {
   nonzero_counts(out, "pingmesh_probe_kernel_timed_total", label, "phase", kKernelPhaseNames,

@@ -35,10 +35,13 @@ int64_t hold_of(std::string_view v) {
       continue;
     size_t dur = metric.find("dur=");
     if (dur == std::string_view::npos) return -1;
-    std::string number(metric.substr(dur + 4, 32));
+    std::string_view digits = metric.substr(dur + 4, 31);
+    char number[32];  // strtod needs its end: a copy on the stack, not the heap
+    digits.copy(number, digits.size());
+    number[digits.size()] = '\0';
     char* stop = nullptr;
-    double ms = std::strtod(number.c_str(), &stop);
-    if (stop == number.c_str() || !(ms >= 0) || ms > 3.6e6) return -1;
+    double ms = std::strtod(number, &stop);
+    if (stop == number || !(ms >= 0) || ms > 3.6e6) return -1;
     return int64_t(ms * 1e6 + 0.5);
   }
   return -1;

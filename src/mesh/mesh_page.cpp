@@ -168,15 +168,16 @@ void sources_html(std::string& o, const MeshView& view, int64_t now_ns) {
        " s while this page is watched (nobody watching, nothing is read).</p>\n<ul>\n";
   for (const auto& [id, src] : view.sources()) {
     o += "<li>" + html_escape(id) + ": ";
-    if (src.listing)
+    if (src.listing) {
       o += "read " + ago(src.read_unix_ns, now_ns) + ", " +
            std::to_string(src.listing->peers.size()) + " peers";
-    if (src.cut)
-      o += " (" + std::to_string(src.cut) + " more not shown: the page holds " +
-           std::to_string(kMaxHeldListedPeers) + " listed peers in all, " +
-           std::to_string(kMaxListedPeers) + " of one node)";
-    else
+      if (src.cut)
+        o += " (" + std::to_string(src.cut) + " more not shown: the page holds " +
+             std::to_string(kMaxHeldListedPeers) + " listed peers in all, " +
+             std::to_string(kMaxListedPeers) + " of one node)";
+    } else {
       o += src.last_error.empty() ? "not read yet" : "never read";
+    }
     if (!src.last_error.empty())
       o += (src.listing ? "; the latest read failed: " : ": ") + html_escape(src.last_error);
     o += "</li>\n";

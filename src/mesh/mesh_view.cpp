@@ -172,7 +172,6 @@ void MeshView::on_read(const std::string& identity, const Sample& s, std::string
         PM_LOG(notice, "page: %s lists more than %zu peers; the matrix shows %zu (logged once)",
                identity.c_str(), kMaxListedPeers, kMaxListedPeers);
       keep_within_budget(src->second, *l);
-      cut_ += src->second.cut;
       src->second.listing = std::move(l);
       src->second.read_unix_ns = wall_unix_ns();
       src->second.last_error.clear();

@@ -67,7 +67,6 @@ class MeshView {
   const std::map<std::string, MeshSource>& sources() const { return sources_; }
   const RecentTotals* recent(const std::string& identity) const;
   uint64_t reads() const { return reads_; }
-  uint64_t cut() const { return cut_; }  // listed peers left out by the bounds, in all
 
  private:
   void watched();
@@ -97,7 +96,6 @@ class MeshView {
   std::map<std::string, RecentTotals, std::less<>> recent_;
   SharedPage page_;
   uint64_t reads_ = 0;
-  uint64_t cut_ = 0;
   log::Once over_bound_logged_, cut_logged_, budget_logged_, failed_logged_;
 };
 

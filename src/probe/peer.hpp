@@ -61,6 +61,8 @@ class Peer {
   // Its counts and sums, with peer, url and location left empty (they are identity(),
   // url() and location(), held once); summary() has them all.
   PeerTotals totals() const;
+  int successes() const { return counts_.successes; }
+  int failures() const { return counts_.failures; }
   PeerTotals summary() const;
   uint64_t delay_ms() const { return delay_ms_; }
   int limit() const { return limit_; }

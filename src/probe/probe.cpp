@@ -379,15 +379,8 @@ void Probe::finish(FailureReason reason, uint64_t now) {
   judge_quality(now);
   sample_.t = sample_.user;
   if (sample_.kernel_timing) {
-    const Timings& k = sample_.kernel;
-    auto take = [&](KernelPhase p, uint64_t Timings::*phase) {
-      if (sample_.kernel_phases & p) sample_.t.*phase = k.*phase;
-    };
-    take(kKernelTcp, &Timings::tcp);
-    take(kKernelTls, &Timings::tls);
-    take(kKernelFirst, &Timings::first);
-    take(kKernelLastb, &Timings::lastb);
-    take(kKernelTotal, &Timings::total);
+    for (const KernelTimedPhase& p : kKernelTimedPhases)
+      if (sample_.kernel_phases & p.bit) sample_.t.*p.value = sample_.kernel.*p.value;
   }
   // A probe that gives up resets; one that completed closes politely.
   if (stream_) stream_->close_stream(!completed);

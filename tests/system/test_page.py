@@ -179,6 +179,11 @@ def test_the_listings_held_are_bounded_in_all(daemons):
         held = sum(int(n) for n in re.findall(r"read [^,<]*, (\d+) peers", state["page"]))
         cut = sum(int(n) for n in re.findall(r"\((\d+) more not shown", state["page"]))
         assert held == 20000 and cut == 5000, (held, cut)
+        # A source that was read says only that: nothing of the unread case after it.
+        items = re.findall(r"<li>[^<]*: read [^<]*</li>", state["page"])
+        assert len(items) == 25
+        for item in items:
+            assert re.search(r", \d+ peers( \(\d+ more not shown[^)]*\))?</li>$", item), item
         assert d.wait_for(lambda: "cut to" in d.stderr()), d.stderr()
         assert d.stderr().count("cut to") == 1, d.stderr()
     finally:

@@ -13,6 +13,7 @@ import json
 import signal
 import socket
 import ssl
+import sys
 import threading
 import time
 
@@ -32,7 +33,9 @@ def main():
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     ctx.options |= ssl.OP_NO_TICKET  # every handshake a full one
-    sources = [f"127.0.{a.net}.{i % 250 + 2}" for i in range(min(a.addresses, 250))]
+    if not 1 <= a.addresses <= 250:
+        sys.exit("--addresses: 1 to 250 (one 127.0.NET.x network)")
+    sources = [f"127.0.{a.net}.{i + 2}" for i in range(a.addresses)]
     gap = 1.0 / a.per_address_rate
     next_at = {s: 0.0 for s in sources}
     lock = threading.Lock()
