@@ -183,8 +183,13 @@ TEST_F(KernelTimingTest, QuietLoopBothClocksAgree) {
 
 TEST_F(KernelTimingTest, BusyLoopDuringTheWaitInflatesOnlyTheLoopsFirst) {
   ThreadServer server(20);
-  // The answer comes at about 20 ms; the loop is busy from 5 to 45 ms.
-  Sample s = probe_until([](const Sample& s) { return network_first(s) < 2 * kMs; }, server, 5, 40);
+  // The answer comes at about 20 ms; the loop is busy from 5 to 45 ms. A try counts when
+  // the answer came inside the busy time (a busy machine can wake the server late).
+  Sample s = probe_until(
+      [](const Sample& s) {
+        return network_first(s) < 2 * kMs && s.peer_hold_ns < int64_t(30 * kMs);
+      },
+      server, 5, 40);
   ASSERT_TRUE(s.ok()) << to_string(s.reason);
   ASSERT_TRUE(s.kernel_phases & kKernelFirst);
   EXPECT_GE(s.peer_hold_ns, int64_t(20 * kMs));
@@ -195,7 +200,8 @@ TEST_F(KernelTimingTest, BusyLoopDuringTheWaitInflatesOnlyTheLoopsFirst) {
   EXPECT_EQ(s.t.first, s.kernel.first);
   EXPECT_TRUE(s.quality.disturbed);
   EXPECT_GE(s.quality.other_work_ns, 39 * kMs);
-  EXPECT_GE(s.quality.loop_lag_ns, 20 * kMs);
+  // Read at 45 ms at the soonest, it arrived at about TCP + First: late by the rest.
+  EXPECT_GE(s.quality.loop_lag_ns + s.kernel.tcp + s.kernel.first + 3 * kMs, 45 * kMs);
   EXPECT_TRUE(s.counts_in_statistics()) << "its kernel times are good";
 }
 
