@@ -17,19 +17,21 @@ secs=${1:-6}
 # exact; memory moves by up to 8% between runs, with where ASLR puts the 64 KB windows
 # the kernel maps around each page fault). Measured
 # on a quiet machine, as CI's is: with other processes mapping the same libraries, pss and
-# private read low. The issue's targets beside them; none is met (bench/README.md says
-# where the rest goes). Lower a budget when a change makes room; never raise one without
-# saying why in bench/README.md.
+# private read low. The issue's targets beside them (bench/README.md says where the rest
+# goes for those not met). The dynamic build's, since libstdc++ is linked in (2026-12-02):
+# the figures of a busy machine plus the 3% CI read above them, plus 8%; private with room,
+# since CI's has libuv's, c-ares' and mbedTLS' pages to itself. Lower a budget when a
+# change makes room; never raise one without saying why in bench/README.md.
 #        build   figure   budget  target
 budgets='
 static   stripped  1490  1024
 static   peak_rss  3030  2560
 static   pss_alone 1470  1229
 static   private   1180  -
-dynamic  stripped   800  -
-dynamic  peak_rss  4900  -
-dynamic  pss_alone 3490  2458
-dynamic  private   2830  -
+dynamic  stripped   850  -
+dynamic  peak_rss  3350  -
+dynamic  pss_alone 1800  2458
+dynamic  private   1500  -
 '
 scale=${FOOTPRINT_SCALE:-100}
 

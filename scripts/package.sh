@@ -4,8 +4,8 @@
 #
 #   scripts/package.sh                 this machine's architecture
 #   scripts/package.sh arm64           a cross build (also armhf); scripts/cross.sh sets it up
-#   scripts/package.sh [ARCH] --static pingmesh-static: libuv, c-ares, mbedTLS, inih and
-#                                      libstdc++ linked in, so it depends on libc alone
+#   scripts/package.sh [ARCH] --static pingmesh-static: libuv, c-ares, mbedTLS and inih
+#                                      linked in too, so it depends on libc alone
 #
 # The packages land in dist/ (PINGMESH_PKG_OUT), built in build-pkg-<arch>[-static]. The
 # version is meson's project version; the Debian and RPM release is 1. lintian checks the

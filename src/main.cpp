@@ -35,9 +35,10 @@ namespace {
 
 }  // namespace
 
-// The static build's: libstdc++'s default handler lives in the archive member that defines
-// this variable; defining it here keeps that member, the verbose handler and the demangler
-// (__cxa_demangle, about 45 KB) out of the binary. std::set_terminate still works.
+// libstdc++ is linked in (meson.build): its default handler lives in the archive member
+// that defines this variable; defining it here keeps that member, the verbose handler and
+// the demangler (__cxa_demangle, about 45 KB) out of the binary. std::set_terminate still
+// works.
 namespace __cxxabiv1 {
 std::terminate_handler __terminate_handler = say_why_and_abort;
 }

@@ -10,7 +10,7 @@
 # Only the files the binary needs are copied: the libraries named by its ELF NEEDED
 # entries (followed recursively) and its interpreter. The static build
 # (meson setup build-static -Dstatic_deps=true) needs only libc and libm; a dynamic build
-# works too and takes libstdc++, libuv, c-ares, mbedTLS and libinih along.
+# works too and takes libuv, c-ares, mbedTLS and libinih along.
 #
 # Environment: PODMAN (podman; "buildah" works too), STRIP (strip), PINGMESH_ARCH (the
 # Debian architecture, default the host's), PINGMESH_MIRROR (http://deb.debian.org/debian).
@@ -28,7 +28,7 @@ mirror=${PINGMESH_MIRROR:-http://deb.debian.org/debian}
 uid=10001
 
 # Debian's packages that hold what any build may need; only what the binary names is copied.
-packages="libc6,libstdc++6,libinih1,libuv1,libc-ares2,libmbedtls14,libmbedx509-1,libmbedcrypto7,ca-certificates"
+packages="libc6,libinih1,libuv1,libc-ares2,libmbedtls14,libmbedx509-1,libmbedcrypto7,ca-certificates"
 debian=$cache/debian-$arch.tar
 stamp="bookworm $arch $packages"
 # Fetched again after a week, so the image takes Debian's security updates of libc.

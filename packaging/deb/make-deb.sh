@@ -52,11 +52,12 @@ else
   echo "$arch: no dpkg database knows its libraries; build it with --static" >&2
   exit 1
 fi
-# The sources compiled in: llhttp (from node-llhttp) always; the static build's libraries.
-linked_in=node-llhttp
+# The sources compiled in: llhttp (from node-llhttp) and libstdc++ always; the static
+# build's libraries.
+linked_in="node-llhttp libstdc++-12-dev"
 relations=
 if [ "$package" != pingmesh ]; then
-  linked_in="$linked_in libuv1-dev libc-ares-dev libmbedtls-dev libinih-dev libstdc++-12-dev"
+  linked_in="$linked_in libuv1-dev libc-ares-dev libmbedtls-dev libinih-dev"
   relations="Provides: pingmesh\nConflicts: pingmesh\nReplaces: pingmesh\n"
 fi
 built_using=$(for p in $linked_in; do
