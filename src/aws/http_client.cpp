@@ -177,7 +177,8 @@ void HttpClient::start_tls() {
   TlsPeerCheck check;
   (is_ip_literal(url_.host) ? check.ip_name : check.server_name) = url_.host;
   check.verify = true;
-  auto tls = std::make_unique<TlsChannel>(tls_config_->get(), static_cast<Channel::Wire&>(*this), check);
+  auto tls =
+      std::make_unique<TlsChannel>(tls_config_->get(), static_cast<Channel::Wire&>(*this), check);
   tls_ = tls.get();
   channel_ = std::move(tls);
   channel_->start();  // the ClientHello
@@ -283,7 +284,8 @@ void HttpClient::on_read(int status, const char* data, size_t len, uint64_t) noe
   std::string how = status == 0 || status == UV_EOF ? "closed the connection"
                                                     : std::string("reset: ") + uv_strerror(status);
   fail(url_.host + " " + how +
-       (stage_ == Stage::exchange ? " before the answer was complete" : " during the TLS handshake"));
+       (stage_ == Stage::exchange ? " before the answer was complete"
+                                  : " during the TLS handshake"));
 }
 
 void HttpClient::complete() {

@@ -111,7 +111,8 @@ bool no_proxy_matches(const std::string& list, const std::string& host_in) {
     while (!entry.empty() && entry.front() == '.') entry.erase(0, 1);
     while (!entry.empty() && entry.back() == '.') entry.pop_back();
     if (host == entry) return true;
-    if (host.size() > entry.size() && host.compare(host.size() - entry.size(), entry.size(), entry) == 0 &&
+    if (host.size() > entry.size() &&
+        host.compare(host.size() - entry.size(), entry.size(), entry) == 0 &&
         host[host.size() - entry.size() - 1] == '.')
       return true;
   }
@@ -119,10 +120,12 @@ bool no_proxy_matches(const std::string& list, const std::string& host_in) {
 }
 
 std::optional<Proxy> proxy_for(const Url& target, std::string* error, const EnvLookup& env) {
-  if (const char* no = first_set(env, {"no_proxy", "NO_PROXY"}); no && no_proxy_matches(no, target.host))
+  if (const char* no = first_set(env, {"no_proxy", "NO_PROXY"});
+      no && no_proxy_matches(no, target.host))
     return std::nullopt;
-  const char* value = target.tls() ? first_set(env, {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"})
-                                   : first_set(env, {"http_proxy", "all_proxy", "ALL_PROXY"});
+  const char* value = target.tls()
+                          ? first_set(env, {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"})
+                          : first_set(env, {"http_proxy", "all_proxy", "ALL_PROXY"});
   if (!value) return std::nullopt;
   std::string text = value;
   std::string scheme = "http";

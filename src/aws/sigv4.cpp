@@ -167,10 +167,9 @@ void SigV4Signer::sign(sigv4::Request& r, int64_t unix_s) {
   auto [canonical, names] = sigv4::canonical_request(r);
   std::string signature =
       sigv4::hmac_sha256_hex(key_, sigv4::string_to_sign(when, scope, canonical));
-  r.headers.emplace_back("Authorization", "AWS4-HMAC-SHA256 Credential=" +
-                                              credentials_.access_key_id + "/" + scope +
-                                              ", SignedHeaders=" + names +
-                                              ", Signature=" + signature);
+  r.headers.emplace_back("Authorization",
+                         "AWS4-HMAC-SHA256 Credential=" + credentials_.access_key_id + "/" + scope +
+                             ", SignedHeaders=" + names + ", Signature=" + signature);
 }
 
 }  // namespace pingmesh

@@ -1,8 +1,8 @@
 #include "aws/system_cas.hpp"
 
 #include <mbedtls/asn1.h>
-#include <mbedtls/oid.h>
 #include <mbedtls/md.h>
+#include <mbedtls/oid.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -56,15 +56,19 @@ void put_utf8(Bytes& out, uint32_t cp) {
 // (0: UTF-8 already); any other type is hashed as it is.
 int char_width(unsigned char tag) {
   switch (tag) {
-    case MBEDTLS_ASN1_UTF8_STRING: return 0;
+    case MBEDTLS_ASN1_UTF8_STRING:
+      return 0;
     case MBEDTLS_ASN1_PRINTABLE_STRING:
     case MBEDTLS_ASN1_T61_STRING:
     case MBEDTLS_ASN1_IA5_STRING:
-    case 0x1a:  // VisibleString
+    case 0x1a:   // VisibleString
       return 1;  // read as Latin-1, as OpenSSL does
-    case MBEDTLS_ASN1_BMP_STRING: return 2;
-    case MBEDTLS_ASN1_UNIVERSAL_STRING: return 4;
-    default: return -1;
+    case MBEDTLS_ASN1_BMP_STRING:
+      return 2;
+    case MBEDTLS_ASN1_UNIVERSAL_STRING:
+      return 4;
+    default:
+      return -1;
   }
 }
 
@@ -188,14 +192,15 @@ std::string verify_with_ca_dir(const mbedtls_x509_crt& chain, const std::string&
     why = "no CA in " + dir + " issued it";
   } else {
     uint32_t flags = 0;
-    int rc = mbedtls_x509_crt_verify(const_cast<mbedtls_x509_crt*>(&chain), &cas, nullptr,
-                                     name.empty() ? nullptr : name.c_str(), &flags, nullptr,
-                                     nullptr);
+    int rc =
+        mbedtls_x509_crt_verify(const_cast<mbedtls_x509_crt*>(&chain), &cas, nullptr,
+                                name.empty() ? nullptr : name.c_str(), &flags, nullptr, nullptr);
     if (rc != 0) why = flags ? verify_failure_words(flags) : "cannot be verified";
   }
   // mbedTLS checks the key usage only when it verifies in the handshake.
-  if (why.empty() && mbedtls_x509_crt_check_extended_key_usage(
-                         &chain, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) != 0)
+  if (why.empty() &&
+      mbedtls_x509_crt_check_extended_key_usage(&chain, MBEDTLS_OID_SERVER_AUTH,
+                                                MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) != 0)
     why = "not for servers (extended key usage)";
   mbedtls_x509_crt_free(&cas);
   return why;

@@ -74,9 +74,9 @@ CloudWatchSink::CloudWatchSink(Loop& loop, CloudWatchOptions options)
   if (options_.imds_endpoint.empty()) {
     use_credentials({options_.access_key_id, options_.secret_access_key, options_.session_token});
   } else {
-    imds_ = std::make_unique<ImdsCredentials>(
-        loop_, resolver_, options_.imds_endpoint,
-        [this](const AwsCredentials& c) { use_credentials(c); });
+    imds_ =
+        std::make_unique<ImdsCredentials>(loop_, resolver_, options_.imds_endpoint,
+                                          [this](const AwsCredentials& c) { use_credentials(c); });
   }
 }
 
@@ -182,7 +182,8 @@ void CloudWatchSink::done_with_current(bool delivered) {
 void CloudWatchSink::send_next() {
   if (!have_credentials_ || in_flight_ || retry_timer_.pending() || !next_request()) return;
   in_flight_ = true;
-  sigv4::Request r{"POST", sigv4::canonical_path(endpoint_.path),
+  sigv4::Request r{"POST",
+                   sigv4::canonical_path(endpoint_.path),
                    sigv4::canonical_query(endpoint_.query),
                    {{"Host", HttpClient::host_header(endpoint_)},
                     {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}},

@@ -33,8 +33,7 @@ HttpClient::Options imds_client_options() {
   return o;
 }
 
-ImdsCredentials::ImdsCredentials(Loop& loop, Resolver& resolver, std::string endpoint,
-                                 Ready ready)
+ImdsCredentials::ImdsCredentials(Loop& loop, Resolver& resolver, std::string endpoint, Ready ready)
     : client_(loop, resolver, imds_client_options()),
       endpoint_(std::move(endpoint)),
       ready_(std::move(ready)),
@@ -46,10 +45,9 @@ ImdsCredentials::ImdsCredentials(Loop& loop, Resolver& resolver, std::string end
 void ImdsCredentials::start(Step step) {
   step_ = step;
   const std::string base = endpoint_ + "/latest/";
-  std::string text = step == Step::token
-                         ? base + "api/token"
-                         : base + "meta-data/iam/security-credentials/" +
-                               (step == Step::keys ? role_ : "");
+  std::string text = step == Step::token ? base + "api/token"
+                                         : base + "meta-data/iam/security-credentials/" +
+                                               (step == Step::keys ? role_ : "");
   std::string why;
   auto url = parse_url(text, &why);
   if (!url) return fail(why);

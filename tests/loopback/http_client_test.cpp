@@ -48,10 +48,9 @@ class KeepOpenServer {
       if (got.size() - head - 4 < length) return;
       answered = true;
       std::string count = std::to_string(got.size() - head - 4);
-      stream.write(!server.answer_.empty()
-                       ? server.answer_
-                       : "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(count.size()) +
-                             "\r\n\r\n" + count);
+      stream.write(!server.answer_.empty() ? server.answer_
+                                           : "HTTP/1.1 200 OK\r\nContent-Length: " +
+                                                 std::to_string(count.size()) + "\r\n\r\n" + count);
     }
     KeepOpenServer& server;
     TcpStream stream;
@@ -92,8 +91,11 @@ class TestProxy {
       bool upstream;
     };
     explicit Conn(TestProxy& p)
-        : proxy(p), from_client(*this, false), from_server(*this, true),
-          client(p.loop_, from_client), server(p.loop_, from_server) {}
+        : proxy(p),
+          from_client(*this, false),
+          from_server(*this, true),
+          client(p.loop_, from_client),
+          server(p.loop_, from_server) {}
     void read(bool upstream, int status, const char* data, size_t len) {
       if (status != 0) {
         client.close();
@@ -139,9 +141,8 @@ class TestProxy {
 };
 
 EnvLookup env_with(std::string name, std::string value) {
-  return [name, value](const char* n) -> const char* {
-    return name == n ? value.c_str() : nullptr;
-  };
+  return
+      [name, value](const char* n) -> const char* { return name == n ? value.c_str() : nullptr; };
 }
 
 HttpClient::Options options(uint64_t timeout_ms = 5000) {
@@ -182,7 +183,9 @@ class HttpClientTest : public ::testing::Test {
     EXPECT_TRUE(client.send(method, url(target), {{"X-Test", "1"}}, body,
                             [&](HttpClient::Response r) { got = std::move(r); }));
     EXPECT_TRUE(client.busy());
-    EXPECT_TRUE(run_until(loop, [&] { return got.has_value(); }, max_ms)) << target;
+    EXPECT_TRUE(run_until(
+        loop, [&] { return got.has_value(); }, max_ms))
+        << target;
     EXPECT_FALSE(client.busy());
     return got.value_or(HttpClient::Response{"no answer in time", 0, ""});
   }
@@ -343,16 +346,16 @@ TEST_F(HttpClientTest, HttpThroughAProxyAndAProxyThatRefuses) {
     auto o = options();
     o.env = env_with("http_proxy", "http://u:pw@127.0.0.1:" + std::to_string(forwarding.port()));
     HttpClient client(loop, resolver, o);
-    auto r = exchange(client, "http://192.0.2.1:8080/x?y");  // never reached: the proxy answers
+    auto r = exchange(client, "http://127.0.0.9:8080/x?y");  // never reached: the proxy answers
     EXPECT_EQ(r.error, "");
     EXPECT_EQ(r.body, "ok");
     ASSERT_EQ(forwarding.request_lines.size(), 1u);
-    EXPECT_EQ(forwarding.request_lines[0], "GET http://192.0.2.1:8080/x?y HTTP/1.1");
+    EXPECT_EQ(forwarding.request_lines[0], "GET http://127.0.0.9:8080/x?y HTTP/1.1");
 
     TestProxy refusing(loop, "HTTP/1.1 407 Proxy Authentication Required\r\n\r\n");
     o.env = env_with("https_proxy", local(refusing.port()));
     HttpClient tunnel(loop, resolver, o);
-    r = exchange(tunnel, "https://192.0.2.1/");
+    r = exchange(tunnel, "https://127.0.0.9/");
     EXPECT_NE(r.error.find("refused the tunnel"), std::string::npos) << r.error;
     EXPECT_NE(r.error.find("407"), std::string::npos) << r.error;
   }

@@ -80,7 +80,8 @@ TEST(Proxy, UnusableProxiesAreErrors) {
   EXPECT_FALSE(proxy_for(url("https://a.example/"), &why, env({{"https_proxy", "https://p:1"}})));
   EXPECT_NE(why.find("not supported"), std::string::npos) << why;
   why.clear();
-  EXPECT_FALSE(proxy_for(url("https://a.example/"), &why, env({{"https_proxy", "http://p:99999"}})));
+  EXPECT_FALSE(
+      proxy_for(url("https://a.example/"), &why, env({{"https_proxy", "http://p:99999"}})));
   EXPECT_FALSE(why.empty());
 }
 

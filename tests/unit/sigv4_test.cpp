@@ -80,12 +80,12 @@ TEST(SigV4, QueryOrder) {
 TEST(SigV4, PostVanillaAndForm) {
   EXPECT_EQ(signature_of(sign({"POST", "/", "", {{"Host", "example.amazonaws.com"}}, ""})),
             "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b");
-  sigv4::Request form{"POST",
-                      "/",
-                      "",
-                      {{"Host", "example.amazonaws.com"},
-                       {"Content-Type", "application/x-www-form-urlencoded"}},
-                      "Param1=value1"};
+  sigv4::Request form{
+      "POST",
+      "/",
+      "",
+      {{"Host", "example.amazonaws.com"}, {"Content-Type", "application/x-www-form-urlencoded"}},
+      "Param1=value1"};
   std::string auth = sign(form);
   EXPECT_NE(auth.find("SignedHeaders=content-type;host;x-amz-date,"), std::string::npos) << auth;
   EXPECT_EQ(signature_of(auth), "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a");
@@ -126,7 +126,8 @@ TEST(SigV4, KeyFollowsTheDayAndTheSecret) {
 }
 
 TEST(SigV4, HeaderValuesTrimmedAndPathEncoded) {
-  sigv4::Request r{"GET", "/", "", {{"Host", "example.amazonaws.com"}, {"My-Header1", "  a   b  c "}}, ""};
+  sigv4::Request r{
+      "GET", "/", "", {{"Host", "example.amazonaws.com"}, {"My-Header1", "  a   b  c "}}, ""};
   EXPECT_NE(sigv4::canonical_request(r).first.find("\nmy-header1:a b c\n"), std::string::npos);
   EXPECT_EQ(sigv4::canonical_path("/a b/%41~"), "/a%20b/%2541~");
   EXPECT_EQ(sigv4::canonical_path(""), "/");
