@@ -1,5 +1,7 @@
 #include "aws/http_client.hpp"
 
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 
 #include "aws/system_cas.hpp"
@@ -21,16 +23,8 @@ HttpClient::HttpClient(Loop& loop, Resolver& resolver, Options options)
     : loop_(loop),
       resolver_(resolver),
       options_(std::move(options)),
-      connect_timer_(loop,
-                     [this] {
-                       fail("no connection to " + bracketed(url_.host) + " within " +
-                            std::to_string(options_.connect_timeout_ms) + " ms");
-                     }),
-      total_timer_(loop,
-                   [this] {
-                     fail("no answer from " + bracketed(url_.host) + " within " +
-                          std::to_string(options_.timeout_ms) + " ms");
-                   }),
+      connect_timer_(loop, [this] { on_deadline(true); }),
+      total_timer_(loop, [this] { on_deadline(false); }),
       finish_timer_(loop, [this] {
         if (!finished_) return;
         Response r = std::move(*finished_);
@@ -110,8 +104,8 @@ void HttpClient::drop_connection() {
 
 void HttpClient::on_resolved(FailureReason reason, Addresses addrs) {
   if (reason != FailureReason::none || addrs.empty()) {
-    fail("cannot resolve " + (proxy_ ? "the proxy " + proxy_->host : url_.host) + " (" +
-         std::string(to_string(reason)) + ")");
+    failf("cannot resolve %s%s (%s)", proxy_ ? "the proxy " : "",
+          (proxy_ ? proxy_->host : url_.host).c_str(), to_string(reason).data());
     return;
   }
   addrs_ = std::move(addrs);
@@ -128,24 +122,22 @@ void HttpClient::connect_next() {
     stream_ = std::make_unique<TcpStream>(loop_, static_cast<TcpStream::Events&>(*this));
     int rc = stream_->connect(sa);
     if (rc == 0) return;
-    connect_error_ = "cannot connect to " + format_addr(sa) + ": " + uv_strerror(rc);
+    connect_error_ = format_addr(sa) + ": " + uv_strerror(rc);
     stream_.reset();
   }
-  fail(connect_error_.empty() ? "no address to connect to" : connect_error_);
+  failf("cannot connect to %s", connect_error_.empty() ? "any address" : connect_error_.c_str());
 }
 
 void HttpClient::on_connect(int status, uint64_t) noexcept {
   if (status != 0) {
     const sockaddr* sa = reinterpret_cast<const sockaddr*>(&addrs_[next_addr_ - 1]);
-    connect_error_ = "cannot connect to " + format_addr(sa) +
-                     (proxy_ ? " (the proxy " + proxy_->display + ")" : "") + ": " +
-                     uv_strerror(status);
+    connect_error_ = format_addr(sa) + (proxy_ ? " (the proxy)" : "") + ": " + uv_strerror(status);
     connect_next();
     return;
   }
   stream_->no_delay();
   if (int rc = stream_->start_reading(); rc != 0)
-    return fail(std::string("cannot read from the connection: ") + uv_strerror(rc));
+    return failf("cannot read from the connection: %s", uv_strerror(rc));
   if (proxy_ && url_.tls()) {
     stage_ = Stage::tunnel;
     std::string target = bracketed(url_.host) + ":" + std::to_string(url_.port);
@@ -154,7 +146,7 @@ void HttpClient::on_connect(int status, uint64_t) noexcept {
     if (!proxy_->authorization.empty())
       connect += "Proxy-Authorization: " + proxy_->authorization + "\r\n";
     connect += "\r\n";
-    if (send_raw(connect) != 0) fail("cannot write to the proxy " + proxy_->display);
+    if (send_raw(connect) != 0) failf("cannot write to the proxy %s", proxy_->display.c_str());
     return;
   }
   if (url_.tls())
@@ -172,7 +164,7 @@ void HttpClient::start_tls() {
     if (o.verify) o.ca_file = options_.ca_file;
     tls_config_ = std::make_unique<TlsClientConfig>(*random_, o);
   } catch (const std::exception& e) {
-    return fail(std::string("TLS: ") + e.what());
+    return failf("TLS: %s", e.what());
   }
   TlsPeerCheck check;
   (is_ip_literal(url_.host) ? check.ip_name : check.server_name) = url_.host;
@@ -191,7 +183,7 @@ void HttpClient::on_secure() {
     std::string why = chain ? verify_with_ca_dir(*chain, options_.ca_dir,
                                                  is_ip_literal(url_.host) ? "" : url_.host)
                             : "no certificate";
-    if (!why.empty()) return fail("SSL peer certificate of " + url_.host + " not trusted: " + why);
+    if (!why.empty()) return untrusted(why);
   }
   if (!channel_) channel_ = std::make_unique<PlainChannel>(static_cast<Channel::Wire&>(*this));
   connect_timer_.stop();
@@ -226,7 +218,7 @@ int HttpClient::send_raw(std::string_view bytes) {
 void HttpClient::on_written(int status) noexcept {
   if (writes_out_ > 0) --writes_out_;
   if (status != 0 && status != UV_ECANCELED && stage_ != Stage::idle)
-    return fail(std::string("cannot write the request: ") + uv_strerror(status));
+    return failf("cannot write the request: %s", uv_strerror(status));
   send_more();
 }
 
@@ -241,16 +233,16 @@ void HttpClient::read_tunnel_answer(const char* data, size_t len) {
   size_t end = tunnel_answer_.find("\r\n\r\n");
   if (end == std::string::npos) {
     if (tunnel_answer_.size() > kMaxTunnelAnswer)
-      fail("the proxy " + proxy_->display + " sent an answer too long to CONNECT");
+      failf("the proxy %s sent an answer too long to CONNECT", proxy_->display.c_str());
     return;
   }
   int status = 0;
   if (tunnel_answer_.compare(0, 7, "HTTP/1.") != 0 ||
       std::sscanf(tunnel_answer_.c_str() + 8, " %3d", &status) != 1)
-    return fail("the proxy " + proxy_->display + " did not answer CONNECT in HTTP");
+    return failf("the proxy %s did not answer CONNECT in HTTP", proxy_->display.c_str());
   if (status != 200)
-    return fail("the proxy " + proxy_->display + " refused the tunnel to " + url_.authority +
-                ": HTTP " + std::to_string(status));
+    return failf("the proxy %s refused the tunnel to %s: HTTP %d", proxy_->display.c_str(),
+                 url_.authority.c_str(), status);
   std::string rest = tunnel_answer_.substr(end + 4);
   tunnel_answer_.clear();
   start_tls();
@@ -259,7 +251,7 @@ void HttpClient::read_tunnel_answer(const char* data, size_t len) {
 
 void HttpClient::on_read(int status, const char* data, size_t len, uint64_t) noexcept {
   if (stage_ == Stage::tunnel) {
-    if (status != 0) return fail("the proxy " + proxy_->display + " closed the connection");
+    if (status != 0) return failf("the proxy %s closed the connection", proxy_->display.c_str());
     return read_tunnel_answer(data, len);
   }
   if (!channel_) return;
@@ -269,9 +261,8 @@ void HttpClient::on_read(int status, const char* data, size_t len, uint64_t) noe
     Channel::Progress p = channel_->receive(data, len, *this);  // parser_ may complete here
     if (p.error != FailureReason::none) {
       std::string words = tls_ ? tls_->failure_text() : "";
-      if (p.error == FailureReason::tls_verify)
-        return fail("SSL peer certificate of " + url_.host + " not trusted: " + words);
-      return fail("TLS with " + url_.host + ": " + (words.empty() ? "failed" : words));
+      if (p.error == FailureReason::tls_verify) return untrusted(words);
+      return failf("TLS with %s: %s", url_.host.c_str(), words.empty() ? "failed" : words.c_str());
     }
     if (!was_ready && channel_->ready()) return on_secure();
     closed = p.closed;
@@ -281,20 +272,43 @@ void HttpClient::on_read(int status, const char* data, size_t len, uint64_t) noe
   if (stage_ == Stage::exchange && parser_ && parser_->status() != 0 &&
       (parse_state_ = parser_->finish()) == ResponseParser::State::complete)
     return complete();
-  std::string how = status == 0 || status == UV_EOF ? "closed the connection"
-                                                    : std::string("reset: ") + uv_strerror(status);
-  fail(url_.host + " " + how +
-       (stage_ == Stage::exchange ? " before the answer was complete"
-                                  : " during the TLS handshake"));
+  failf("%s %s %s", url_.host.c_str(),
+        status == 0 || status == UV_EOF ? "closed the connection" : uv_strerror(status),
+        stage_ == Stage::exchange ? "before the answer was complete" : "during the TLS handshake");
 }
 
 void HttpClient::complete() {
   if (parse_state_ != ResponseParser::State::complete)
-    return fail("the answer from " + url_.host + " is not HTTP");
+    return failf("the answer from %s is not HTTP", url_.host.c_str());
   Response r;
   r.status = parser_->status();
   r.body = parser_->body_start();
+  if (parser_->body_bytes() > options_.max_body) {
+    ++answers_cut_;
+    if (cut_logged_.first())
+      PM_LOG(notice, "an answer from %s of %llu bytes was kept to its first %zu (logged once)",
+             url_.host.c_str(), (unsigned long long)parser_->body_bytes(), options_.max_body);
+  }
   finish(std::move(r));
+}
+
+void HttpClient::on_deadline(bool connecting) {
+  failf("no %s %s within %llu ms", connecting ? "connection to" : "answer from",
+        bracketed(url_.host).c_str(),
+        (unsigned long long)(connecting ? options_.connect_timeout_ms : options_.timeout_ms));
+}
+
+void HttpClient::untrusted(const std::string& why) {
+  failf("SSL peer certificate of %s not trusted: %s", url_.host.c_str(), why.c_str());
+}
+
+void HttpClient::failf(const char* format, ...) {
+  char text[512];
+  va_list args;
+  va_start(args, format);
+  vsnprintf(text, sizeof text, format, args);
+  va_end(args);
+  fail(text);
 }
 
 void HttpClient::fail(std::string why) {

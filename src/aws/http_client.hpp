@@ -19,6 +19,7 @@
 #include "dns/resolver.hpp"
 #include "http/response_parser.hpp"
 #include "http/url.hpp"
+#include "log/log.hpp"
 #include "loop/tcp.hpp"
 #include "loop/timer.hpp"
 #include "tls/tls_channel.hpp"
@@ -60,6 +61,8 @@ class HttpClient final : TcpStream::Events, Channel::Wire, Channel::Reader {
   // Abandons the request in flight, without calling done.
   void cancel();
   bool busy() const { return static_cast<bool>(done_); }
+  // Answers whose body was longer than max_body (kept to it; logged once).
+  uint64_t answers_cut() const { return answers_cut_; }
 
   // The Host header a request to url carries (signers sign it).
   static std::string host_header(const Url& url);
@@ -80,6 +83,9 @@ class HttpClient final : TcpStream::Events, Channel::Wire, Channel::Reader {
   void send_request();
   void send_more();
   void fail(std::string why);
+  void failf(const char* format, ...) __attribute__((format(printf, 2, 3)));
+  void untrusted(const std::string& why);
+  void on_deadline(bool connecting);
   void complete();
   void finish(Response r);
   void drop_connection();
@@ -112,6 +118,8 @@ class HttpClient final : TcpStream::Events, Channel::Wire, Channel::Reader {
   ResponseParser::State parse_state_ = ResponseParser::State::incomplete;
   Timer connect_timer_, total_timer_, finish_timer_;
   std::optional<Response> finished_;  // handed to done on the next loop turn
+  uint64_t answers_cut_ = 0;
+  log::Once cut_logged_;
 };
 
 }  // namespace pingmesh

@@ -46,6 +46,12 @@ std::string trimmed(std::string_view v) {
   return out;
 }
 
+// A few pairs, by name then value: an insertion sort, smaller than std::sort's code.
+void sort_pairs(HttpHeaders& v) {
+  for (size_t i = 1; i < v.size(); ++i)
+    for (size_t j = i; j > 0 && v[j] < v[j - 1]; --j) std::swap(v[j], v[j - 1]);
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
@@ -89,7 +95,7 @@ std::string canonical_path(std::string_view path) {
 }
 
 std::string canonical_query(std::string_view query) {
-  std::vector<std::pair<std::string, std::string>> params;
+  HttpHeaders params;
   for (size_t at = 0; at < query.size();) {
     size_t end = std::min(query.find('&', at), query.size());
     std::string_view p = query.substr(at, end - at);
@@ -99,7 +105,7 @@ std::string canonical_query(std::string_view query) {
     params.emplace_back(std::string(p.substr(0, eq)),
                         eq == std::string_view::npos ? "" : std::string(p.substr(eq + 1)));
   }
-  std::sort(params.begin(), params.end());
+  sort_pairs(params);
   std::string out;
   for (auto& [k, v] : params) out += (out.empty() ? "" : "&") + k + "=" + v;
   return out;
@@ -117,8 +123,7 @@ std::string amz_date(int64_t unix_s) {
 std::pair<std::string, std::string> canonical_request(const Request& r) {
   HttpHeaders h;
   for (auto& [name, value] : r.headers) h.emplace_back(lower(name), trimmed(value));
-  std::stable_sort(h.begin(), h.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  sort_pairs(h);
   std::string headers, names;
   for (size_t i = 0; i < h.size(); ++i) {
     if (i > 0 && h[i].first == h[i - 1].first) {  // repeated: one line, values comma-joined

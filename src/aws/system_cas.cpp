@@ -152,7 +152,9 @@ bool openssl_name_hash(const unsigned char* der, size_t len, uint32_t* hash) {
         member += tlv(MBEDTLS_ASN1_UTF8_STRING, canonical_text(width, value, value_len));
       members.push_back(tlv(MBEDTLS_ASN1_CONSTRUCTED | 0x10, member));
     }
-    std::sort(members.begin(), members.end());  // DER's SET OF order
+    for (size_t i = 1; i < members.size(); ++i)  // DER's SET OF order (mostly one member)
+      for (size_t j = i; j > 0 && members[j] < members[j - 1]; --j)
+        std::swap(members[j], members[j - 1]);
     Bytes joined;
     for (auto& m : members) joined += m;
     canon += tlv(MBEDTLS_ASN1_CONSTRUCTED | 0x11, joined);

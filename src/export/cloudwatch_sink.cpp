@@ -191,8 +191,11 @@ void CloudWatchSink::send_next() {
   signer_.sign(r, wall_unix_ns() / 1000000000);
   r.headers.erase(r.headers.begin());  // Host: the client writes it
   // Not copied (a body is up to 1 MB): current_ keeps it, unchanged, until on_response.
-  client_.send("POST", endpoint_, std::move(r.headers), current_->body,
-               [this](HttpClient::Response answer) { on_response(std::move(answer)); });
+  if (!client_.send("POST", endpoint_, std::move(r.headers), current_->body,
+                    [this](HttpClient::Response answer) { on_response(std::move(answer)); })) {
+    in_flight_ = false;  // cannot happen: one request at a time is ours to keep
+    retry_later("the client is busy");
+  }
 }
 
 void CloudWatchSink::on_response(HttpClient::Response answer) {

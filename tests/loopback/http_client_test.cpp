@@ -231,6 +231,7 @@ TEST_F(HttpClientTest, AnswerUntilCloseAndItsBound) {
     auto r = exchange(client, local(server.port()));
     EXPECT_EQ(r.error, "");
     EXPECT_EQ(r.body, "0123") << "kept to max_body";
+    EXPECT_EQ(client.answers_cut(), 1u);
   }
 }
 
