@@ -155,6 +155,10 @@ def main():
               f"all SigV4-verified: {not plain.bad and not tls.bad and not tls_http1.bad}")
     for endpoint in (plain, tls, tls_http1):
         endpoint.close()
+    over = [name for name, r in rows if not name.startswith("off") and "(before)" not in name
+            and r["hwm"] > BUDGET_KB]
+    if over:
+        sys.exit(f"over the {BUDGET_KB} KB budget: {', '.join(over)}")
 
 
 if __name__ == "__main__":

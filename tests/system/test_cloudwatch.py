@@ -522,7 +522,7 @@ def test_without_a_ca_file_the_system_cas_are_looked_up_not_the_bundle_read(tmp_
         files = trace.read_text()
         assert re.search(r'"/etc/ssl/certs/[0-9a-f]{8}\.0"', files), "looked up by hash"
         assert "ca-certificates.crt" not in files
-        # GnuTLS, linked by libcurl's libldap and librtmp, is loaded but not initialised.
+        # GnuTLS (once brought by libcurl's libldap and librtmp) is never initialised.
         assert "/etc/gnutls/" not in files
     finally:
         ep.close()
