@@ -281,11 +281,13 @@ def test_many_peers_one_request_a_period(daemons, tmp_path):
         ep.close()
 
 
-def test_publishing_maps_no_libcurl_nor_openssl(daemons, tmp_path, certs):
+def test_publishing_maps_no_libcurl_nor_openssl(daemons, tmp_path, certs, monkeypatch):
     """Requests are signed and sent by the daemon's own client (SigV4 with mbedTLS, the
     loop's TCP and TLS): no libcurl, OpenSSL nor GnuTLS is in its memory while it
     publishes, over https, and every request is verified."""
     import pathlib
+    for name in ("AWS_CA_BUNDLE", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)  # the machine's own must not be in the way
     creds = credentials()
     ep = https_endpoint(creds, certs)
     try:
