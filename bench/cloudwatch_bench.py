@@ -4,7 +4,7 @@ costs in requests: 100 peers probed once a second, published every 60 s to the
 SigV4-verified stand-in on loopback, over http and over https (test CA, ALPN h2 and
 http/1.1 offered; http/1.1 alone to an older build), one run after the other (PSS splits pages shared with other processes:
 run it with no other pingmesh). Where the memory goes: the daemon's own mappings, the
-libraries it links, the ones libcurl brings, and the heap.
+libraries it links, those loaded for CloudWatch (libcurl and its own, before 2026-12-02), and the heap.
 The https rows use the system's CAs as the daemon finds them by default: the daemon runs in
 a mount namespace of its own (root, unshare -m) where /etc/ssl/certs is a copy that also
 holds the test CA (in the bundle and by subject hash); nothing outside it changes.
@@ -84,14 +84,14 @@ def run(binary, cloudwatch, endpoint, creds, workdir, ca_file="", certs_dir=None
 
 
 def groups(r, linked):
-    """(name, rss, pss, private) for the daemon, its own libraries, libcurl's, the heap."""
+    """(name, rss, pss, private) for the daemon, its own libraries, those loaded later, the heap."""
     own = os.path.basename(BIN)
     out = {"pingmesh binary": [0, 0, 0], "libraries it links": [0, 0, 0],
-           "libraries libcurl brings": [0, 0, 0], "heap and anonymous": [0, 0, 0]}
+           "libraries loaded for CloudWatch (libcurl and its)": [0, 0, 0], "heap and anonymous": [0, 0, 0]}
     for name, v in r["maps"].items():
         key = ("pingmesh binary" if name == own else
                "heap and anonymous" if name.startswith("[") or not name else
-               "libraries it links" if name in linked else "libraries libcurl brings")
+               "libraries it links" if name in linked else "libraries loaded for CloudWatch (libcurl and its)")
         for i in range(3):
             out[key][i] += v[i]
     return out
@@ -155,6 +155,10 @@ def main():
               f"all SigV4-verified: {not plain.bad and not tls.bad and not tls_http1.bad}")
     for endpoint in (plain, tls, tls_http1):
         endpoint.close()
+    over = [name for name, r in rows if not name.startswith("off") and "(before)" not in name
+            and r["hwm"] > BUDGET_KB]
+    if over:
+        sys.exit(f"over the {BUDGET_KB} KB budget: {', '.join(over)}")
 
 
 if __name__ == "__main__":

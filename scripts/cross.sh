@@ -50,7 +50,7 @@ case $arch in
 esac
 # The armhf sysroot: what the build links and what qemu loads at run time.
 SYSROOT_PACKAGES="libc6-dev,libstdc++-12-dev,libuv1-dev,libc-ares-dev,libmbedtls-dev,libinih-dev,\
-libgtest-dev,libcurl4-openssl-dev,libjsmn-dev"
+libgtest-dev,libjsmn-dev"
 
 # Wait for the dpkg lock rather than fail when another install is running.
 APT="apt-get -o DPkg::Lock::Timeout=600"
@@ -82,21 +82,6 @@ install_missing() {
   $APT check -qq >&2
 }
 
-# libcurl's headers and .pc for arm64, unpacked (not installed: see the cross file).
-arm64_curl() {
-  dir=$CACHE/arm64-curl
-  version=$(apt-cache policy libcurl4-openssl-dev:arm64 | awk '/Candidate:/ {print $2}')
-  [ -f "$dir/stamp" ] && [ "$(cat "$dir/stamp")" = "$version" ] && return 0
-  apt_update
-  rm -rf "$dir" && mkdir -p "$dir/deb"
-  (cd "$dir/deb" && apt-get download -qq libcurl4-openssl-dev:arm64)
-  dpkg-deb -x "$dir"/deb/*.deb "$dir"
-  sed -i -e "s|^prefix=.*|prefix=$dir/usr|" -e "s|^includedir=/usr|includedir=$dir/usr|" \
-    "$dir/usr/lib/$triplet/pkgconfig/libcurl.pc"
-  rm -rf "$dir/deb"
-  echo "$version" >"$dir/stamp"
-}
-
 # The armhf sysroot, made once and kept while its package list is the same.
 armhf_sysroot() {
   dir=$CACHE/armhf
@@ -112,10 +97,7 @@ armhf_sysroot() {
 }
 
 install_missing
-case $arch in
-  arm64) arm64_curl ;;
-  armhf) armhf_sysroot ;;
-esac
+[ "$arch" = armhf ] && armhf_sysroot
 
 # Compiles go through ccache, kept in the cache beside the sysroot: a fresh clone (CI's)
 # rebuilds from it. Paths are made relative to the clone so another folder hits too.

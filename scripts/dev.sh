@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="meson ninja-build pkg-config g++ libuv1-dev libc-ares-dev libmbedtls-dev libinih-dev
-libjsmn-dev node-llhttp libgtest-dev libcurl4-openssl-dev python3 python3-pytest python3-botocore python3-dnslib chromium
+libjsmn-dev node-llhttp libgtest-dev python3 python3-pytest python3-botocore python3-dnslib chromium
 openssl curl systemd systemd-container mmdebstrap clang libclang-rt-14-dev prometheus
 podman runc python3-yaml python3-kubernetes dpkg-dev lintian rpm rpmlint
 groff-base man-db"

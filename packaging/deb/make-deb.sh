@@ -37,7 +37,7 @@ install -d "$tree/usr/share/lintian/overrides"
 chmod 644 "$tree/usr/share/lintian/overrides/$package"
 
 install -d -m 755 "$tree/DEBIAN"  # before dpkg-shlibdeps: it finds the package root by it
-# The shared libraries the binary links (libcurl is dlopen'ed: a Recommends).
+# The shared libraries the binary links.
 printf 'Source: pingmesh\n\nPackage: %s\nArchitecture: any\n' "$package" > "$work/debian/control"
 binary=$tree/usr/bin/pingmesh
 if [ "$arch" = "$(dpkg --print-architecture)" ] || dpkg --print-foreign-architectures | grep -qx "$arch"; then

@@ -85,7 +85,7 @@ struct Config {
     enum class Mode { full, compat } mode = Mode::full;  // compat: the original's wire format
     std::string region;
     std::string endpoint;  // empty: https://monitoring.<region>.amazonaws.com/
-    std::string ca_file;   // empty: the system's CAs (libcurl's CA directory)
+    std::string ca_file;   // empty: the system's CAs, by subject hash in /etc/ssl/certs
     std::string metric_namespace = "pingmesh";
     int period_s = 60;  // aggregation period; 1 = high resolution
     bool dimension_from = true, dimension_to = true, dimension_url = false;

@@ -312,8 +312,8 @@ const Doc kDocs[] = {
      .name = "enabled",
      .value = "yes|no",
      .doc = "publish to AWS CloudWatch",
-     .more = "Needs libcurl4, loaded only then. Without a region and credentials, publishing "
-             "stays off with a log line, as in the original."},
+     .more = "Without a region and credentials, publishing stays off with a log line, as in "
+             "the original."},
     {.kind = K::flag,
      .name = "c",
      .doc = "publish to AWS CloudWatch ([cloudwatch] enabled)",

@@ -174,7 +174,7 @@ void Daemon::open_cloudwatch(const Config& c) {
   try {
     cloudwatch_ = std::make_unique<CloudWatchSink>(loop_, std::move(o));
   } catch (const std::exception& e) {
-    throw ConfigError(e.what());  // no libcurl: enabling CloudWatch cannot work here
+    throw ConfigError(e.what());  // an endpoint that is no URL: enabling CloudWatch cannot work
   }
   PM_LOG(notice, "publishing to CloudWatch (%s, every %d s) at %s",
          cw.mode == Config::CloudWatch::Mode::compat ? "compat" : "full", cw.period_s,

@@ -12,14 +12,6 @@ namespace {
 
 constexpr size_t kMaxResponseBytes = 64 * 1024;
 
-size_t collect(char* data, size_t size, size_t n, void* user) {
-  auto* out = static_cast<std::string*>(user);
-  size_t len = size * n;
-  if (out->size() < kMaxResponseBytes)
-    out->append(data, std::min(len, kMaxResponseBytes - out->size()));
-  return len;
-}
-
 // Milliseconds until the next multiple of the period on the wall clock.
 uint64_t ms_to_period_end(int period_s) {
   int64_t now_ms = wall_unix_ns() / 1000000;
@@ -44,26 +36,33 @@ std::string xml_field(const std::string& xml, const std::string& tag) {
   return b == std::string::npos ? std::string() : xml.substr(a, b - a);
 }
 
+Url endpoint_url(const std::string& text) {
+  std::string why;
+  auto url = parse_url(text, &why);
+  if (!url) throw std::runtime_error("CloudWatch endpoint '" + text + "': " + why);
+  return *url;
+}
+
+HttpClient::Options client_options(const CloudWatchOptions& o) {
+  HttpClient::Options c;
+  c.connect_timeout_ms = 5000;
+  c.timeout_ms = 15000;
+  c.ca_file = o.ca_file;
+  c.max_body = kMaxResponseBytes;
+  return c;
+}
+
 CloudWatchSink::CloudWatchSink(Loop& loop, CloudWatchOptions options)
     : loop_(loop),
       options_(std::move(options)),
-      api_(CurlApi::load()),
-      multi_(loop, api_),
-      easy_(api_.easy_init()),
+      endpoint_(endpoint_url(options_.endpoint)),
+      resolver_(loop, Resolver::options_for("", 15000)),
+      client_(loop, resolver_, client_options(options_)),
+      signer_(options_.region, "monitoring"),
       batch_(options_.mode, options_.from_location, options_.period_s, options_.dimensions),
       period_timer_(loop, [this] { on_period(); }),
       retry_timer_(loop, [this] { send_next(); }),
       drain_timer_(loop, [this] { finish_drain(); }) {
-  std::string sigv4 = "aws:amz:" + options_.region + ":monitoring";
-  api_.easy_setopt(easy_, CURLOPT_URL, options_.endpoint.c_str());
-  api_.easy_setopt(easy_, CURLOPT_AWS_SIGV4, sigv4.c_str());
-  api_.easy_setopt(easy_, CURLOPT_USERAGENT, "pingmesh/" PINGMESH_VERSION);
-  api_.easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &collect);
-  api_.easy_setopt(easy_, CURLOPT_WRITEDATA, &response_);
-  api_.easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
-  api_.easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  api_.easy_setopt(easy_, CURLOPT_TIMEOUT_MS, 15000L);
-  api_.lean_transfer(easy_, options_.ca_file);
   if (!options_.spool_dir.empty()) {
     try {
       spool_ = std::make_unique<Spool>(options_.spool_dir, options_.spool_max_bytes);
@@ -76,40 +75,19 @@ CloudWatchSink::CloudWatchSink(Loop& loop, CloudWatchOptions options)
     use_credentials({options_.access_key_id, options_.secret_access_key, options_.session_token});
   } else {
     imds_ =
-        std::make_unique<ImdsCredentials>(loop_, api_, multi_, options_.imds_endpoint,
+        std::make_unique<ImdsCredentials>(loop_, resolver_, options_.imds_endpoint,
                                           [this](const AwsCredentials& c) { use_credentials(c); });
   }
 }
 
-// libcurl 7.88's SigV4 rules (DESIGN.md): body through POSTFIELDS (SigV4 hashes what
-// CURLOPT_POSTFIELDS points to, copied or not), no removed or empty
-// headers, no X-Amz-Date of ours; the session token is a header of ours. curl copies the
-// strings it is given.
+// Each request is signed as it leaves: renewed credentials apply from the next one.
 void CloudWatchSink::use_credentials(const AwsCredentials& c) {
-  if (in_flight_) {  // curl is using the headers: apply them once the answer is in
-    pending_credentials_ = c;
-    return;
-  }
-  apply_credentials(c);
+  signer_.set_credentials(c);
+  have_credentials_ = true;
   send_next();  // what waited for them, and what a previous run left in the spool
 }
 
-void CloudWatchSink::apply_credentials(const AwsCredentials& c) {
-  api_.easy_setopt(easy_, CURLOPT_USERNAME, c.access_key_id.c_str());
-  api_.easy_setopt(easy_, CURLOPT_PASSWORD, c.secret_access_key.c_str());
-  if (headers_) api_.slist_free_all(headers_);
-  headers_ = c.session_token.empty()
-                 ? nullptr
-                 : api_.slist_append(nullptr, ("X-Amz-Security-Token: " + c.session_token).c_str());
-  api_.easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
-  have_credentials_ = true;
-}
-
-CloudWatchSink::~CloudWatchSink() {
-  if (in_flight_) multi_.remove(easy_);
-  api_.easy_cleanup(easy_);
-  if (headers_) api_.slist_free_all(headers_);
-}
+CloudWatchSink::~CloudWatchSink() = default;
 
 void CloudWatchSink::on_sample(const Sample& s, int) noexcept {
   batch_.add(s);
@@ -204,29 +182,35 @@ void CloudWatchSink::done_with_current(bool delivered) {
 void CloudWatchSink::send_next() {
   if (!have_credentials_ || in_flight_ || retry_timer_.pending() || !next_request()) return;
   in_flight_ = true;
-  response_.clear();
+  sigv4::Request r{"POST",
+                   sigv4::canonical_path(endpoint_.path),
+                   sigv4::canonical_query(endpoint_.query),
+                   {{"Host", HttpClient::host_header(endpoint_)},
+                    {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}},
+                   current_->body};
+  signer_.sign(r, wall_unix_ns() / 1000000000);
+  r.headers.erase(r.headers.begin());  // Host: the client writes it
   // Not copied (a body is up to 1 MB): current_ keeps it, unchanged, until on_response.
-  api_.easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, long(current_->body.size()));
-  api_.easy_setopt(easy_, CURLOPT_POSTFIELDS, current_->body.c_str());
-  if (!multi_.add(easy_, [this](CURL*, CURLcode result) { on_response(result); })) {
-    in_flight_ = false;
-    retry_later("libcurl refused to start the transfer");
+  if (!client_.send("POST", endpoint_, std::move(r.headers), current_->body,
+                    [this](HttpClient::Response answer) { on_response(std::move(answer)); })) {
+    in_flight_ = false;  // cannot happen: one request at a time is ours to keep
+    retry_later("the client is busy");
   }
 }
 
-void CloudWatchSink::on_response(CURLcode result) {
+void CloudWatchSink::on_response(HttpClient::Response answer) {
   in_flight_ = false;
-  long status = 0;
-  api_.easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
-  if (result != CURLE_OK) {
-    retry_later(api_.easy_strerror(result));
+  long status = answer.status;
+  const std::string& body = answer.body;
+  if (!answer.error.empty()) {
+    retry_later(answer.error);
   } else if (status == 200) {
     ++counters_.requests_sent;
     counters_.datums_sent += current_->datums;
     done_with_current(true);
   } else {
-    std::string code = xml_field(response_, "Code");
-    std::string message = xml_field(response_, "Message");
+    std::string code = xml_field(body, "Code");
+    std::string message = xml_field(body, "Message");
     bool throttled = status == 429 || code == "Throttling" || code == "ThrottlingException";
     // Credentials that are wrong, expired or not yet renewed, or a skewed clock: the data
     // is fine, so it waits (with back-off) rather than being set aside.
@@ -255,10 +239,6 @@ void CloudWatchSink::on_response(CURLcode result) {
              current_->datums, status, code.c_str(), message.c_str());
       done_with_current(false);
     }
-  }
-  if (pending_credentials_) {
-    apply_credentials(*pending_credentials_);
-    pending_credentials_.reset();
   }
   if (drained_ && (idle() || retry_timer_.pending())) {
     finish_drain();  // nothing more can go now: what is left stays spooled

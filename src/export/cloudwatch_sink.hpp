@@ -1,5 +1,5 @@
 // Samples to AWS CloudWatch: aggregated per period, sent as PutMetricData over the
-// Query API with SigV4 (libcurl's CURLOPT_AWS_SIGV4) from the loop, retried with
+// Query API, SigV4-signed, by our own client on the loop (src/aws), retried with
 // exponential back-off and jitter on network errors, 5xx and throttling.
 #pragma once
 
@@ -9,7 +9,9 @@
 #include <optional>
 #include <string>
 
-#include "curl/curl_multi.hpp"
+#include "aws/http_client.hpp"
+#include "aws/sigv4.hpp"
+#include "dns/resolver.hpp"
 #include "export/cloudwatch_batch.hpp"
 #include "export/imds.hpp"
 #include "export/spool.hpp"
@@ -45,7 +47,7 @@ class CloudWatchSink final : public SampleSink {
     uint64_t dropped = 0;   // over the queue bound
   };
 
-  // Throws std::runtime_error when libcurl cannot be loaded.
+  // Throws std::runtime_error when the endpoint is not a URL.
   CloudWatchSink(Loop& loop, CloudWatchOptions options);
   ~CloudWatchSink() override;
 
@@ -73,28 +75,25 @@ class CloudWatchSink final : public SampleSink {
   void on_period();
   void enqueue(std::vector<MetricDatum> datums);
   void send_next();
-  void on_response(CURLcode result);
+  void on_response(HttpClient::Response r);
   void retry_later(const std::string& why);
   void finish_drain();
   void use_credentials(const AwsCredentials& c);
-  void apply_credentials(const AwsCredentials& c);
 
   Loop& loop_;
   CloudWatchOptions options_;
-  const CurlApi& api_;
-  CurlMulti multi_;
-  CURL* easy_;  // one handle, reused: its connection stays open between requests
-  curl_slist* headers_ = nullptr;
+  Url endpoint_;
+  Resolver resolver_;
+  HttpClient client_;
+  SigV4Signer signer_;
   bool have_credentials_ = false;
-  std::optional<AwsCredentials> pending_credentials_;  // renewed while a request was out
-  std::unique_ptr<ImdsCredentials> imds_;              // after multi_: it goes first
+  std::unique_ptr<ImdsCredentials> imds_;  // after resolver_: it goes first
   CloudWatchBatch batch_;
   Timer period_timer_, retry_timer_, drain_timer_;
   std::unique_ptr<Spool> spool_;
   std::deque<Request> queue_;       // in memory, when there is no spool or it refused a write
   std::optional<Request> current_;  // being sent, or waiting for its retry
   bool in_flight_ = false;
-  std::string response_;
   std::function<void()> drained_;
   Counters counters_;
   log::Once dropped_logged_;

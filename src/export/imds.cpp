@@ -10,12 +10,6 @@ namespace pingmesh {
 
 namespace {
 
-size_t collect(char* data, size_t size, size_t n, void* user) {
-  auto* out = static_cast<std::string*>(user);
-  if (out->size() < 16384) out->append(data, size * n);
-  return size * n;
-}
-
 // "2026-11-25T18:00:00Z" → seconds from now; -1 if unreadable.
 long seconds_until(const std::string& iso) {
   struct tm tm {};
@@ -29,77 +23,68 @@ std::string json_string_field(const std::string& json, const std::string& key) {
   return json::top_level_string(json, key).value_or("");
 }
 
-ImdsCredentials::ImdsCredentials(Loop& loop, const CurlApi& api, CurlMulti& multi,
-                                 std::string endpoint, Ready ready)
-    : api_(api),
-      multi_(multi),
+// The metadata service is a link-local neighbour: never through a proxy, quick to answer.
+HttpClient::Options imds_client_options() {
+  HttpClient::Options o;
+  o.connect_timeout_ms = 3000;
+  o.timeout_ms = 3000;
+  o.use_proxy = false;
+  o.max_body = 16384;
+  return o;
+}
+
+ImdsCredentials::ImdsCredentials(Loop& loop, Resolver& resolver, std::string endpoint, Ready ready)
+    : client_(loop, resolver, imds_client_options()),
       endpoint_(std::move(endpoint)),
       ready_(std::move(ready)),
-      easy_(api.easy_init()),
       timer_(loop, [this] { start(Step::token); }) {
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
   start(Step::token);
 }
 
-ImdsCredentials::~ImdsCredentials() {
-  if (in_flight_) multi_.remove(easy_);
-  api_.easy_cleanup(easy_);
-  if (headers_) api_.slist_free_all(headers_);
-}
-
 void ImdsCredentials::start(Step step) {
   step_ = step;
-  body_.clear();
-  if (headers_) api_.slist_free_all(headers_);
   const std::string base = endpoint_ + "/latest/";
-  std::string url;
-  if (step == Step::token) {
-    url = base + "api/token";
-    headers_ = api_.slist_append(nullptr, "X-aws-ec2-metadata-token-ttl-seconds: 21600");
-    api_.easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, "PUT");
-  } else {
-    url = base + "meta-data/iam/security-credentials/" + (step == Step::keys ? role_ : "");
-    headers_ = api_.slist_append(nullptr, ("X-aws-ec2-metadata-token: " + token_).c_str());
-    api_.easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, nullptr);
-  }
-  api_.easy_setopt(easy_, CURLOPT_URL, url.c_str());
-  api_.easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
-  api_.easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &collect);
-  api_.easy_setopt(easy_, CURLOPT_WRITEDATA, &body_);
-  api_.easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
-  api_.easy_setopt(easy_, CURLOPT_TIMEOUT_MS, 3000L);
-  api_.easy_setopt(easy_, CURLOPT_NOPROXY, "*");  // the metadata service is never proxied
-  api_.lean_transfer(easy_, "");
-  in_flight_ = multi_.add(easy_, [this](CURL*, CURLcode result) { on_done(result); });
-  if (!in_flight_) fail("cannot start a transfer");
+  std::string text = step == Step::token ? base + "api/token"
+                                         : base + "meta-data/iam/security-credentials/" +
+                                               (step == Step::keys ? role_ : "");
+  std::string why;
+  auto url = parse_url(text, &why);
+  if (!url) return fail(why);
+  HttpHeaders headers;
+  if (step == Step::token)
+    headers.emplace_back("X-aws-ec2-metadata-token-ttl-seconds", "21600");
+  else
+    headers.emplace_back("X-aws-ec2-metadata-token", token_);
+  if (!client_.send(step == Step::token ? "PUT" : "GET", *url, std::move(headers), {},
+                    [this](HttpClient::Response r) { on_done(std::move(r)); }))
+    fail("a request is already under way");
 }
 
-void ImdsCredentials::on_done(CURLcode result) {
-  in_flight_ = false;
-  long status = 0;
-  api_.easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
-  if (result != CURLE_OK || status != 200) {
-    fail(result != CURLE_OK ? api_.easy_strerror(result) : "HTTP " + std::to_string(status));
+void ImdsCredentials::on_done(HttpClient::Response r) {
+  if (!r.error.empty() || r.status != 200) {
+    fail(!r.error.empty() ? r.error : "HTTP " + std::to_string(r.status));
     return;
   }
+  const std::string& body = r.body;
   switch (step_) {
     case Step::token:
-      token_ = body_;
+      token_ = body;
       start(Step::role);
       return;
     case Step::role:
-      role_ = body_.substr(0, body_.find('\n'));
+      role_ = body.substr(0, body.find('\n'));
       if (role_.empty()) return fail("the instance has no IAM role");
       start(Step::keys);
       return;
     case Step::keys: {
-      AwsCredentials c{json_string_field(body_, "AccessKeyId"),
-                       json_string_field(body_, "SecretAccessKey"),
-                       json_string_field(body_, "Token")};
+      AwsCredentials c{json_string_field(body, "AccessKeyId"),
+                       json_string_field(body, "SecretAccessKey"),
+                       json_string_field(body, "Token")};
       if (c.access_key_id.empty() || c.secret_access_key.empty())
         return fail("no keys in the metadata service's answer");
       failures_ = 0;
-      long left = seconds_until(json_string_field(body_, "Expiration"));
+      long left = seconds_until(json_string_field(body, "Expiration"));
       // Renew five minutes before they expire (at least a minute from now, at most an hour).
       timer_.start(uint64_t(std::clamp(left - 300, 60L, 3600L)) * 1000);
       PM_LOG(notice, "CloudWatch: credentials from the instance metadata service (role %s)",

@@ -43,6 +43,8 @@ class TlsChannel final : public Channel {
   bool ready() const override { return ready_; }
 
   const TlsFacts& facts() const { return facts_; }
+  // The chain the server sent (for checks of one's own after the handshake); null if none.
+  const mbedtls_x509_crt* peer_certificate() const { return mbedtls_ssl_get_peer_cert(&ssl_); }
   // Why the handshake failed, in words ("expired", "handshake failure", …).
   const std::string& failure_text() const { return failure_text_; }
 

@@ -1,0 +1,179 @@
+#include "aws/proxy.hpp"
+
+#include <arpa/inet.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+
+namespace pingmesh {
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+const char* first_set(const EnvLookup& env, std::initializer_list<const char*> names) {
+  for (const char* n : names)
+    if (const char* v = env(n); v && *v) return v;
+  return nullptr;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = char(std::tolower(static_cast<unsigned char>(c)));
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+std::string percent_decoded(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    int hi, lo;
+    if (s[i] == '%' && i + 2 < s.size() && (hi = hex_value(s[i + 1])) >= 0 &&
+        (lo = hex_value(s[i + 2])) >= 0) {
+      out += char(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string base64(std::string_view in) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t n = uint32_t(uint8_t(in[i])) << 16;
+    if (i + 1 < in.size()) n |= uint32_t(uint8_t(in[i + 1])) << 8;
+    if (i + 2 < in.size()) n |= uint8_t(in[i + 2]);
+    out += t[n >> 18 & 63];
+    out += t[n >> 12 & 63];
+    out += i + 1 < in.size() ? t[n >> 6 & 63] : '=';
+    out += i + 2 < in.size() ? t[n & 63] : '=';
+  }
+  return out;
+}
+
+// An address and a prefix length from "10.0.0.0/8" or "::1"; false if not an IP.
+bool parse_cidr(const std::string& text, unsigned char addr[16], int* family, int* bits) {
+  std::string ip = text;
+  *bits = -1;
+  if (auto slash = ip.find('/'); slash != std::string::npos) {
+    *bits = std::atoi(ip.c_str() + slash + 1);
+    ip.resize(slash);
+  }
+  if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  if (inet_pton(AF_INET, ip.c_str(), addr) == 1)
+    *family = AF_INET;
+  else if (inet_pton(AF_INET6, ip.c_str(), addr) == 1)
+    *family = AF_INET6;
+  else
+    return false;
+  int max = *family == AF_INET ? 32 : 128;
+  if (*bits < 0 || *bits > max) *bits = max;
+  return true;
+}
+
+bool same_prefix(const unsigned char* a, const unsigned char* b, int bits) {
+  int whole = bits / 8;
+  if (std::memcmp(a, b, size_t(whole)) != 0) return false;
+  int rest = bits % 8;
+  if (!rest) return true;
+  unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
+  return (a[whole] & mask) == (b[whole] & mask);
+}
+
+}  // namespace
+
+bool no_proxy_matches(const std::string& list, const std::string& host_in) {
+  std::string host = lower(host_in);
+  while (!host.empty() && host.back() == '.') host.pop_back();
+  unsigned char host_ip[16];
+  int host_family = 0, host_bits = 0;
+  bool host_is_ip = parse_cidr(host, host_ip, &host_family, &host_bits);
+  size_t at = 0;
+  while (at < list.size()) {
+    size_t end = list.find_first_of(", ", at);
+    if (end == std::string::npos) end = list.size();
+    std::string entry = lower(list.substr(at, end - at));
+    at = end + 1;
+    if (entry.empty()) continue;
+    if (entry == "*") return true;
+    unsigned char ip[16];
+    int family = 0, bits = 0;
+    if (parse_cidr(entry, ip, &family, &bits)) {
+      if (host_is_ip && family == host_family && same_prefix(ip, host_ip, bits)) return true;
+      continue;
+    }
+    while (!entry.empty() && entry.front() == '.') entry.erase(0, 1);
+    while (!entry.empty() && entry.back() == '.') entry.pop_back();
+    if (host == entry) return true;
+    if (host.size() > entry.size() &&
+        host.compare(host.size() - entry.size(), entry.size(), entry) == 0 &&
+        host[host.size() - entry.size() - 1] == '.')
+      return true;
+  }
+  return false;
+}
+
+std::optional<Proxy> proxy_for(const Url& target, std::string* error, const EnvLookup& env) {
+  if (const char* no = first_set(env, {"no_proxy", "NO_PROXY"});
+      no && no_proxy_matches(no, target.host))
+    return std::nullopt;
+  const char* value = target.tls()
+                          ? first_set(env, {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"})
+                          : first_set(env, {"http_proxy", "all_proxy", "ALL_PROXY"});
+  if (!value) return std::nullopt;
+  std::string text = value;
+  std::string scheme = "http";
+  if (auto s = text.find("://"); s != std::string::npos) {
+    scheme = lower(text.substr(0, s));
+    text.erase(0, s + 3);
+  }
+  if (scheme != "http") {
+    *error = "the proxy " + scheme + "://… is not supported (only http:// proxies)";
+    return std::nullopt;
+  }
+  Proxy p;
+  if (auto slash = text.find('/'); slash != std::string::npos) text.resize(slash);
+  if (auto at = text.rfind('@'); at != std::string::npos) {
+    p.authorization = "Basic " + base64(percent_decoded(text.substr(0, at)));
+    text.erase(0, at + 1);
+  }
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos) {
+      *error = "the proxy URL '" + std::string(value) + "' does not parse";
+      return std::nullopt;
+    }
+    p.host = text.substr(1, close - 1);
+    if (close + 1 < text.size() && text[close + 1] == ':') port = text.substr(close + 2);
+  } else if (auto colon = text.rfind(':'); colon != std::string::npos) {
+    p.host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  } else {
+    p.host = text;
+  }
+  if (!port.empty()) {
+    char* stop = nullptr;
+    long n = std::strtol(port.c_str(), &stop, 10);
+    if (*stop || n <= 0 || n > 65535) {
+      *error = "the proxy URL's port in '" + p.host + ":" + port + "' is not a port";
+      return std::nullopt;
+    }
+    p.port = uint16_t(n);
+  }
+  if (p.host.empty()) {
+    *error = "the proxy URL has no host";
+    return std::nullopt;
+  }
+  bool v6 = p.host.find(':') != std::string::npos;
+  p.display = "http://" + (v6 ? "[" + p.host + "]" : p.host) + ":" + std::to_string(p.port);
+  return p;
+}
+
+}  // namespace pingmesh
