@@ -28,9 +28,9 @@ static   stripped  1490  1024
 static   peak_rss  3030  2560
 static   pss_alone 1470  1229
 static   private   1180  -
-dynamic  stripped   850  -
-dynamic  peak_rss  3350  -
-dynamic  pss_alone 1800  2458
+dynamic  stripped   880  -
+dynamic  peak_rss  3560  -
+dynamic  pss_alone 1850  2458
 dynamic  private   1500  -
 '
 scale=${FOOTPRINT_SCALE:-100}
