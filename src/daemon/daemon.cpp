@@ -245,10 +245,12 @@ void Daemon::set_routes(const Config& c) {
   Routes::Route ping;
   ping.path = "/v1/ping";
   ping.description = "the ping page";
-  ping.handler = [page = ping_page(c.location)](const Request&) {
+  // Built once and shared by every answer (no copy per request).
+  ping.handler = [page =
+                      std::make_shared<const std::string>(ping_page(c.location))](const Request&) {
     Reply r;
     r.content_type = "text/html; charset=utf-8";
-    r.body = page;
+    r.shared = page;
     return r;
   };
   routes_.set(std::move(ping));

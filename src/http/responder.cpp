@@ -69,6 +69,11 @@ uint16_t Responder::listen_all(uint16_t port, bool tls) {
       PM_LOG(notice, "%s (serving without it)", why.c_str());
       continue;
     }
+    // Small answers leave at once (TCP_NODELAY). And the kernel would grow the send buffer
+    // of a client that never reads up to tcp_wmem's maximum (4 MB) with a copy of the page
+    // each; fixed, the rest waits in the shared page. Accepted sockets inherit both.
+    if (l->set_accepted_options(true, int(options_.send_buffer_bytes)) != 0)
+      options_per_connection_ = true;
     if (port == 0) port = uint16_t(l->port());
     listeners_.push_back(std::move(l));
   }

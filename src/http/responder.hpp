@@ -102,7 +102,11 @@ class Responder {
   uint16_t port_ = 0;
   uint16_t tls_port_ = 0;
   size_t handshakes_ = 0;  // TLS handshakes in progress
+  // Set when a listener could not take TCP_NODELAY and the send buffer for the sockets
+  // it accepts: each connection then sets them itself.
+  bool options_per_connection_ = false;
   Counters counters_;
+  std::string scratch_;  // where an answer's head is built (one loop: one at a time)
   log::Once full_logged_, evicted_logged_, oversize_logged_, timeout_logged_, handshakes_logged_,
       tls_logged_, rate_logged_;
 };

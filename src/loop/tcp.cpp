@@ -89,6 +89,16 @@ int TcpStream::write(std::string_view data) {
   return rc;
 }
 
+int TcpStream::send(std::string_view data) {
+  if (!h_) return UV_EBADF;
+  uv_buf_t buf = uv_buf_init(const_cast<char*>(data.data()), unsigned(data.size()));
+  int n = uv_try_write(reinterpret_cast<uv_stream_t*>(h_), &buf, 1);
+  if (n == int(data.size())) return 1;
+  if (n < 0 && n != UV_EAGAIN) return n;
+  int rc = write(data.substr(n > 0 ? size_t(n) : 0));
+  return rc;
+}
+
 int TcpStream::write(std::shared_ptr<const std::string> data, size_t at, size_t len) {
   if (!h_) return UV_EBADF;
   auto* w = new SharedWriteRequest{{}, std::move(data)};
@@ -140,6 +150,12 @@ int TcpListener::listen(const sockaddr* addr, int backlog) {
                      auto* self = static_cast<TcpListener*>(s->data);
                      if (self && status == 0) self->cb_(*self);
                    });
+}
+
+int TcpListener::set_accepted_options(bool no_delay, int send_buffer_bytes) {
+  int rc = no_delay ? uv_tcp_nodelay(h_, 1) : 0;
+  if (rc == 0 && send_buffer_bytes > 0) rc = uv_send_buffer_size(handle(), &send_buffer_bytes);
+  return rc;
 }
 
 int TcpListener::accept(TcpStream& into) {
