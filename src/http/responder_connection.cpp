@@ -169,6 +169,13 @@ void Responder::Connection::parse(const char* data, size_t len) {
     data += n;
     len -= n;
   }
+  // A request is under way and all of it is not here: its header timeout runs from now.
+  // Started here, not at its first byte, so that a request that arrives whole (nearly
+  // all) costs one timer restart, not two.
+  if (in_request_ && !header_timer_started_ && !closing_) {
+    header_timer_started_ = true;
+    timer_.start(owner_.options_.header_timeout_ms);
+  }
 }
 
 bool Responder::Connection::iequals(std::string_view a, std::string_view b) {
@@ -193,7 +200,8 @@ int Responder::Connection::on_message_begin() {
   hosts_ = 0;
   expect_continue_ = expect_other_ = false;
   field_.clear();
-  timer_.start(owner_.options_.header_timeout_ms);
+  in_request_ = true;
+  header_timer_started_ = false;
   return 0;
 }
 
@@ -295,6 +303,7 @@ int Responder::Connection::on_body(const char* at, size_t n) {
 int Responder::Connection::on_message_complete() {
   ++owner_.counters_.requests;
   answered_ = true;
+  in_request_ = false;
   head_done_ = false;
   head_bytes_ = 0;
   bool keep = llhttp_should_keep_alive(&parser_);

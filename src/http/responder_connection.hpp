@@ -105,8 +105,10 @@ class Responder::Connection final : public TcpStream::Events,
   llhttp_settings_t settings_;
   llhttp_t parser_;
   std::string url_;
-  size_t head_bytes_ = 0;   // bytes of the request head so far, blank lines before it too
-  bool head_done_ = false;  // the head of the request being parsed is complete
+  size_t head_bytes_ = 0;    // bytes of the request head so far, blank lines before it too
+  bool head_done_ = false;   // the head of the request being parsed is complete
+  bool in_request_ = false;  // a request has begun and is not complete
+  bool header_timer_started_ = false;  // its header timeout runs
   size_t body_bytes_ = 0;
   size_t body_limit_ = 0;
   bool reads_body_ = false;  // the route takes this request's body
