@@ -316,6 +316,7 @@ std::unique_ptr<Responder> Daemon::make_responder(const Config& c, TlsServerConf
   ro.port = uint16_t(c.serve_port);
   ro.tls = tls ? tls->get() : nullptr;
   ro.tls_port = uint16_t(c.tls_port);
+  ro.defer_accept = true;
   auto r = std::make_unique<Responder>(loop_, ro, routes_);
   r->start();  // throws when a port cannot be bound
   return r;

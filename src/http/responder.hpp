@@ -36,6 +36,13 @@ class Responder {
     size_t max_header_bytes = 8192;          // the whole request head, every byte
     size_t max_body_bytes = 16384;
     uint64_t first_byte_timeout_ms = 2000;  // a new connection that says nothing
+    // Accept connections once their first bytes came (TCP_DEFER_ACCEPT): one wake-up a
+    // request, not two, and a connection that says nothing waits in the kernel (no fd, no
+    // slot) for about a second, then is accepted and has first_byte_timeout_ms. Only with
+    // SYN cookies on (Linux's default): silent connections wait in the SYN queue, and when
+    // a flood fills it, cookies still let newcomers in. The daemon's responder asks for
+    // it; off here so that tests see silent connections at once.
+    bool defer_accept = false;
     uint64_t header_timeout_ms = 10000;
     uint64_t idle_timeout_ms = 30000;
     uint64_t handshake_timeout_ms = 5000;

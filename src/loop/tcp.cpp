@@ -1,5 +1,10 @@
 #include "loop/tcp.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -156,6 +161,14 @@ int TcpListener::set_accepted_options(bool no_delay, int send_buffer_bytes) {
   int rc = no_delay ? uv_tcp_nodelay(h_, 1) : 0;
   if (rc == 0 && send_buffer_bytes > 0) rc = uv_send_buffer_size(handle(), &send_buffer_bytes);
   return rc;
+}
+
+int TcpListener::defer_accept(int seconds) {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(handle(), &fd) != 0) return UV_EBADF;
+  return setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) == 0
+             ? 0
+             : uv_translate_sys_error(errno);
 }
 
 int TcpListener::accept(TcpStream& into) {

@@ -69,6 +69,9 @@ class TcpListener : public Handle<uv_tcp_t> {
   // one setsockopt here instead of one per connection: TCP_NODELAY, and a fixed send
   // buffer (bytes, as SO_SNDBUF takes them; 0 leaves the kernel's). Call after listen().
   int set_accepted_options(bool no_delay, int send_buffer_bytes);
+  // TCP_DEFER_ACCEPT: a connection is handed to us only once its first bytes came (or after
+  // about `seconds`, when the kernel gives up waiting), so a request costs one wake-up.
+  int defer_accept(int seconds);
   int accept(TcpStream& into);
   int port() const;
 

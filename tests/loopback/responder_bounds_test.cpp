@@ -157,6 +157,32 @@ TEST_F(ResponderBoundsTest, HeaderTimeoutRunsForEveryKeepAliveRequest) {
   }
 }
 
+// With TCP_DEFER_ACCEPT, a connection that says nothing stays in the kernel for about a
+// second (it takes no slot of ours), then is accepted and closed by the first-byte
+// timeout; one that sends its request is accepted and answered at once.
+TEST_F(ResponderBoundsTest, DeferredAcceptLeavesSilentConnectionsToTheKernel) {
+  {
+    Responder::Options o = options();
+    o.defer_accept = true;
+    o.first_byte_timeout_ms = 100;
+    TestRoutes r_routes("", [] { return "{}"; });
+    Responder r(loop, o, r_routes.table);
+    r.start();
+    RawClient silent(loop, r.port(), "");
+    RawClient asking(loop, r.port(), kPing);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return asking.closed; }, 3000));
+    EXPECT_EQ(asking.received.substr(0, 15), "HTTP/1.1 200 OK");
+    EXPECT_EQ(r.counters().connections, 1u) << "the silent one is not ours yet";
+    EXPECT_TRUE(silent.connected) << "its handshake is done: the kernel holds it";
+    ASSERT_TRUE(run_until(
+        loop, [&] { return silent.closed; }, 8000))
+        << "accepted when the kernel stops waiting, then closed by the first-byte timeout";
+    EXPECT_EQ(r.counters().connections, 2u);
+    EXPECT_EQ(r.counters().timeouts, 1u);
+  }
+}
+
 // Clients that ask for /v1/peers and never read hold old versions of it; past the bound
 // the newest held version is served again instead of building (and holding) another.
 TEST_F(ResponderBoundsTest, UnreadAnswersHoldABoundedNumberOfBytes) {
