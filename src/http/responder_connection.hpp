@@ -85,6 +85,7 @@ class Responder::Connection final : public TcpStream::Events,
   void oversized(int code);
 
   void on_timeout();
+  void answer_out();
   void finish();
 
   static constexpr size_t kMaxName = 16;

@@ -32,11 +32,16 @@ void Responder::Connection::on_written(int status) noexcept {
   --pending_writes_;
   if (status != 0) {
     owner_.retire(this);
-  } else if (pending_writes_ > 0) {
     return;
-  } else if (page_) {
-    send_body();  // the next record of a shared page
-  } else if (closing_) {
+  }
+  if (pending_writes_ > 0) return;
+  if (page_) send_body();  // the next records of a shared page
+  if (pending_writes_ == 0 && !page_) answer_out();
+}
+
+// Everything queued is out: end the connection, or go on to the request waiting.
+void Responder::Connection::answer_out() {
+  if (closing_) {
     finish();
   } else if (waiting_) {
     waiting_ = false;
@@ -162,19 +167,25 @@ void Responder::Connection::reply(const Reply& a, bool keep, bool head) {
   send_body();
 }
 
+// Plain: the rest of the page in one write that references it. TLS: a record at a time,
+// the next one as soon as the last is out: at once while the kernel takes them (so at
+// most its buffers' worth in one go), else from on_written.
 void Responder::Connection::send_body() {
-  size_t n = page_->size() - page_at_;
-  int rc;
-  if (tls_) {
-    n = std::min(n, kTlsChunk);
-    rc = channel_->send(std::string_view(*page_).substr(page_at_, n));
-  } else {
-    rc = stream_.write(page_, page_at_, n);
-    if (rc == 0) ++pending_writes_;
+  while (page_) {
+    size_t n = page_->size() - page_at_;
+    int rc;
+    if (tls_) {
+      n = std::min(n, kTlsChunk);
+      rc = channel_->send(std::string_view(*page_).substr(page_at_, n));
+    } else {
+      rc = stream_.write(page_, page_at_, n);
+      if (rc == 0) ++pending_writes_;
+    }
+    page_at_ += n;
+    if (rc != 0) closing_ = broken_ = true;
+    if (rc != 0 || page_at_ == page_->size()) page_.reset();
+    if (pending_writes_ > 0) return;
   }
-  page_at_ += n;
-  if (rc != 0) closing_ = broken_ = true;
-  if (rc != 0 || page_at_ == page_->size()) page_.reset();
 }
 
 // Answers an error and ends the connection; returns -1 to stop the parser.
