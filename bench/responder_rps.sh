@@ -12,7 +12,8 @@
 # handshakes a second, as it should; and tens of thousands of connections from one
 # address would reuse its ports within the 60 s of the server's TIME-WAIT, where a SYN
 # stalls for a second. nginx speaks the group and cipher suite ours picks (x25519,
-# the suite s_client sees from ours). Rounds alternate which server goes first;
+# the suite s_client sees from ours). Our daemon defers accept (TCP_DEFER_ACCEPT); nginx does
+# not by default, so the close row is run again against nginx's `listen ... deferred`. Rounds alternate which server goes first;
 # the figures are the mean of the rounds. Loopback only.
 #   bench/responder_rps.sh [seconds] [rounds] [older pingmesh binary]
 # (default 5 2; VERBOSE=1 shows wrk's output). With an older binary, it is measured the same
@@ -43,10 +44,10 @@ trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done; sleep 0.2; rm -rf 
 trap 'exit 1' HUP INT PIPE TERM  # so that the EXIT trap runs on these too
 tests/certs/make-certs.sh "$tmp" >/dev/null
 set -- $(python3 -c 'import socket
-ss = [socket.socket() for _ in range(6)]
+ss = [socket.socket() for _ in range(7)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])')
-pm_port=$1 pm_tls=$2 ng_port=$3 ng_tls=$4 old_port=$5 old_tls=$6
+pm_port=$1 pm_tls=$2 ng_port=$3 ng_tls=$4 old_port=$5 old_tls=$6 ng_deferred=$7
 
 # A pingmesh responder: name, binary, port, tls port. Sets ${name}_pid.
 pingmesh() {
@@ -109,6 +110,7 @@ http {
   server {
     listen 127.0.0.1:$ng_port;
     listen 127.0.0.1:$ng_tls ssl;
+    listen 127.0.0.1:$ng_deferred deferred;  # TCP_DEFER_ACCEPT, as our daemon's listeners
     location = /v1/ping {
       default_type "$ctype";
 $extra
@@ -200,12 +202,14 @@ echo "$head"
 echo "$rule"
 servers="pm ng"
 [ -z "$before" ] || servers="pm old ng"
+# The last field: nginx's port for the row, when not the plain or TLS one.
 for mode in "http keep-alive|http|keep|spread" \
   "http Connection: close|http|close|spread" \
+  "http Connection: close, nginx \`listen ... deferred\`|http|close|spread|$ng_deferred" \
   "https keep-alive|https|keep|spread" \
   "https Connection: close (resumed)|https|close|spread" \
   "https full handshakes, 4 x s_time -new|https|full|spread"; do
-  IFS='|' read -r label scheme conn how <<EOF
+  IFS='|' read -r label scheme conn how ng_row_port <<EOF
 $mode
 EOF
   for who in $servers; do : >"$tmp/$who"; done
@@ -217,7 +221,7 @@ EOF
       case $who in
         pm) pid=$pm_pid plain=$pm_port tls=$pm_tls ;;
         old) pid=$old_pid plain=$old_port tls=$old_tls ;;
-        ng) pid=$ng_pid plain=$ng_port tls=$ng_tls ;;
+        ng) pid=$ng_pid plain=${ng_row_port:-$ng_port} tls=$ng_tls ;;
       esac
       if [ "$scheme" = https ]; then port=$tls; else port=$plain; fi
       if [ "$conn" = full ]; then
