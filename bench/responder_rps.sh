@@ -11,13 +11,19 @@
 # addresses (bench/spread_source.c preloaded): the responder lets one address start 4
 # handshakes a second, as it should; and tens of thousands of connections from one
 # address would reuse its ports within the 60 s of the server's TIME-WAIT, where a SYN
-# stalls for a second. Rounds alternate which server goes first;
+# stalls for a second. nginx speaks the group and cipher suite ours picks (x25519,
+# the suite s_client sees from ours). Our daemon defers accept (TCP_DEFER_ACCEPT); nginx does
+# not by default, so the close row is run again against nginx's `listen ... deferred`. Rounds alternate which server goes first;
 # the figures are the mean of the rounds. Loopback only.
-#   bench/responder_rps.sh [seconds] [rounds]   (default 5 2; VERBOSE=1 shows wrk's output)
+#   bench/responder_rps.sh [seconds] [rounds] [older pingmesh binary]
+# (default 5 2; VERBOSE=1 shows wrk's output). With an older binary, it is measured the same
+# way in the same run, in columns of its own.
 set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 rounds=${2:-2}
+before=${3:-}
+[ -z "$before" ] || before=$(realpath "$before")
 dir=build-bench-dynamic
 for tool in wrk nginx; do
   command -v "$tool" >/dev/null || command -v "/usr/sbin/$tool" >/dev/null || {
@@ -38,25 +44,30 @@ trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done; sleep 0.2; rm -rf 
 trap 'exit 1' HUP INT PIPE TERM  # so that the EXIT trap runs on these too
 tests/certs/make-certs.sh "$tmp" >/dev/null
 set -- $(python3 -c 'import socket
-ss = [socket.socket() for _ in range(4)]
+ss = [socket.socket() for _ in range(7)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])')
-pm_port=$1 pm_tls=$2 ng_port=$3 ng_tls=$4
+pm_port=$1 pm_tls=$2 ng_port=$3 ng_tls=$4 old_port=$5 old_tls=$6 ng_deferred=$7
 
-cat >"$tmp/pingmesh.ini" <<EOF
+# A pingmesh responder: name, binary, port, tls port. Sets ${name}_pid.
+pingmesh() {
+  cat >"$tmp/$1.ini" <<EOF
 [node]
-port = $pm_port
-tls_port = $pm_tls
+port = $3
+tls_port = $4
 cert = $tmp/server.pem
 key = $tmp/server.key
 listen = 127.0.0.1
 location = Lab
 probe_self = no
 EOF
-PINGMESH_CONFIG='' taskset -c 1 "$dir/pingmesh" -q -C "$tmp/pingmesh.ini" >/dev/null 2>&1 &
-pm_pid=$!
-pids="$pids $pm_pid"
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$pm_port/v1/ping" && break; sleep 0.05; done
+  PINGMESH_CONFIG='' taskset -c 1 "$2" -q -C "$tmp/$1.ini" >/dev/null 2>&1 &
+  eval "$1_pid=$!"
+  pids="$pids $!"
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$3/v1/ping" && break; sleep 0.05; done
+}
+pingmesh pm "$dir/pingmesh" "$pm_port" "$pm_tls"
+[ -z "$before" ] || pingmesh old "$before" "$old_port" "$old_tls"
 
 # What our /v1/ping sends, for nginx to send the same: status, body, and any header
 # nginx does not make itself.
@@ -69,6 +80,8 @@ extra=$(sed -n '2,$p' "$tmp/h" | grep -v -i -E '^(content-type|content-length|co
 if grep -q '[$"\\]' "$tmp/body"; then echo "body has \$, \" or \\: cannot quote it for nginx" >&2; exit 1; fi
 body=$(cat "$tmp/body"; echo x)  # keep trailing newlines
 body=${body%x}
+# The cipher suite ours picks, for nginx to use the same (OpenSSL's name).
+suite=$(echo | openssl s_client -connect "127.0.0.1:$pm_tls" 2>/dev/null | awk '/^ *Cipher *:/ {print $3}')
 
 mkdir -p "$tmp/nginx/logs"
 cat >"$tmp/nginx.conf" <<EOF
@@ -90,11 +103,14 @@ http {
   ssl_certificate $tmp/server.pem;
   ssl_certificate_key $tmp/server.key;
   ssl_protocols TLSv1.2;
+  ssl_ecdh_curve X25519:prime256v1;
+  ssl_ciphers $suite;
   ssl_session_cache builtin:256;
   ssl_session_tickets off;
   server {
     listen 127.0.0.1:$ng_port;
     listen 127.0.0.1:$ng_tls ssl;
+    listen 127.0.0.1:$ng_deferred deferred;  # TCP_DEFER_ACCEPT, as our daemon's listeners
     location = /v1/ping {
       default_type "$ctype";
 $extra
@@ -161,34 +177,53 @@ full() {
 }
 
 echo "load average before: $(cut -d' ' -f1 /proc/loadavg)"
-for s in "pingmesh $pm_port" "nginx $ng_port"; do
+olds=""
+[ -z "$before" ] || olds=yes
+for s in "pingmesh $pm_port" ${olds:+"before $old_port"} "nginx $ng_port"; do
   set -- $s
   echo "$1 /v1/ping: $(curl -s -o /dev/null -w '%{http_code}, %{size_header} bytes of head, %{size_download} of body' \
     "http://127.0.0.1:$2/v1/ping"); head fields: $(curl -s -o /dev/null -D - "http://127.0.0.1:$2/v1/ping" |
     sed -n '2,$s/:.*//p' | tr -d '\r' | grep . | tr '\n' ' ')"
 done
-for s in "pingmesh $pm_tls" "nginx $ng_tls"; do
+for s in "pingmesh $pm_tls" ${olds:+"before $old_tls"} "nginx $ng_tls"; do
   set -- $s
   echo "$1 https: $(echo | openssl s_client -connect "127.0.0.1:$2" 2>/dev/null |
     awk '/Server Temp Key/ {sub(/.*Key: /, ""); k = $0} /^ *Protocol *:/ {p = $3}
       /^ *Cipher *:/ {c = $3} END {print p, c, k}')"
 done
 echo
-echo "| wrk -t1 -c16, ${secs} s x $rounds rounds | pingmesh req/s | nginx req/s | ratio | budget | server CPU % (pingmesh / nginx) | ratio per server CPU second | client CPU % (pingmesh / nginx) | errors (pingmesh / nginx) |"
-echo "|---|---|---|---|---|---|---|---|---|"
-for mode in "http keep-alive|http|$pm_port|$ng_port|keep|spread" \
-  "http Connection: close|http|$pm_port|$ng_port|close|spread" \
-  "https keep-alive|https|$pm_tls|$ng_tls|keep|spread" \
-  "https Connection: close (resumed)|https|$pm_tls|$ng_tls|close|spread" \
-  "https full handshakes, 4 x s_time -new|https|$pm_tls|$ng_tls|full|spread"; do
-  IFS='|' read -r label scheme pport nport conn how <<EOF
+head="| wrk -t1 -c16, ${secs} s x $rounds rounds | pingmesh req/s | nginx req/s | ratio | budget | server CPU % (pingmesh / nginx) | ratio per server CPU second | client CPU % (pingmesh / nginx) | errors (pingmesh / nginx) |"
+rule="|---|---|---|---|---|---|---|---|---|"
+if [ -n "$before" ]; then
+  head="$head before req/s | before ratio | before server CPU % | before ratio per server CPU second | before errors |"
+  rule="$rule---|---|---|---|---|"
+fi
+echo "$head"
+echo "$rule"
+servers="pm ng"
+[ -z "$before" ] || servers="pm old ng"
+# The last field: nginx's port for the row, when not the plain or TLS one.
+for mode in "http keep-alive|http|keep|spread" \
+  "http Connection: close|http|close|spread" \
+  "http Connection: close, nginx \`listen ... deferred\`|http|close|spread|$ng_deferred" \
+  "https keep-alive|https|keep|spread" \
+  "https Connection: close (resumed)|https|close|spread" \
+  "https full handshakes, 4 x s_time -new|https|full|spread"; do
+  IFS='|' read -r label scheme conn how ng_row_port <<EOF
 $mode
 EOF
-  : >"$tmp/pm" && : >"$tmp/ng"
+  for who in $servers; do : >"$tmp/$who"; done
   for r in $(seq "$rounds"); do
-    if [ $((r % 2)) = 1 ]; then order="pm ng"; else order="ng pm"; fi
+    # Odd rounds in order, even rounds reversed.
+    order=$servers
+    [ $((r % 2)) = 1 ] || order=$(echo $servers | awk '{for (i = NF; i; i--) printf "%s ", $i}')
     for who in $order; do
-      if [ "$who" = pm ]; then pid=$pm_pid port=$pport; else pid=$ng_pid port=$nport; fi
+      case $who in
+        pm) pid=$pm_pid plain=$pm_port tls=$pm_tls ;;
+        old) pid=$old_pid plain=$old_port tls=$old_tls ;;
+        ng) pid=$ng_pid plain=${ng_row_port:-$ng_port} tls=$ng_tls ;;
+      esac
+      if [ "$scheme" = https ]; then port=$tls; else port=$plain; fi
       if [ "$conn" = full ]; then
         full "$pid" "$port" >>"$tmp/$who"
       else
@@ -201,10 +236,18 @@ EOF
     $4 == "-" ? "-" : sprintf("%.0f", w / NR)}'
   pm=$(awk "$mean" "$tmp/pm")
   ng=$(awk "$mean" "$tmp/ng")
-  echo "$pm $ng" | awk -v label="$label" '{
+  old="- - - -"
+  [ -z "$before" ] || old=$(awk "$mean" "$tmp/old")
+  echo "$pm $ng $old" | awk -v label="$label" -v before="$before" '{
     ratio = $5 > 0 ? $1 / $5 : 0
     per_cpu = $2 > 0 && $5 > 0 && $6 > 0 ? ($1 / $2) / ($5 / $6) : 0
-    printf "| %s | %d | %d | %.2f | >= 1.2: %s | %d / %d | %.2f | %s / %s | %d / %d |\n", label,
-      $1, $5, ratio, (ratio >= 1.2 ? "met" : "MISSED"), $2, $6, per_cpu, $4, $8, $3, $7}'
+    printf "| %s | %d | %d | %.2f | >= 1.2: %s | %d / %d | %.2f | %s / %s | %d / %d |", label,
+      $1, $5, ratio, (ratio >= 1.2 ? "met" : "MISSED"), $2, $6, per_cpu, $4, $8, $3, $7
+    if (before != "") {
+      old_ratio = $5 > 0 ? $9 / $5 : 0
+      old_per_cpu = $10 > 0 && $5 > 0 && $6 > 0 ? ($9 / $10) / ($5 / $6) : 0
+      printf " %d | %.2f | %d | %.2f | %d |", $9, old_ratio, $10, old_per_cpu, $11
+    }
+    printf "\n"}'
 done
 echo "load average after: $(cut -d' ' -f1 /proc/loadavg)"

@@ -245,10 +245,12 @@ void Daemon::set_routes(const Config& c) {
   Routes::Route ping;
   ping.path = "/v1/ping";
   ping.description = "the ping page";
-  ping.handler = [page = ping_page(c.location)](const Request&) {
+  // Built once and shared by every answer (no copy per request).
+  ping.handler = [page =
+                      std::make_shared<const std::string>(ping_page(c.location))](const Request&) {
     Reply r;
     r.content_type = "text/html; charset=utf-8";
-    r.body = page;
+    r.shared = page;
     return r;
   };
   routes_.set(std::move(ping));
@@ -314,6 +316,7 @@ std::unique_ptr<Responder> Daemon::make_responder(const Config& c, TlsServerConf
   ro.port = uint16_t(c.serve_port);
   ro.tls = tls ? tls->get() : nullptr;
   ro.tls_port = uint16_t(c.tls_port);
+  ro.defer_accept = true;
   auto r = std::make_unique<Responder>(loop_, ro, routes_);
   r->start();  // throws when a port cannot be bound
   return r;

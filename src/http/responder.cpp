@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 
@@ -24,6 +25,20 @@ size_t connections_fds_allow() {
   size_t soft = size_t(rl.rlim_cur);
   size_t reserve = std::max<size_t>(32, soft / 8);
   return soft > reserve + 8 ? soft - reserve : 8;
+}
+
+// net.ipv4.tcp_syncookies is 1 (cookies when the SYN queue is full) or 2 (always). Read
+// once, at the first start (procfs: memory, not a disk).
+bool syn_cookies_on() {
+  static const bool on = [] {
+    std::FILE* f = std::fopen("/proc/sys/net/ipv4/tcp_syncookies", "re");
+    if (!f) return false;
+    int v = 0;
+    bool yes = std::fscanf(f, "%d", &v) == 1 && v > 0;
+    std::fclose(f);
+    return yes;
+  }();
+  return on;
 }
 
 }  // namespace
@@ -69,6 +84,13 @@ uint16_t Responder::listen_all(uint16_t port, bool tls) {
       PM_LOG(notice, "%s (serving without it)", why.c_str());
       continue;
     }
+    // Small answers leave at once (TCP_NODELAY). And the kernel would grow the send buffer
+    // of a client that never reads up to tcp_wmem's maximum (4 MB) with a copy of the page
+    // each; fixed, the rest waits in the shared page. Accepted sockets inherit both.
+    if (l->set_accepted_options(true, int(options_.send_buffer_bytes)) != 0)
+      options_per_connection_ = true;
+    if (options_.defer_accept && syn_cookies_on() && l->defer_accept(1) != 0)
+      PM_LOG(notice, "responder: TCP_DEFER_ACCEPT refused; accepting at once");
     if (port == 0) port = uint16_t(l->port());
     listeners_.push_back(std::move(l));
   }

@@ -36,6 +36,13 @@ class Responder {
     size_t max_header_bytes = 8192;          // the whole request head, every byte
     size_t max_body_bytes = 16384;
     uint64_t first_byte_timeout_ms = 2000;  // a new connection that says nothing
+    // Accept connections once their first bytes came (TCP_DEFER_ACCEPT): one wake-up a
+    // request, not two, and a connection that says nothing waits in the kernel (no fd, no
+    // slot) for about a second, then is accepted and has first_byte_timeout_ms. Only with
+    // SYN cookies on (Linux's default): silent connections wait in the SYN queue, and when
+    // a flood fills it, cookies still let newcomers in. The daemon's responder asks for
+    // it; off here so that tests see silent connections at once.
+    bool defer_accept = false;
     uint64_t header_timeout_ms = 10000;
     uint64_t idle_timeout_ms = 30000;
     uint64_t handshake_timeout_ms = 5000;
@@ -102,7 +109,11 @@ class Responder {
   uint16_t port_ = 0;
   uint16_t tls_port_ = 0;
   size_t handshakes_ = 0;  // TLS handshakes in progress
+  // Set when a listener could not take TCP_NODELAY and the send buffer for the sockets
+  // it accepts: each connection then sets them itself.
+  bool options_per_connection_ = false;
   Counters counters_;
+  std::string scratch_;  // where an answer's head is built (one loop: one at a time)
   log::Once full_logged_, evicted_logged_, oversize_logged_, timeout_logged_, handshakes_logged_,
       tls_logged_, rate_logged_;
 };

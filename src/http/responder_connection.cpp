@@ -47,11 +47,11 @@ void Responder::Connection::start(const ClientKey& client) {
     channel_ = std::make_unique<TlsChannel>(owner_.options_.tls, *this);
   else
     channel_ = std::make_unique<PlainChannel>(*this);
-  stream_.no_delay();
-  // The kernel would grow the send buffer of a client that never reads up to tcp_wmem's
-  // maximum (4 MB) with a copy of the page each; fixed, the rest waits in the shared page.
-  int send_buffer = int(owner_.options_.send_buffer_bytes);
-  uv_send_buffer_size(stream_.handle(), &send_buffer);
+  if (owner_.options_per_connection_) {  // else inherited from the listener (listen_all)
+    stream_.no_delay();
+    int send_buffer = int(owner_.options_.send_buffer_bytes);
+    uv_send_buffer_size(stream_.handle(), &send_buffer);
+  }
   timer_.start(owner_.options_.first_byte_timeout_ms);
   stream_.start_reading();
   channel_->start();
@@ -72,6 +72,7 @@ void Responder::Connection::close() {
 void Responder::Connection::on_read(int status, const char* data, size_t len,
                                     uint64_t now) noexcept {
   read_at_ = now;
+  more_unread_ = len == kSharedReadBufferSize;  // the read stopped at the buffer's end
   if (status != 0) {
     owner_.retire(this);
     return;
@@ -101,7 +102,7 @@ void Responder::Connection::on_read(int status, const char* data, size_t len,
     owner_.retire(this);
     return;
   }
-  if (closing_ && pending_writes_ == 0 && !page_) owner_.retire(this);  // nothing left to send
+  if (closing_ && pending_writes_ == 0 && !page_) finish();  // nothing left to send
 }
 
 // Request bytes, decrypted when the connection is TLS.
@@ -118,9 +119,11 @@ void Responder::Connection::on_plain(const char* data, size_t len) {
   }
 }
 
-// Parses until the end of one request. Requests are answered one at a time: the next
-// one waits in backlog_, and the socket is not read, until the answer is out. So a
-// client that pipelines without reading cannot make us queue answers without bound.
+// Parses request after request. Requests are answered one at a time: an answer the
+// kernel takes at once (the usual case) lets parsing go on; otherwise the next request
+// waits in backlog_, and the socket is not read, until the answer is out. So a client
+// that pipelines without reading cannot make us queue answers without bound: at most
+// what its socket buffers hold, and one answer.
 // Every byte of a request head counts toward its bound, blank lines and padding too:
 // the parser is fed at most one byte past the bound until the head is complete.
 void Responder::Connection::parse(const char* data, size_t len) {
@@ -129,9 +132,19 @@ void Responder::Connection::parse(const char* data, size_t len) {
     size_t n = head_done_ ? len : std::min(len, max_head - head_bytes_ + 1);
     if (!head_done_) head_bytes_ += n;  // reset when the request completes
     auto err = llhttp_execute(&parser_, data, n);
-    if (closing_) return;
+    const char* rest = err == HPE_PAUSED ? llhttp_get_error_pos(&parser_) : nullptr;
+    if (closing_) {
+      // The client asked to close after this request and sent nothing after it.
+      quiet_end_ = client_ends_ && rest == data + len && !more_unread_;
+      return;
+    }
     if (err == HPE_PAUSED) {
-      const char* rest = llhttp_get_error_pos(&parser_);
+      if (pending_writes_ == 0 && !page_) {  // the answer is out: on to the next request
+        llhttp_resume(&parser_);
+        len -= size_t(rest - data);
+        data = rest;
+        continue;
+      }
       backlog_.assign(rest, size_t(data + len - rest));
       waiting_ = true;
       stream_.stop_reading();
@@ -155,6 +168,13 @@ void Responder::Connection::parse(const char* data, size_t len) {
     }
     data += n;
     len -= n;
+  }
+  // A request is under way and all of it is not here: its header timeout runs from now.
+  // Started here, not at its first byte, so that a request that arrives whole (nearly
+  // all) costs one timer restart, not two.
+  if (in_request_ && !header_timer_started_ && !closing_) {
+    header_timer_started_ = true;
+    timer_.start(owner_.options_.header_timeout_ms);
   }
 }
 
@@ -180,7 +200,8 @@ int Responder::Connection::on_message_begin() {
   hosts_ = 0;
   expect_continue_ = expect_other_ = false;
   field_.clear();
-  timer_.start(owner_.options_.header_timeout_ms);
+  in_request_ = true;
+  header_timer_started_ = false;
   return 0;
 }
 
@@ -259,7 +280,7 @@ int Responder::Connection::on_headers_complete() {
   }
   if (http11 && expect_continue_ && has_body) {
     if (reads_body_) {
-      if (channel_->send("HTTP/1.1 100 Continue\r\n\r\n") != 0) closing_ = true;
+      if (channel_->send("HTTP/1.1 100 Continue\r\n\r\n") != 0) closing_ = broken_ = true;
       return 0;
     }
     // The route reads no body, so the final answer follows from the head alone: sent at
@@ -282,11 +303,13 @@ int Responder::Connection::on_body(const char* at, size_t n) {
 int Responder::Connection::on_message_complete() {
   ++owner_.counters_.requests;
   answered_ = true;
+  in_request_ = false;
   head_done_ = false;
   head_bytes_ = 0;
   bool keep = llhttp_should_keep_alive(&parser_);
   answer(keep);
   if (!keep) {
+    client_ends_ = true;  // Connection: close, or HTTP/1.0 without keep-alive
     closing_ = true;
     return HPE_PAUSED;
   }

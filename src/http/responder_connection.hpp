@@ -85,11 +85,14 @@ class Responder::Connection final : public TcpStream::Events,
   void oversized(int code);
 
   void on_timeout();
+  void answer_out();
+  void finish();
 
   static constexpr size_t kMaxName = 16;
   static constexpr size_t kMaxSite = 300;           // a scheme, a DNS name (253) and a port
   static constexpr size_t kMaxAuthorization = 512;  // a bearer token and then some
   static constexpr size_t kInlineBody = 16 * 1024;  // shared pages up to this go in one write
+  static constexpr size_t kKeptScratch = 4096;      // the scratch buffer kept between answers
 
   Responder& owner_;
   TcpStream stream_;
@@ -103,8 +106,10 @@ class Responder::Connection final : public TcpStream::Events,
   llhttp_settings_t settings_;
   llhttp_t parser_;
   std::string url_;
-  size_t head_bytes_ = 0;   // bytes of the request head so far, blank lines before it too
-  bool head_done_ = false;  // the head of the request being parsed is complete
+  size_t head_bytes_ = 0;    // bytes of the request head so far, blank lines before it too
+  bool head_done_ = false;   // the head of the request being parsed is complete
+  bool in_request_ = false;  // a request has begun and is not complete
+  bool header_timer_started_ = false;  // its header timeout runs
   size_t body_bytes_ = 0;
   size_t body_limit_ = 0;
   bool reads_body_ = false;  // the route takes this request's body
@@ -121,10 +126,14 @@ class Responder::Connection final : public TcpStream::Events,
   int pending_writes_ = 0;
   SharedPage::Buffer page_;  // a shared page being sent
   size_t page_at_ = 0;
-  bool waiting_ = false;    // a request is answered; the next waits until the answer is out
-  std::string backlog_;     // bytes after the request being answered
-  bool closing_ = false;    // the last answer is queued; no more requests
-  bool lingering_ = false;  // the answer is out, FIN sent, waiting for the client's
+  bool waiting_ = false;      // a request is answered; the next waits until the answer is out
+  std::string backlog_;       // bytes after the request being answered
+  bool closing_ = false;      // the last answer is queued; no more requests
+  bool lingering_ = false;    // the answer is out, FIN sent, waiting for the client's
+  bool broken_ = false;       // a write failed: close at once
+  bool client_ends_ = false;  // the client said this request is its last
+  bool quiet_end_ = false;    // ... and sent nothing after it: close once it is answered
+  bool more_unread_ = false;  // the last read filled the buffer: the kernel may hold more
 
  public:
   std::list<std::unique_ptr<Connection>>::iterator self_;

@@ -1,7 +1,7 @@
 // Responder::Connection's answers: the status line, headers and body of each, a shared page
 // sent a part at a time, and what follows once they are written.
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -11,26 +11,38 @@
 
 namespace pingmesh {
 
+namespace {
+
+void append_number(std::string& out, uint64_t n) {
+  char digits[20];
+  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, size_t(end - digits));
+}
+
+}  // namespace
+
 int Responder::Connection::send_raw(std::string_view bytes) {
-  int rc = stream_.write(bytes);
+  int rc = stream_.send(bytes);  // at once when the kernel takes it all (no callback)
   if (rc == 0) ++pending_writes_;
-  return rc;
+  if (rc < 0) broken_ = true;
+  return rc < 0 ? rc : 0;
 }
 
 void Responder::Connection::on_written(int status) noexcept {
   --pending_writes_;
   if (status != 0) {
     owner_.retire(this);
-  } else if (pending_writes_ > 0) {
     return;
-  } else if (page_) {
-    send_body();  // the next record of a shared page
-  } else if (closing_ && !lingering_) {
-    // Half-close and read until the client's FIN: closing with unread input would
-    // send a reset that can destroy the answer in flight.
-    lingering_ = true;
-    stream_.shutdown();
-    timer_.start(kLingerMs);
+  }
+  if (pending_writes_ > 0) return;
+  if (page_) send_body();  // the next records of a shared page
+  if (pending_writes_ == 0 && !page_) answer_out();
+}
+
+// Everything queued is out: end the connection, or go on to the request waiting.
+void Responder::Connection::answer_out() {
+  if (closing_) {
+    finish();
   } else if (waiting_) {
     waiting_ = false;
     llhttp_resume(&parser_);
@@ -38,8 +50,25 @@ void Responder::Connection::on_written(int status) noexcept {
     std::string rest;
     rest.swap(backlog_);
     if (!rest.empty()) parse(rest.data(), rest.size());
-    if (closing_ && pending_writes_ == 0 && !page_) owner_.retire(this);
+    if (closing_ && pending_writes_ == 0 && !page_) finish();
   }
+}
+
+// The last answer is out, or could not be sent. A client that asked to close and sent
+// nothing after its request is closed at once: its kernel holds the whole answer, and
+// with no unread input here close() sends FIN, not a reset. Otherwise half-close and read
+// until the client's FIN (at most kLingerMs): closing with unread input would send a
+// reset that can destroy the answer in flight. May retire this connection (freed on the
+// next loop turn, so callers may still read its members).
+void Responder::Connection::finish() {
+  if (lingering_) return;
+  if (broken_ || quiet_end_) {
+    owner_.retire(this);
+    return;
+  }
+  lingering_ = true;
+  stream_.shutdown();
+  timer_.start(kLingerMs);
 }
 
 // Looks the route up and answers with what its handler says. A handler never destroys
@@ -88,18 +117,35 @@ void Responder::Connection::reply(const Reply& a, bool keep, bool head) {
   const SharedPage::Buffer& shared = a.shared;
   size_t length = shared ? shared->size() : a.body.size();
   bool inline_body = !shared || shared->size() <= kInlineBody;  // one write, not two
-  std::string r;
-  r.reserve(160 + a.headers.size() + (inline_body ? length : 0));
-  r += "HTTP/1.1 " + std::to_string(a.status) + " " + reason_phrase(a.status) + "\r\n";
-  if (!a.content_type.empty() && length > 0) r += "Content-Type: " + a.content_type + "\r\n";
+  // Built in the responder's one scratch buffer: the channel copies what it does not send
+  // at once, so the buffer is free again when send() returns.
+  std::string& r = owner_.scratch_;
+  r.clear();
+  r += "HTTP/1.1 ";
+  append_number(r, uint64_t(a.status));
+  r += ' ';
+  r += reason_phrase(a.status);
+  r += "\r\n";
+  if (!a.content_type.empty() && length > 0) {
+    r += "Content-Type: ";
+    r += a.content_type;
+    r += "\r\n";
+  }
   r += a.headers;
   // How long we held the request (from the read that completed it), so that a prober
-  // can tell our time from the network's.
-  char hold[64];
-  std::snprintf(hold, sizeof hold, "Server-Timing: hold;dur=%.3f\r\n",
-                double(mono_ns() - read_at_) / 1e6);
-  r += hold;
-  if (a.status != 204) r += "Content-Length: " + std::to_string(length) + "\r\n";
+  // can tell our time from the network's: milliseconds with three decimals.
+  uint64_t us = (mono_ns() - read_at_ + 500) / 1000;
+  r += "Server-Timing: hold;dur=";
+  append_number(r, us / 1000);
+  r += '.';
+  char frac[3] = {char('0' + us / 100 % 10), char('0' + us / 10 % 10), char('0' + us % 10)};
+  r.append(frac, 3);
+  r += "\r\n";
+  if (a.status != 204) {
+    r += "Content-Length: ";
+    append_number(r, length);
+    r += "\r\n";
+  }
   // An HTTP/1.0 client keeps the connection only when told so (RFC 9112 9.3); without
   // it, the client waits for a close that never comes.
   if (!keep)
@@ -109,8 +155,10 @@ void Responder::Connection::reply(const Reply& a, bool keep, bool head) {
   else
     r += "\r\n";
   if (!head && inline_body) r += shared ? std::string_view(*shared) : std::string_view(a.body);
-  if (channel_->send(r) != 0) {
-    closing_ = true;
+  int sent = channel_->send(r);
+  if (r.capacity() > kKeptScratch) std::string().swap(r);  // a big page's: not kept
+  if (sent != 0) {
+    closing_ = broken_ = true;
     return;
   }
   if (head || inline_body) return;
@@ -119,19 +167,25 @@ void Responder::Connection::reply(const Reply& a, bool keep, bool head) {
   send_body();
 }
 
+// Plain: the rest of the page in one write that references it. TLS: a record at a time,
+// the next one as soon as the last is out: at once while the kernel takes them (so at
+// most its buffers' worth in one go), else from on_written.
 void Responder::Connection::send_body() {
-  size_t n = page_->size() - page_at_;
-  int rc;
-  if (tls_) {
-    n = std::min(n, kTlsChunk);
-    rc = channel_->send(std::string_view(*page_).substr(page_at_, n));
-  } else {
-    rc = stream_.write(page_, page_at_, n);
-    if (rc == 0) ++pending_writes_;
+  while (page_) {
+    size_t n = page_->size() - page_at_;
+    int rc;
+    if (tls_) {
+      n = std::min(n, kTlsChunk);
+      rc = channel_->send(std::string_view(*page_).substr(page_at_, n));
+    } else {
+      rc = stream_.write(page_, page_at_, n);
+      if (rc == 0) ++pending_writes_;
+    }
+    page_at_ += n;
+    if (rc != 0) closing_ = broken_ = true;
+    if (rc != 0 || page_at_ == page_->size()) page_.reset();
+    if (pending_writes_ > 0) return;
   }
-  page_at_ += n;
-  if (rc != 0) closing_ = true;
-  if (rc != 0 || page_at_ == page_->size()) page_.reset();
 }
 
 // Answers an error and ends the connection; returns -1 to stop the parser.

@@ -1,5 +1,10 @@
 #include "loop/tcp.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -89,6 +94,16 @@ int TcpStream::write(std::string_view data) {
   return rc;
 }
 
+int TcpStream::send(std::string_view data) {
+  if (!h_) return UV_EBADF;
+  uv_buf_t buf = uv_buf_init(const_cast<char*>(data.data()), unsigned(data.size()));
+  int n = uv_try_write(reinterpret_cast<uv_stream_t*>(h_), &buf, 1);
+  if (n == int(data.size())) return 1;
+  if (n < 0 && n != UV_EAGAIN) return n;
+  int rc = write(data.substr(n > 0 ? size_t(n) : 0));
+  return rc;
+}
+
 int TcpStream::write(std::shared_ptr<const std::string> data, size_t at, size_t len) {
   if (!h_) return UV_EBADF;
   auto* w = new SharedWriteRequest{{}, std::move(data)};
@@ -140,6 +155,20 @@ int TcpListener::listen(const sockaddr* addr, int backlog) {
                      auto* self = static_cast<TcpListener*>(s->data);
                      if (self && status == 0) self->cb_(*self);
                    });
+}
+
+int TcpListener::set_accepted_options(bool no_delay, int send_buffer_bytes) {
+  int rc = no_delay ? uv_tcp_nodelay(h_, 1) : 0;
+  if (rc == 0 && send_buffer_bytes > 0) rc = uv_send_buffer_size(handle(), &send_buffer_bytes);
+  return rc;
+}
+
+int TcpListener::defer_accept(int seconds) {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(handle(), &fd) != 0) return UV_EBADF;
+  return setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) == 0
+             ? 0
+             : uv_translate_sys_error(errno);
 }
 
 int TcpListener::accept(TcpStream& into) {

@@ -35,6 +35,11 @@ class TcpStream : public Handle<uv_tcp_t> {
   int start_reading();
   void stop_reading();
   int write(std::string_view data);  // copies the data
+  // Sends what the kernel takes now (uv_try_write) and queues a copy of the rest: 1 when
+  // all of it went at once (no on_written follows), 0 when some was queued (on_written
+  // follows once it is out), or a libuv error. Order is kept: nothing goes at once while
+  // an earlier write is queued.
+  int send(std::string_view data);
   // Writes bytes [at, at + len) of a shared buffer without copying; the write holds a
   // reference until it is done, so many connections can send one page.
   int write(std::shared_ptr<const std::string> data, size_t at, size_t len);
@@ -60,6 +65,13 @@ class TcpListener : public Handle<uv_tcp_t> {
   // Binds and listens; returns a libuv error code. For IPv6, binds v6-only so an
   // IPv4 listener can share the port.
   int listen(const sockaddr* addr, int backlog = 511);
+  // Options Linux copies from the listening socket to each accepted one, so they cost
+  // one setsockopt here instead of one per connection: TCP_NODELAY, and a fixed send
+  // buffer (bytes, as SO_SNDBUF takes them; 0 leaves the kernel's). Call after listen().
+  int set_accepted_options(bool no_delay, int send_buffer_bytes);
+  // TCP_DEFER_ACCEPT: a connection is handed to us only once its first bytes came (or after
+  // about `seconds`, when the kernel gives up waiting), so a request costs one wake-up.
+  int defer_accept(int seconds);
   int accept(TcpStream& into);
   int port() const;
 

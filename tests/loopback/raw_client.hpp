@@ -38,16 +38,19 @@ class RawClient : public TcpStream::Events {
   }
   void start_reading() { stream_.start_reading(); }
   void on_read(int status, const char* d, size_t n, uint64_t) noexcept override {
-    if (status == 0)
+    if (status == 0) {
       received.append(d, n);
-    else
+    } else {
       closed = true;
+      end = status;
+    }
   }
   void send(const std::string& more) { stream_.write(more); }
 
   std::string received;
   bool connected = false;
   bool closed = false;
+  int end = 0;  // how the connection ended: UV_EOF (the server's FIN), UV_ECONNRESET, ...
 
  private:
   TcpStream stream_;

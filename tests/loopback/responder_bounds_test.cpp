@@ -127,6 +127,62 @@ TEST_F(ResponderBoundsTest, FirstByteTimeoutClosesSilentConnections) {
   }
 }
 
+// Each request of a keep-alive connection has its own header timeout from its start,
+// whether it came with the last one's bytes or later, and dribbling bytes do not extend it.
+TEST_F(ResponderBoundsTest, HeaderTimeoutRunsForEveryKeepAliveRequest) {
+  {
+    Responder::Options o = options();
+    o.header_timeout_ms = 200;
+    o.idle_timeout_ms = 30000;
+    TestRoutes r_routes("", [] { return "{}"; });
+    Responder r(loop, o, r_routes.table);
+    r.start();
+    // The second request's start comes with the first request.
+    RawClient along(loop, r.port(), std::string(kPeers) + "GET /v1/ping HTTP/1.1\r\n");
+    // The second request's bytes come later, one every 50 ms.
+    RawClient later(loop, r.port(), kPeers);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return r.counters().requests == 2; }, 3000));
+    uint64_t start = mono_ns();
+    const std::string dribble = "GET /v1/ping HTTP/1.1\r\nHost: a\r\nX-Pad: aaaaaaaaaaaaaaaa";
+    for (size_t i = 0; i < dribble.size() && !later.closed; ++i) {
+      later.send(dribble.substr(i, 1));
+      run_for(loop, 50);
+    }
+    ASSERT_TRUE(run_until(
+        loop, [&] { return along.closed && later.closed; }, 3000));
+    EXPECT_LT(mono_ns() - start, 2500ull * 1000000) << "closed by the header timeout, not idle";
+    EXPECT_EQ(r.counters().timeouts, 2u);
+    EXPECT_EQ(r.counters().requests, 2u);
+  }
+}
+
+// With TCP_DEFER_ACCEPT, a connection that says nothing stays in the kernel for about a
+// second (it takes no slot of ours), then is accepted and closed by the first-byte
+// timeout; one that sends its request is accepted and answered at once.
+TEST_F(ResponderBoundsTest, DeferredAcceptLeavesSilentConnectionsToTheKernel) {
+  {
+    Responder::Options o = options();
+    o.defer_accept = true;
+    o.first_byte_timeout_ms = 100;
+    TestRoutes r_routes("", [] { return "{}"; });
+    Responder r(loop, o, r_routes.table);
+    r.start();
+    RawClient silent(loop, r.port(), "");
+    RawClient asking(loop, r.port(), kPing);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return asking.closed; }, 3000));
+    EXPECT_EQ(asking.received.substr(0, 15), "HTTP/1.1 200 OK");
+    EXPECT_EQ(r.counters().connections, 1u) << "the silent one is not ours yet";
+    EXPECT_TRUE(silent.connected) << "its handshake is done: the kernel holds it";
+    ASSERT_TRUE(run_until(
+        loop, [&] { return silent.closed; }, 8000))
+        << "accepted when the kernel stops waiting, then closed by the first-byte timeout";
+    EXPECT_EQ(r.counters().connections, 2u);
+    EXPECT_EQ(r.counters().timeouts, 1u);
+  }
+}
+
 // Clients that ask for /v1/peers and never read hold old versions of it; past the bound
 // the newest held version is served again instead of building (and holding) another.
 TEST_F(ResponderBoundsTest, UnreadAnswersHoldABoundedNumberOfBytes) {

@@ -112,6 +112,21 @@ TEST_F(TlsTest, ProbesOurTlsResponderByNameAndByIp) {
   EXPECT_EQ(responder.counters().requests, 3u);
 }
 
+// A shared page larger than one TLS record goes out a record at a time, the next one at
+// once when the kernel took the last at once (no write callback comes for it).
+TEST_F(TlsTest, ResponderSendsALargePageRecordByRecord) {
+  Client client;
+  TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
+  const std::string big(100000, 'b');
+  TestRoutes responder_routes("Secure,XX", [&] { return big; });
+  Responder responder(loop, tls_only(server_config), responder_routes.table);
+  responder.start();
+  PeerSettings s = https_peer(client);
+  Sample first = probe_once(at(responder.tls_port(), "localhost", "/v1/peers"), s);
+  EXPECT_TRUE(first.ok()) << to_string(first.reason) << ": " << first.detail;
+  EXPECT_EQ(first.size, big.size());
+}
+
 TEST_F(TlsTest, VerificationFailuresSayWhy) {
   struct Case {
     const char* cert;
