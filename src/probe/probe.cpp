@@ -98,16 +98,17 @@ void Probe::start() {
   sample_.url = target_.display_url;
   sample_.peer = target_.identity;
   phase_ = Phase::dns;
-  arm_timer(t_start_, limits_.timeout_ms);
 
   const std::string& host =
       target_.address_override.empty() ? target_.url.host : target_.address_override;
   if (auto local = resolve_locally(host, target_.url.port)) {
     // An IP literal takes no time to resolve: DNS is exactly 0, as in the original.
+    // on_resolved arms the timer (the connect's limit within the probe's).
     uint64_t now = is_ip_literal(host) ? t_start_ : mono_ns();
     on_resolved(FailureReason::none, std::move(*local), now);
     return;
   }
+  arm_timer(t_start_, limits_.timeout_ms);
   resolver_.resolve(host, target_.url.port, ticket_,
                     [this](FailureReason reason, Addresses addrs, uint64_t now) {
                       on_resolved(reason, std::move(addrs), now);
@@ -200,7 +201,8 @@ void Probe::on_connect(Attempt& attempt, int status, const TimedStream::Connecte
     channel_ = std::make_unique<PlainChannel>(*this);
   }
   phase_ = Phase::handshake;
-  arm_timer(now, limits_.tls_timeout_ms);
+  // Plain http is ready at once, and on_ready arms the request's limit.
+  if (tls_) arm_timer(now, limits_.tls_timeout_ms);
   if (channel_->start()) {
     on_ready(now);
   } else if (tls_ && !tls_->failure_text().empty()) {

@@ -1,6 +1,7 @@
 // The timed streams' own epoll set: events of a watcher forgotten inside another's
 // callback are not delivered, a watched descriptor keeps the loop running, and a
-// stream left open keeps the loop from closing (a leak is seen, as with uv handles).
+// stream left open keeps the loop from closing (a leak is seen, as with uv handles);
+// and format_addr, which each probe calls.
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -104,3 +105,16 @@ TEST(EventSet, AStreamLeftOpenKeepsTheLoopFromClosing) {
 }
 
 }  // namespace
+
+// The probe's own formatting of its peer's address (IPv4 by hand) against inet_ntop.
+TEST(FormatAddr, SaysWhatInetNtopSays) {
+  for (const char* ip :
+       {"0.0.0.0", "127.0.0.1", "10.0.100.9", "192.168.1.20", "255.255.255.255", "1.22.133.4"}) {
+    sockaddr_in a{};
+    ASSERT_EQ(uv_ip4_addr(ip, 80, &a), 0);
+    EXPECT_EQ(format_addr(reinterpret_cast<sockaddr*>(&a)), ip);
+  }
+  sockaddr_in6 a6{};
+  ASSERT_EQ(uv_ip6_addr("::1", 80, &a6), 0);
+  EXPECT_EQ(format_addr(reinterpret_cast<sockaddr*>(&a6)), "[::1]");
+}
