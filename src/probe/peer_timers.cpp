@@ -96,9 +96,10 @@ void PeerTimers::schedule() {
 
 void PeerTimers::on_timer() {
   timer_armed_ = false;
-  std::vector<Peer*> ended;
-  ended.swap(ended_);
-  for (Peer* p : ended) p->free_ended_probe();  // frees no peer and calls nothing back
+  // Both lists keep their buffers: no allocation a probe.
+  freeing_.swap(ended_);
+  for (Peer* p : freeing_) p->free_ended_probe();  // frees no peer and calls nothing back
+  freeing_.clear();
   // Each due peer once: a tick arms the next one in the future, and the count bounds it.
   uint64_t now = mono_ns() + kEarlyNs;
   for (size_t n = heap_.size(); n > 0 && !heap_.empty() && heap_[0].due_ns <= now; --n) {

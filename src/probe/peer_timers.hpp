@@ -53,8 +53,9 @@ class PeerTimers {
   Timer timer_;
   bool timer_armed_ = false;
   uint64_t timer_due_ns_ = 0;
-  std::vector<Entry> heap_;   // a binary min-heap on due_ns; each peer knows its slot
-  std::vector<Peer*> ended_;  // peers whose probe ended since the last turn
+  std::vector<Entry> heap_;     // a binary min-heap on due_ns; each peer knows its slot
+  std::vector<Peer*> ended_;    // peers whose probe ended since the last turn
+  std::vector<Peer*> freeing_;  // ended_ as on_timer takes it
 };
 
 }  // namespace pingmesh

@@ -225,7 +225,7 @@ void Probe::on_ready(uint64_t now) {
   }
   phase_ = Phase::request;
   arm_timer(now, limits_.timeout_ms);
-  parser_ = std::make_unique<ResponseParser>(target_.keep_body_bytes);
+  parser_.emplace(target_.keep_body_bytes);
   if (channel_->send(target_.request) != 0) finish(FailureReason::reset, now);
 }
 

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -109,8 +110,8 @@ class Probe final : public Channel::Wire, public Channel::Reader {
   std::unique_ptr<Attempt> conn_;                   // the first to complete
   TimedStream* stream_ = nullptr;                   // conn_'s stream
   std::unique_ptr<Channel> channel_;
-  TlsChannel* tls_ = nullptr;  // channel_, when it is TLS
-  std::unique_ptr<ResponseParser> parser_;
+  TlsChannel* tls_ = nullptr;             // channel_, when it is TLS
+  std::optional<ResponseParser> parser_;  // in place: one allocation fewer a probe
   ResponseParser::State parse_state_ = ResponseParser::State::incomplete;
   Addresses addrs_;
   size_t next_addr_ = 0;
