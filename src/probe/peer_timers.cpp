@@ -4,8 +4,25 @@
 
 #include "loop/clock.hpp"
 #include "probe/peer.hpp"
+#include "probe/probe.hpp"
 
 namespace pingmesh {
+
+PeerTimers::~PeerTimers() = default;
+
+std::unique_ptr<Probe> PeerTimers::take_spare() {
+  if (spares_.empty()) return nullptr;
+  std::unique_ptr<Probe> p = std::move(spares_.back());
+  spares_.pop_back();
+  ++spares_taken_;
+  return p;
+}
+
+void PeerTimers::keep_spare(std::unique_ptr<Probe> probe) {
+  if (spares_.size() >= kSpareProbes) return;  // freed here: more were in flight than usual
+  probe->release();
+  spares_.push_back(std::move(probe));
+}
 
 bool PeerTimers::before(size_t a, size_t b) const {
   return heap_[a].due_ns < heap_[b].due_ns;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "loop/timer.hpp"
@@ -12,10 +13,12 @@
 namespace pingmesh {
 
 class Peer;
+class Probe;
 
 class PeerTimers {
  public:
   explicit PeerTimers(Loop& loop) : timer_(loop, [this] { on_timer(); }) {}
+  ~PeerTimers();
   PeerTimers(const PeerTimers&) = delete;
   PeerTimers& operator=(const PeerTimers&) = delete;
 
@@ -27,6 +30,14 @@ class PeerTimers {
   void free_probe_later(Peer& peer);
   // The peer goes: nothing of it is called any more.
   void forget(Peer& peer);
+
+  // Ended probes kept for the next ticks of any peer, up to kSpareProbes: a probe and
+  // its two uv timers are not made and freed again each round. Never inside a callback
+  // of the probe (free_probe_later's rule).
+  std::unique_ptr<Probe> take_spare();
+  void keep_spare(std::unique_ptr<Probe> probe);
+  size_t spares() const { return spares_.size(); }
+  uint64_t spares_taken() const { return spares_taken_; }
 
   size_t armed() const { return heap_.size(); }
   size_t probes_to_free() const { return ended_.size(); }
@@ -56,6 +67,9 @@ class PeerTimers {
   std::vector<Entry> heap_;     // a binary min-heap on due_ns; each peer knows its slot
   std::vector<Peer*> ended_;    // peers whose probe ended since the last turn
   std::vector<Peer*> freeing_;  // ended_ as on_timer takes it
+  static constexpr size_t kSpareProbes = 4;  // about the probes in flight at one time
+  std::vector<std::unique_ptr<Probe>> spares_;
+  uint64_t spares_taken_ = 0;
 };
 
 }  // namespace pingmesh
