@@ -1,6 +1,6 @@
-// A client TCP connection timed by the kernel. The socket is our own (a uv_poll on it,
-// connect, send and recvmsg by hand) so that every event comes with the kernel's own
-// time of it, which the loop's other work cannot inflate:
+// A client TCP connection timed by the kernel. The socket is our own (watched in the
+// loop's EventSet, connect, send and recvmsg by hand) so that every event comes with the
+// kernel's own time of it, which the loop's other work cannot inflate:
 // - connect: the SYN -> SYN/ACK round trip, tcpi_rtt read when the socket turns writable;
 // - each write: when the kernel sent it (SO_TIMESTAMPING TX_SOFTWARE, keyed by OPT_ID);
 // - each read: when its bytes arrived (the software RX stamp of the recvmsg).
