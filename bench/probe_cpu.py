@@ -7,7 +7,14 @@ CPU 1, with the probers on CPU 0:
    and the scheduler's ns from /proc/PID/schedstat), start-up excluded. Budget 1.1x.
 2. One URL back to back (each run to an address of its own, 127.0.0.10 on): bench/http_probe_rate (pingmesh's Probe) and raw_prober -b, in
    alternating rounds: probes per second of wall time and per CPU second. Budget 0.7x.
-    bench/probe_cpu.py [window_seconds] [rounds] [round_seconds]   (defaults 60, 4, 3)"""
+With --before DIR (a build directory of other code, built with raw_prober and
+http_probe_rate), its pingmesh runs beside them in part 1 and its http_probe_rate takes
+turns in part 2: the ratios of before and after come from the same run. raw_prober runs
+twice in part 1: as the floor (what a prober that takes no kernel stamps does) and with
+-t, doing the kernel timing work pingmesh does (SO_TIMESTAMPING, the send stamp from the
+error queue, a one-byte peek for the first segment's stamp, TCP_INFO after the read).
+    bench/probe_cpu.py [--before DIR] [window_seconds] [rounds] [round_seconds]
+                                                             (defaults 60, 4, 3)"""
 import os
 import re
 import signal
@@ -17,9 +24,14 @@ import sys
 import tempfile
 import time
 
-WINDOW = float(sys.argv[1]) if len(sys.argv) > 1 else 60
-ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 4
-ROUND_SECONDS = float(sys.argv[3]) if len(sys.argv) > 3 else 3
+ARGS = sys.argv[1:]
+BEFORE = None
+if ARGS[:1] == ["--before"]:
+    BEFORE = os.path.abspath(ARGS[1])
+    ARGS = ARGS[2:]
+WINDOW = float(ARGS[0]) if len(ARGS) > 0 else 60
+ROUNDS = int(ARGS[1]) if len(ARGS) > 1 else 4
+ROUND_SECONDS = float(ARGS[2]) if len(ARGS) > 2 else 3
 WARMUP = 4  # the first probes start 1-2 s in; both are at their steady rate after this
 PEERS = 100
 DIR = os.environ.get("BENCH_BUILD", "build-bench-dynamic")
@@ -83,45 +95,58 @@ def field(line, name):
 
 def at_1hz(port):
     urls = [f"http://127.0.0.1:{port}/v1/ping?peer={i}" for i in range(PEERS)]
-    ours = subprocess.Popen(["taskset", "-c", "0", BIN, "-q", "-d", "1", *urls],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV)
-    floor = subprocess.Popen(["taskset", "-c", "0", f"{DIR}/bench/raw_prober", "-s",
-                              str(WARMUP + WINDOW + 3), *urls],
-                             stdout=subprocess.PIPE, env=ENV)
+    raw = f"{DIR}/bench/raw_prober"
+    seconds = str(WARMUP + WINDOW + 3)
+    probers = [("pingmesh -q -d 1", [BIN, "-q", "-d", "1", *urls])]
+    if BEFORE:
+        probers.append(("before: pingmesh -q -d 1", [f"{BEFORE}/pingmesh", "-q", "-d", "1", *urls]))
+    probers += [("raw_prober", [raw, "-s", seconds, *urls]),
+                ("raw_prober -t (kernel stamps)", [raw, "-t", "-s", seconds, *urls])]
+    procs = [subprocess.Popen(["taskset", "-c", "0", *cmd], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, env=ENV) for _, cmd in probers]
     try:
         time.sleep(WARMUP)
-        a0, b0 = cpu(ours.pid), cpu(floor.pid)
+        c0 = [cpu(p.pid) for p in procs]
         t0 = time.monotonic()
         time.sleep(WINDOW)
-        a1, b1 = cpu(ours.pid), cpu(floor.pid)
+        c1 = [cpu(p.pid) for p in procs]
         t1 = time.monotonic()
     finally:
-        ours.send_signal(signal.SIGINT)
-    summary = ours.communicate(timeout=30)[0].decode()
-    floor_out = floor.communicate(timeout=30)[0].decode()
-    ours_probes = sum(int(n) for n in re.findall(r"Recorded (\d+) samples", summary))
+        for (name, _), p in zip(probers, procs):
+            if name.startswith(("pingmesh", "before")):
+                p.send_signal(signal.SIGINT)
+    outs = [p.communicate(timeout=30)[0].decode() for p in procs]
     span = t1 - t0
     rows = []
-    for name, c0, c1, probes in (("pingmesh -q -d 1", a0, a1, ours_probes),
-                                 ("raw_prober", b0, b1, int(field(floor_out, "probes")))):
-        stat = (c1[0] - c0[0]) / span * 100
-        sched = (c1[1] - c0[1]) / span * 100
-        rows.append((name, stat, sched, probes))
-    print(f"1. {PEERS} peers at 1 Hz, both at once, window {span:.1f} s after {WARMUP} s")
+    for (name, _), a, b, out in zip(probers, c0, c1, outs):
+        if name.startswith(("pingmesh", "before")):
+            probes = sum(int(n) for n in re.findall(r"Recorded (\d+) samples", out))
+        else:
+            probes = int(field(out, "probes"))
+        rows.append((name, (b[0] - a[0]) / span * 100, (b[1] - a[1]) / span * 100, probes, out))
+    print(f"1. {PEERS} peers at 1 Hz, all at once, window {span:.1f} s after {WARMUP} s")
     print()
     print("| prober | CPU % of a core (utime+stime) | CPU % (schedstat) | CPU us per probe "
           "(schedstat) | probes, whole run |")
     print("|---|---|---|---|---|")
-    for name, stat, sched, probes in rows:
+    for name, stat, sched, probes, _ in rows:
         print(f"| {name} | {stat:.3f} | {sched:.3f} | {sched / 100 / PEERS * 1e6:.1f} | {probes} |")
-    print(f"raw_prober failures: {int(field(floor_out, 'failed'))}; "
-          f"its p50 TCP / First / Total: {field(floor_out, 'tcp'):.0f} / "
-          f"{field(floor_out, 'first'):.0f} / {field(floor_out, 'total'):.0f} us")
-    stat_ratio = rows[0][1] / rows[1][1] if rows[1][1] else float("inf")
-    sched_ratio = rows[0][2] / rows[1][2] if rows[1][2] else float("inf")
-    verdict = "met" if stat_ratio <= 1.1 else "MISSED"
-    print(f"ratio pingmesh / raw_prober: {stat_ratio:.2f} (utime+stime), {sched_ratio:.2f} "
-          f"(schedstat); budget <= 1.1: {verdict}")
+    for name, _, _, _, out in rows:
+        if name.startswith("raw"):
+            print(f"{name}: failures {int(field(out, 'failed'))}; p50 TCP / First / Total "
+                  f"{field(out, 'tcp'):.0f} / {field(out, 'first'):.0f} / "
+                  f"{field(out, 'total'):.0f} us")
+    floor = {r[0]: r for r in rows}
+    for name, stat, sched, _, _ in rows:
+        if name.startswith("raw"):
+            continue
+        for ref in ("raw_prober", "raw_prober -t (kernel stamps)"):
+            r = floor[ref]
+            stat_ratio = stat / r[1] if r[1] else float("inf")
+            sched_ratio = sched / r[2] if r[2] else float("inf")
+            verdict = "met" if sched_ratio <= 1.1 else "MISSED"
+            print(f"ratio {name} / {ref}: {stat_ratio:.2f} (utime+stime), {sched_ratio:.2f} "
+                  f"(schedstat); budget <= 1.1: {verdict}")
 
 
 def round_address(k):
@@ -136,9 +161,14 @@ def back_to_back(port):
         url = f"http://{round_address(k)}:{port}/v1/ping"
         if name.startswith("pingmesh"):
             return ["taskset", "-c", "0", f"{DIR}/bench/http_probe_rate", url, str(ROUND_SECONDS)]
+        if name.startswith("before"):
+            return ["taskset", "-c", "0", f"{BEFORE}/bench/http_probe_rate", url,
+                    str(ROUND_SECONDS)]
         return ["taskset", "-c", "0", f"{DIR}/bench/raw_prober", "-b", "-s", str(ROUND_SECONDS),
                 url]
     names = ["pingmesh Probe (http_probe_rate)", "raw_prober -b"]
+    if BEFORE:
+        names.insert(1, "before: Probe (http_probe_rate)")
     totals = {k: [0, 0.0, 0.0, []] for k in names}  # probes, seconds, cpu, per-round rates
     k = 0
     for r in range(ROUNDS):
@@ -162,12 +192,14 @@ def back_to_back(port):
         figures[name] = (probes / secs, probes / cpu_s if cpu_s else 0)
         print(f"| {name} | {probes / secs:.0f} | {' '.join(f'{x:.0f}' for x in rates)} | "
               f"{cpu_s / secs * 100:.0f} | {figures[name][1]:.0f} |")
-    wall = figures[names[0]][0] / figures[names[1]][0]
-    per_cpu = figures[names[0]][1] / figures[names[1]][1]
     def verdict(x):
         return "met" if x >= 0.7 else "MISSED"
-    print(f"ratio pingmesh / raw_prober: {wall:.2f} (wall), {per_cpu:.2f} (per CPU second); "
-          f"budget >= 0.7: {verdict(wall)} (wall), {verdict(per_cpu)} (per CPU second)")
+    for name in names[:-1]:
+        wall = figures[name][0] / figures[names[-1]][0]
+        per_cpu = figures[name][1] / figures[names[-1]][1]
+        print(f"ratio {name} / raw_prober -b: {wall:.2f} (wall), {per_cpu:.2f} (per CPU "
+              f"second); budget >= 0.7: {verdict(wall)} (wall), {verdict(per_cpu)} (per CPU "
+              "second)")
 
 
 def main():
@@ -177,7 +209,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         ini = os.path.join(tmp, "responder.ini")
         with open(ini, "w") as f:
-            listen = ", ".join(["127.0.0.1"] + [round_address(k) for k in range(2 * ROUNDS)])
+            listen = ", ".join(["127.0.0.1"] + [round_address(k) for k in range(3 * ROUNDS)])
             f.write(f"[node]\nport = {port}\nlisten = {listen}\nlocation = Lab\n"
                     "probe_self = no\n")
         responder = subprocess.Popen(["taskset", "-c", "1", BIN, "-q", "-C", ini],

@@ -7,11 +7,18 @@
 //   raw_prober [-s SECONDS] URL...   each URL every second, spread over the second with
 //                                    pingmesh's schedule (first at 1 s, +-0.5% jitter)
 //   raw_prober -b [-s SECONDS] URL   one URL back to back, as fast as it answers
+//   -t   the kernel timing pingmesh does, and no more: SO_TIMESTAMPING once connected (RX
+//        and TX software stamps, OPT_ID), the request's send stamp from the error queue
+//        right after the send, a one-byte MSG_PEEK for the first segment's arrival before
+//        the read (with its stamp), and TCP_INFO after the answer's first read (how many
+//        segments came: was the stamp merged?). First is then the kernel's, send to arrival.
 // Prints one line: probes, failures, seconds, rate, and the p50 TCP, First and Total in us.
 // URLs: http://IPv4:PORT/path or http://[IPv6]:PORT/path (no DNS, no TLS).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -38,7 +45,8 @@ typedef struct {
   int fd;
   uint64_t due, start, tcp_done, first_byte;
   uint32_t tcpi_rtt_us;
-  char head[kHeadBytes];  // the response's first bytes, until the end of the headers
+  uint64_t sent_stamp, first_stamp;  // -t: the kernel's (CLOCK_REALTIME ns)
+  char head[kHeadBytes];             // the response's first bytes, until the end of the headers
   size_t head_len;
   long body_left;  // -1 until the headers are read; then bytes of body still to come
   int status;
@@ -51,6 +59,34 @@ static uint64_t ok_count, failed_count;
 static uint32_t *tcp_us, *first_us, *total_us;
 static size_t n_samples;
 static unsigned rng = 12345;
+static int timestamps;  // -t
+
+enum {
+  kRxStamps = SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_RX_SOFTWARE,
+  kTxStamps = kRxStamps | SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
+              SOF_TIMESTAMPING_OPT_TSONLY | (1 << 16) /* OPT_ID_TCP */
+};
+
+// The software stamp of a recvmsg's control messages (CLOCK_REALTIME ns), 0 if none.
+static uint64_t stamp_of(struct msghdr* msg) {
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING_OLD) {
+      struct timespec ts;
+      memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      return (uint64_t)ts.tv_sec * kSecond + (uint64_t)ts.tv_nsec;
+    }
+  }
+  return 0;
+}
+
+static uint64_t recv_stamp(int fd, void* buf, size_t len, int flags, ssize_t* n) {
+  char control[256];
+  struct iovec iov = {buf, len};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  *n = recvmsg(fd, &msg, flags | MSG_DONTWAIT);
+  return *n >= 0 ? stamp_of(&msg) : 0;
+}
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -127,7 +163,9 @@ static void finish(Target* t, int ok, uint64_t now) {
   ++ok_count;
   if (n_samples < kMaxSamples) {
     tcp_us[n_samples] = (uint32_t)((t->tcp_done - t->start) / 1000);
-    first_us[n_samples] = (uint32_t)((t->first_byte - t->tcp_done) / 1000);
+    first_us[n_samples] =
+        (uint32_t)((timestamps ? t->first_stamp - t->sent_stamp : t->first_byte - t->tcp_done) /
+                   1000);
     total_us[n_samples] = (uint32_t)((now - t->start) / 1000);
     ++n_samples;
   }
@@ -138,6 +176,7 @@ static void start_probe(Target* t, uint64_t now) {
   t->head_len = 0;
   t->body_left = -1;
   t->first_byte = 0;
+  t->sent_stamp = t->first_stamp = 0;
   t->fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (t->fd < 0) {
     finish(t, 0, now);
@@ -168,9 +207,17 @@ static void on_writable(Target* t, uint64_t now) {
   struct tcp_info info;
   len = sizeof info;
   t->tcpi_rtt_us = getsockopt(t->fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 ? info.tcpi_rtt : 0;
+  if (timestamps) {
+    int flags = kTxStamps;
+    setsockopt(t->fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags);
+  }
   if (send(t->fd, t->request, t->request_len, MSG_NOSIGNAL) != (ssize_t)t->request_len) {
     finish(t, 0, now);
     return;
+  }
+  if (timestamps) {
+    ssize_t n;
+    t->sent_stamp = recv_stamp(t->fd, NULL, 0, MSG_ERRQUEUE, &n);
   }
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = t};
   if (epoll_ctl(epfd, EPOLL_CTL_MOD, t->fd, &ev) != 0) {
@@ -197,7 +244,17 @@ static int parse_head(Target* t, size_t end) {
 static void on_readable(Target* t, uint64_t now) {
   char buf[16384];
   for (;;) {
-    ssize_t n = recv(t->fd, buf, sizeof buf, 0);
+    ssize_t n;
+    if (timestamps && !t->first_byte) {
+      char byte;
+      t->first_stamp = recv_stamp(t->fd, &byte, 1, MSG_PEEK, &n);
+      recv_stamp(t->fd, buf, sizeof buf, 0, &n);
+      struct tcp_info info;
+      socklen_t len = sizeof info;
+      getsockopt(t->fd, IPPROTO_TCP, TCP_INFO, &info, &len);
+    } else {
+      n = recv(t->fd, buf, sizeof buf, 0);
+    }
     if (n < 0 && errno == EAGAIN) return;
     if (n < 0) {
       finish(t, 0, now);
@@ -255,9 +312,11 @@ static uint32_t p50(uint32_t* v) {
 int main(int argc, char** argv) {
   double seconds = 10;
   int back_to_back = 0, opt;
-  while ((opt = getopt(argc, argv, "bs:")) != -1) {
+  while ((opt = getopt(argc, argv, "bts:")) != -1) {
     if (opt == 'b')
       back_to_back = 1;
+    else if (opt == 't')
+      timestamps = 1;
     else if (opt == 's')
       seconds = atof(optarg);
     else
@@ -266,7 +325,7 @@ int main(int argc, char** argv) {
   n_targets = (size_t)(argc - optind);
   if (n_targets == 0 || n_targets > kMaxTargets || seconds <= 0 || seconds > 3600 ||
       (back_to_back && n_targets != 1)) {
-    fprintf(stderr, "usage: %s [-s SECONDS] URL... | -b [-s SECONDS] URL\n", argv[0]);
+    fprintf(stderr, "usage: %s [-t] [-s SECONDS] URL... | -b [-t] [-s SECONDS] URL\n", argv[0]);
     return 64;
   }
   targets = calloc(n_targets, sizeof *targets);
@@ -275,6 +334,11 @@ int main(int argc, char** argv) {
   total_us = malloc(kMaxSamples * sizeof *total_us);
   epfd = epoll_create1(EPOLL_CLOEXEC);
   if (!targets || !tcp_us || !first_us || !total_us || epfd < 0) return 1;
+  if (timestamps) {
+    // The kernel takes RX stamps only while a socket asks for them: one asks all along.
+    int keeper = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), flags = kRxStamps;
+    setsockopt(keeper, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags);
+  }
   uint64_t began = now_ns(), end = began + (uint64_t)(seconds * 1e9);
   for (size_t i = 0; i < n_targets; ++i) {
     if (parse_url(argv[optind + (int)i], &targets[i]) != 0) {

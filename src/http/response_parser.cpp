@@ -23,6 +23,30 @@ namespace {
 constexpr std::string_view kServerTiming = "server-timing";
 constexpr size_t kMaxServerTiming = 256;  // longer values are not ours: ignored
 
+// "1.234" (ms, up to 7 integer digits, then ';' ',' ' ' or the end) in ns rounded to
+// the nearest; -1 for anything else.
+int64_t plain_ms_to_ns(std::string_view v) {
+  size_t i = 0;
+  int64_t ms = 0;
+  for (; i < v.size() && i < 8 && v[i] >= '0' && v[i] <= '9'; ++i) ms = ms * 10 + (v[i] - '0');
+  if (i == 0 || i == 8 || ms > 3'600'000) return -1;
+  int64_t ns = ms * 1000000, scale = 100000;
+  if (i < v.size() && v[i] == '.') {
+    size_t first = ++i;
+    for (; i < v.size() && v[i] >= '0' && v[i] <= '9'; ++i) {
+      if (scale > 0) {
+        ns += (v[i] - '0') * scale;
+        scale /= 10;
+      } else if (i == first + 6 && v[i] >= '5') {
+        ++ns;  // the seventh decimal rounds the sixth
+      }
+    }
+    if (i == first) return -1;
+  }
+  if (i < v.size() && v[i] != ';' && v[i] != ',' && v[i] != ' ') return -1;
+  return ns <= 3'600'000'000'000 ? ns : -1;
+}
+
 // "hold;dur=1.234" (milliseconds), among other metrics: the hold's duration in ns.
 int64_t hold_of(std::string_view v) {
   for (size_t at = 0; at < v.size();) {
@@ -36,6 +60,9 @@ int64_t hold_of(std::string_view v) {
     size_t dur = metric.find("dur=");
     if (dur == std::string_view::npos) return -1;
     std::string_view digits = metric.substr(dur + 4, 31);
+    // Plain decimals ("0.022", what responders send) in integers, exactly; anything
+    // else through strtod, whose locale-aware work is most of the parse.
+    if (int64_t ns = plain_ms_to_ns(digits); ns >= 0) return ns;
     char number[32];  // strtod needs its end: a copy on the stack, not the heap
     digits.copy(number, digits.size());
     number[digits.size()] = '\0';

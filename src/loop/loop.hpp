@@ -3,6 +3,7 @@
 
 #include <uv.h>
 
+#include <memory>
 #include <utility>
 
 namespace pingmesh {
@@ -24,9 +25,20 @@ class Loop {
   void run_nowait() { uv_run(&loop_, UV_RUN_NOWAIT); }
   void stop() { uv_stop(&loop_); }
 
+  // What lives as long as the loop and has a handle of its own: the timed streams'
+  // event set (loop/event_set.hpp), made on first use. close() ends it first, unless it
+  // is still in use: then a stream leaked, and the loop does not close.
+  class Part {
+   public:
+    virtual ~Part() = default;
+    virtual bool in_use() const = 0;
+  };
+  std::unique_ptr<Part>& event_set() { return event_set_; }
+
   // Runs pending close callbacks, then closes the loop: 0 when no handle leaked.
   int close() {
     if (closed_) return 0;
+    if (event_set_ && !event_set_->in_use()) event_set_.reset();
     for (int i = 0; i < 8 && uv_loop_alive(&loop_); ++i) uv_run(&loop_, UV_RUN_NOWAIT);
     int rc = uv_loop_close(&loop_);
     closed_ = rc == 0;
@@ -36,6 +48,7 @@ class Loop {
  private:
   uv_loop_t loop_;
   bool closed_ = false;
+  std::unique_ptr<Part> event_set_;
 };
 
 // Owns one uv handle. The handle's memory is separate from this object and is freed

@@ -189,8 +189,18 @@ std::string format_addr(const sockaddr* sa) {
     uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(sa), ip, sizeof ip);
     return std::string("[") + ip + "]";
   }
-  uv_ip4_name(reinterpret_cast<const sockaddr_in*>(sa), ip, sizeof ip);
-  return ip;
+  // By hand: every probe formats its peer's address, and inet_ntop's snprintf is 20
+  // times the work.
+  uint32_t a = ntohl(reinterpret_cast<const sockaddr_in*>(sa)->sin_addr.s_addr);
+  char* out = ip;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    unsigned octet = (a >> shift) & 0xff;
+    if (octet >= 100) *out++ = char('0' + octet / 100);
+    if (octet >= 10) *out++ = char('0' + octet / 10 % 10);
+    *out++ = char('0' + octet % 10);
+    if (shift) *out++ = '.';
+  }
+  return std::string(ip, size_t(out - ip));
 }
 
 }  // namespace pingmesh

@@ -108,14 +108,11 @@ int TimedStream::connect(const sockaddr* addr) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   keep_rx_stamps_on();  // the stamps themselves are asked for once connected (OPT_ID)
 
-  poll_ = new uv_poll_t{};
-  if (int rc = uv_poll_init_socket(loop_.get(), poll_, fd); rc != 0) {
-    delete poll_;
-    poll_ = nullptr;
+  set_ = EventSet::of(loop_);
+  if (!set_) {
     ::close(fd);
-    return rc;
+    return UV_ENOMEM;
   }
-  poll_->data = this;
   fd_ = fd;
 
   // One offset for every stamp of the connection: phases are differences of stamps, so
@@ -133,7 +130,11 @@ int TimedStream::connect(const sockaddr* addr) {
     return uv_error(err);
   }
   connecting_ = true;
-  return watch(UV_WRITABLE);
+  if (int rc = watch(EPOLLOUT); rc != 0) {
+    close_stream(true);
+    return rc;
+  }
+  return 0;
 }
 
 void TimedStream::finish_connect(uint64_t now) noexcept {
@@ -150,7 +151,7 @@ void TimedStream::finish_connect(uint64_t now) noexcept {
   segments_in_ = f.data_segs_in;
   segments_known_ = true;
   enable_tx_stamps();
-  if (watch(pending_.empty() ? UV_READABLE : UV_READABLE | UV_WRITABLE) != 0) {
+  if (watch(pending_.empty() ? EPOLLIN : EPOLLIN | EPOLLOUT) != 0) {
     events_.on_connect(UV_EBADF, Connected{.now = now});
     return;
   }
@@ -190,7 +191,7 @@ int TimedStream::write(std::string_view data, uint32_t* id, bool time_first_byte
   }
   if (size_t(n) < data.size()) {
     pending_.assign(data.substr(size_t(n)));
-    return watch(UV_READABLE | UV_WRITABLE);
+    return watch(EPOLLIN | EPOLLOUT);
   }
   if (tx_stamps_) drain_error_queue(false);  // a software send stamp is taken in send()
   return 0;
@@ -206,7 +207,7 @@ int TimedStream::flush_pending() noexcept {
     pending_.erase(0, size_t(n));
   }
   std::string().swap(pending_);
-  return watch(UV_READABLE);
+  return watch(EPOLLIN);
 }
 
 uint64_t TimedStream::sent_at(uint32_t id) {
@@ -245,42 +246,39 @@ void TimedStream::drain_error_queue(bool all) noexcept {
   }
 }
 
-void TimedStream::on_poll(int status, int events, uint64_t now) noexcept {
-  if (status < 0) {
-    // libuv 1.44 reports EPOLLERR as UV_EBADF and stops the handle. A queued stamp
-    // raises it too: that is no error, and the handle is started again.
-    watching_ = 0;
+void TimedStream::on_events(uint32_t events, uint64_t now) noexcept {
+  if (events & EPOLLERR) {
+    // A queued send stamp raises EPOLLERR too: that is no error. A socket error is.
     int err = 0;
     socklen_t len = sizeof err;
-    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err == 0) {
-      drain_error_queue(true);
-      int want = connecting_ || !pending_.empty() ? UV_WRITABLE : 0;
-      if (!connecting_) want |= UV_READABLE;
-      if (watch(want) == 0) return;
-      err = EBADF;
+    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err != 0) {
+      if (connecting_) {
+        connecting_ = false;
+        events_.on_connect(uv_error(err), Connected{.now = now});
+      } else {
+        events_.on_read(uv_error(err), nullptr, 0, Received{.now = now});
+      }
+      return;
     }
-    if (connecting_) {
-      connecting_ = false;
-      events_.on_connect(uv_error(err), Connected{.now = now});
-    } else {
-      events_.on_read(uv_error(err), nullptr, 0, Received{.now = now});
-    }
-    return;
+    drain_error_queue(true);
+  } else if (stamps_awaited_) {
+    drain_error_queue(false);
   }
-  if (stamps_awaited_) drain_error_queue(false);
   if (connecting_) {
-    if (events & UV_WRITABLE) finish_connect(now);
+    // A hang-up before the connect completed: finish_connect reads its error.
+    if (events & (EPOLLOUT | EPOLLHUP)) finish_connect(now);
     return;
   }
-  if ((events & UV_WRITABLE) && !pending_.empty()) {
+  if ((events & EPOLLOUT) && !pending_.empty()) {
     if (int rc = flush_pending(); rc != 0) {
       events_.on_read(rc, nullptr, 0, Received{.now = now});
       return;
     }
     if (tx_stamps_) drain_error_queue(false);
   }
-  if (events & UV_READABLE) on_readable(now);
+  // A hang-up is read too: the read gives the end (0) or the error.
+  if (events & (EPOLLIN | EPOLLHUP)) on_readable(now);
 }
 
 void TimedStream::on_readable(uint64_t now) noexcept {
@@ -343,27 +341,21 @@ void TimedStream::close_stream(bool reset) {
     linger l{1, 0};  // close() sends RST
     setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   }
-  // Closing the handle takes the descriptor out of epoll at once; its memory goes in
-  // the close callback, so a callback in progress finds data == nullptr.
-  poll_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-  poll_ = nullptr;
+  // Its events not delivered yet go now; closing the socket takes it out of the set.
+  if (watching_) set_->forget(*this);
+  set_ = nullptr;
   ::close(fd_);
   fd_ = -1;
   connecting_ = false;
   watching_ = 0;
 }
 
-int TimedStream::watch(int events) noexcept {
-  if (!poll_) return UV_EBADF;
+int TimedStream::watch(uint32_t events) noexcept {
+  if (!set_) return UV_EBADF;
   if (events == watching_) return 0;
-  watching_ = events;
-  if (events == 0) return uv_poll_stop(poll_);
-  return uv_poll_start(poll_, events, [](uv_poll_t* p, int status, int ev) noexcept {
-    uint64_t now = mono_ns();
-    if (auto* self = static_cast<TimedStream*>(p->data)) self->on_poll(status, ev, now);
-  });
+  int rc = watching_ ? set_->modify(fd_, events, *this) : set_->add(fd_, events, *this);
+  if (rc == 0) watching_ = events;
+  return rc;
 }
 
 uint64_t TimedStream::to_mono(int64_t realtime_ns) const {

@@ -1,6 +1,6 @@
-// A client TCP connection timed by the kernel. The socket is our own (a uv_poll on it,
-// connect, send and recvmsg by hand) so that every event comes with the kernel's own
-// time of it, which the loop's other work cannot inflate:
+// A client TCP connection timed by the kernel. The socket is our own (watched in the
+// loop's EventSet, connect, send and recvmsg by hand) so that every event comes with the
+// kernel's own time of it, which the loop's other work cannot inflate:
 // - connect: the SYN -> SYN/ACK round trip, tcpi_rtt read when the socket turns writable;
 // - each write: when the kernel sent it (SO_TIMESTAMPING TX_SOFTWARE, keyed by OPT_ID);
 // - each read: when its bytes arrived (the software RX stamp of the recvmsg).
@@ -15,11 +15,12 @@
 #include <string>
 #include <string_view>
 
+#include "loop/event_set.hpp"
 #include "loop/loop.hpp"
 
 namespace pingmesh {
 
-class TimedStream {
+class TimedStream final : private EventSet::Watcher {
  public:
   struct Connected {
     uint64_t now = 0;            // mono_ns when the loop saw the connection up
@@ -75,20 +76,20 @@ class TimedStream {
   uint64_t connect_started_ns() const { return connect_started_; }
 
  private:
-  void on_poll(int status, int events, uint64_t now) noexcept;
+  void on_events(uint32_t events, uint64_t now) noexcept override;
   void on_readable(uint64_t now) noexcept;
   void finish_connect(uint64_t now) noexcept;
   void enable_tx_stamps() noexcept;
   void drain_error_queue(bool all) noexcept;
   int flush_pending() noexcept;
-  int watch(int events) noexcept;
+  int watch(uint32_t events) noexcept;
   uint64_t to_mono(int64_t realtime_ns) const;
 
   Loop& loop_;
   Events& events_;
   int fd_ = -1;
-  uv_poll_t* poll_ = nullptr;  // freed in its close callback
-  int watching_ = 0;           // the events poll_ waits for
+  EventSet* set_ = nullptr;  // while fd_ is open
+  uint32_t watching_ = 0;    // the events set_ waits for (EPOLLIN, EPOLLOUT), 0 before added
   bool connecting_ = false;
   bool tx_stamps_ = false;
   bool wrote_since_read_ = false;

@@ -53,7 +53,7 @@ Peer::~Peer() {
 // Only what later readers need stays with the peer (its totals, latest error, address);
 // the probe itself goes. One started again since it ended is kept.
 void Peer::free_ended_probe() {
-  if (probe_ && !probe_->running()) probe_.reset();
+  if (probe_ && !probe_->running()) timers_->keep_spare(std::move(probe_));
 }
 
 void Peer::start(uint64_t first_offset_ns) {
@@ -72,8 +72,12 @@ void Peer::on_tick() {
       next_tls_.reset();
       if (target_.session) target_.session = std::make_unique<TlsSessionSlot>();
     }
-    probe_ = std::make_unique<Probe>(loop_, resolver_, target_, limits_,
-                                     [this](const Sample& s) { on_probe_done(s); });
+    Probe::Done done = [this](const Sample& s) { on_probe_done(s); };
+    if (!probe_) probe_ = timers_->take_spare();  // else its own ended one, not freed yet
+    if (probe_)
+      probe_->rebind(resolver_, target_, limits_, std::move(done));
+    else
+      probe_ = std::make_unique<Probe>(loop_, resolver_, target_, limits_, std::move(done));
     probe_->start();
   }
   if (stopping_ || ended_) return;

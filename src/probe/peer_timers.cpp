@@ -4,23 +4,40 @@
 
 #include "loop/clock.hpp"
 #include "probe/peer.hpp"
+#include "probe/probe.hpp"
 
 namespace pingmesh {
 
-bool PeerTimers::before(size_t a, size_t b) const {
-  return heap_[a]->due_ns() < heap_[b]->due_ns();
+PeerTimers::~PeerTimers() = default;
+
+std::unique_ptr<Probe> PeerTimers::take_spare() {
+  if (spares_.empty()) return nullptr;
+  std::unique_ptr<Probe> p = std::move(spares_.back());
+  spares_.pop_back();
+  ++spares_taken_;
+  return p;
 }
 
-void PeerTimers::place(size_t i, Peer* p) {
-  heap_[i] = p;
-  p->timer_slot_ = uint32_t(i);
+void PeerTimers::keep_spare(std::unique_ptr<Probe> probe) {
+  if (spares_.size() >= kSpareProbes) return;  // freed here: more were in flight than usual
+  probe->release();
+  spares_.push_back(std::move(probe));
+}
+
+bool PeerTimers::before(size_t a, size_t b) const {
+  return heap_[a].due_ns < heap_[b].due_ns;
+}
+
+void PeerTimers::place(size_t i, Entry e) {
+  heap_[i] = e;
+  e.peer->timer_slot_ = uint32_t(i);
 }
 
 void PeerTimers::sift_up(size_t i) {
   while (i > 0) {
     size_t parent = (i - 1) / 2;
     if (!before(i, parent)) return;
-    Peer* p = heap_[parent];
+    Entry p = heap_[parent];
     place(parent, heap_[i]);
     place(i, p);
     i = parent;
@@ -33,7 +50,7 @@ void PeerTimers::sift_down(size_t i) {
     if (l < heap_.size() && before(l, least)) least = l;
     if (r < heap_.size() && before(r, least)) least = r;
     if (least == i) return;
-    Peer* p = heap_[least];
+    Entry p = heap_[least];
     place(least, heap_[i]);
     place(i, p);
     i = least;
@@ -42,8 +59,8 @@ void PeerTimers::sift_down(size_t i) {
 
 void PeerTimers::arm(Peer& peer) {
   disarm(peer);
-  heap_.push_back(&peer);
-  place(heap_.size() - 1, &peer);
+  heap_.push_back(Entry{peer.due_ns(), &peer});
+  place(heap_.size() - 1, heap_.back());
   sift_up(heap_.size() - 1);
   if (!timer_armed_ || peer.due_ns() < timer_due_ns_) schedule();
 }
@@ -52,7 +69,7 @@ void PeerTimers::disarm(Peer& peer) {
   size_t i = peer.timer_slot_;
   if (i == kNoSlot) return;
   peer.timer_slot_ = kNoSlot;
-  Peer* last = heap_.back();
+  Entry last = heap_.back();
   heap_.pop_back();
   if (i == heap_.size()) return;
   place(i, last);
@@ -63,7 +80,7 @@ void PeerTimers::disarm(Peer& peer) {
 
 void PeerTimers::free_probe_later(Peer& peer) {
   if (std::find(ended_.begin(), ended_.end(), &peer) == ended_.end()) ended_.push_back(&peer);
-  if (!timer_armed_ || timer_due_ns_ > mono_ns()) {
+  if (!timer_armed_ || timer_due_ns_ > mono_ns() + kFreeWithinNs) {
     timer_.start(0);
     timer_armed_ = true;
     timer_due_ns_ = 0;
@@ -76,7 +93,8 @@ void PeerTimers::forget(Peer& peer) {
 }
 
 void PeerTimers::schedule() {
-  if (!ended_.empty()) {
+  uint64_t now = mono_ns();
+  if (!ended_.empty() && (heap_.empty() || heap_[0].due_ns > now + kFreeWithinNs)) {
     timer_.start(0);
     timer_armed_ = true;
     timer_due_ns_ = 0;
@@ -87,7 +105,7 @@ void PeerTimers::schedule() {
     timer_armed_ = false;
     return;
   }
-  uint64_t now = mono_ns(), due = heap_[0]->due_ns();
+  uint64_t due = heap_[0].due_ns;
   timer_.start(due <= now ? 0 : (due - now + 999'999) / 1'000'000);
   timer_armed_ = true;
   timer_due_ns_ = due;
@@ -95,13 +113,14 @@ void PeerTimers::schedule() {
 
 void PeerTimers::on_timer() {
   timer_armed_ = false;
-  std::vector<Peer*> ended;
-  ended.swap(ended_);
-  for (Peer* p : ended) p->free_ended_probe();  // frees no peer and calls nothing back
+  // Both lists keep their buffers: no allocation a probe.
+  freeing_.swap(ended_);
+  for (Peer* p : freeing_) p->free_ended_probe();  // frees no peer and calls nothing back
+  freeing_.clear();
   // Each due peer once: a tick arms the next one in the future, and the count bounds it.
   uint64_t now = mono_ns() + kEarlyNs;
-  for (size_t n = heap_.size(); n > 0 && !heap_.empty() && heap_[0]->due_ns() <= now; --n) {
-    Peer* p = heap_[0];
+  for (size_t n = heap_.size(); n > 0 && !heap_.empty() && heap_[0].due_ns <= now; --n) {
+    Peer* p = heap_[0].peer;
     disarm(*p);
     p->on_tick();
   }

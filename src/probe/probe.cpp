@@ -74,8 +74,8 @@ ProbeTarget::ProbeTarget(Url u, std::string override_ip, TlsTarget tls_target)
 Probe::Probe(Loop& loop, Resolver& resolver, ProbeTarget& target, const ProbeLimits& limits,
              Done done)
     : loop_(loop),
-      resolver_(resolver),
-      target_(target),
+      resolver_(&resolver),
+      target_(&target),
       tls_target_(target.tls),
       limits_(limits),
       done_(std::move(done)),
@@ -86,7 +86,35 @@ Probe::~Probe() {
   cancel();
 }
 
+void Probe::rebind(Resolver& resolver, ProbeTarget& target, const ProbeLimits& limits, Done done) {
+  release();
+  resolver_ = &resolver;
+  target_ = &target;
+  tls_target_ = target.tls;
+  limits_ = limits;
+  done_ = std::move(done);
+}
+
+void Probe::release() {
+  clear_round();
+  sample_ = Sample{};
+  tls_target_ = TlsTarget{};  // rebind sets it: a spare keeps no TLS configuration alive
+}
+
+void Probe::clear_round() {
+  if (running()) cancel();
+  conn_.reset();
+  stream_ = nullptr;
+  channel_.reset();
+  tls_ = nullptr;
+  parser_.reset();
+  parse_state_ = ResponseParser::State::incomplete;
+  addrs_.clear();
+  phase_ = Phase::idle;
+}
+
 void Probe::start() {
+  clear_round();  // what the last round left, when the probe is used again
   t_start_ = mono_ns();
   idle_at_start_ = uv_metrics_idle_time(loop_.get());
   own_work_ns_ = 0;
@@ -95,23 +123,24 @@ void Probe::start() {
   sample_ = Sample{};
   sample_.kernel_timing = limits_.kernel_timing;
   sample_.start_unix_ns = wall_unix_ns();
-  sample_.url = target_.display_url;
-  sample_.peer = target_.identity;
+  sample_.url = target_->display_url;
+  sample_.peer = target_->identity;
   phase_ = Phase::dns;
-  arm_timer(t_start_, limits_.timeout_ms);
 
   const std::string& host =
-      target_.address_override.empty() ? target_.url.host : target_.address_override;
-  if (auto local = resolve_locally(host, target_.url.port)) {
+      target_->address_override.empty() ? target_->url.host : target_->address_override;
+  if (auto local = resolve_locally(host, target_->url.port)) {
     // An IP literal takes no time to resolve: DNS is exactly 0, as in the original.
+    // on_resolved arms the timer (the connect's limit within the probe's).
     uint64_t now = is_ip_literal(host) ? t_start_ : mono_ns();
     on_resolved(FailureReason::none, std::move(*local), now);
     return;
   }
-  resolver_.resolve(host, target_.url.port, ticket_,
-                    [this](FailureReason reason, Addresses addrs, uint64_t now) {
-                      on_resolved(reason, std::move(addrs), now);
-                    });
+  arm_timer(t_start_, limits_.timeout_ms);
+  resolver_->resolve(host, target_->url.port, ticket_,
+                     [this](FailureReason reason, Addresses addrs, uint64_t now) {
+                       on_resolved(reason, std::move(addrs), now);
+                     });
 }
 
 void Probe::on_resolved(FailureReason reason, Addresses addrs, uint64_t now) {
@@ -189,10 +218,10 @@ void Probe::on_connect(Attempt& attempt, int status, const TimedStream::Connecte
   if (tls_target_.conf) {
     TlsPeerCheck check;
     // SNI and the verified name come from the URL, also when -I picks the address.
-    (is_ip_literal(target_.url.host) ? check.ip_name : check.server_name) = target_.url.host;
+    (is_ip_literal(target_->url.host) ? check.ip_name : check.server_name) = target_->url.host;
     check.pin_sha256 = tls_target_.pin_sha256;
     check.verify = tls_target_.verify;
-    check.resume = target_.session.get();
+    check.resume = target_->session.get();
     auto tls = std::make_unique<TlsChannel>(tls_target_.conf, *this, std::move(check));
     tls_ = tls.get();
     channel_ = std::move(tls);
@@ -200,7 +229,8 @@ void Probe::on_connect(Attempt& attempt, int status, const TimedStream::Connecte
     channel_ = std::make_unique<PlainChannel>(*this);
   }
   phase_ = Phase::handshake;
-  arm_timer(now, limits_.tls_timeout_ms);
+  // Plain http is ready at once, and on_ready arms the request's limit.
+  if (tls_) arm_timer(now, limits_.tls_timeout_ms);
   if (channel_->start()) {
     on_ready(now);
   } else if (tls_ && !tls_->failure_text().empty()) {
@@ -223,8 +253,8 @@ void Probe::on_ready(uint64_t now) {
   }
   phase_ = Phase::request;
   arm_timer(now, limits_.timeout_ms);
-  parser_ = std::make_unique<ResponseParser>(target_.keep_body_bytes);
-  if (channel_->send(target_.request) != 0) finish(FailureReason::reset, now);
+  parser_.emplace(target_->keep_body_bytes);
+  if (channel_->send(target_->request) != 0) finish(FailureReason::reset, now);
 }
 
 int Probe::send_raw(std::string_view bytes) {
@@ -394,8 +424,8 @@ void Probe::finish(FailureReason reason, uint64_t now) {
     sample_.http_code = 502;  // the original's code for any transport failure
   }
   sample_.location = "unknown";
-  if (sample_.http_code == 200 && is_pingmesh_path(target_.url.path)) {
-    auto loc = extract_location(parser_->body_start(), target_.url.path.ends_with("/v1/peers"));
+  if (sample_.http_code == 200 && is_pingmesh_path(target_->url.path)) {
+    auto loc = extract_location(parser_->body_start(), target_->url.path.ends_with("/v1/peers"));
     if (!loc.empty()) sample_.location = std::move(loc);
   }
   if (done_) done_(sample_);

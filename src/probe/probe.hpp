@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,11 @@ class Probe final : public Channel::Wire, public Channel::Reader {
   void start();
   // Ends the probe with no sample.
   void cancel();
+  // An ended probe made ready for another round, maybe of another peer: its uv timers
+  // are kept, so a probe used again costs no allocation for them (PeerTimers' spares).
+  void rebind(Resolver& resolver, ProbeTarget& target, const ProbeLimits& limits, Done done);
+  // Frees what the last round held (connection, channel, parser, sample, TLS target).
+  void release();
   bool running() const { return phase_ != Phase::idle && phase_ != Phase::done; }
   // The start of the body (target.keep_body_bytes of it), valid in done and after.
   std::string_view body() const;
@@ -78,6 +84,7 @@ class Probe final : public Channel::Wire, public Channel::Reader {
   enum class Phase { idle, dns, connect, handshake, request, done };
   class Attempt;  // one TCP connect to one address
 
+  void clear_round();
   void on_resolved(FailureReason reason, Addresses addrs, uint64_t now);
   void start_attempts(uint64_t now);
   void on_attempt_delay();
@@ -96,9 +103,9 @@ class Probe final : public Channel::Wire, public Channel::Reader {
   void judge_quality(uint64_t now);
 
   Loop& loop_;
-  Resolver& resolver_;
-  ProbeTarget& target_;
-  const TlsTarget tls_target_;  // as it was when the probe began, whatever a reload does
+  Resolver* resolver_;
+  ProbeTarget* target_;
+  TlsTarget tls_target_;  // as it was when the probe began, whatever a reload does
   ProbeLimits limits_;
   Done done_;
   Phase phase_ = Phase::idle;
@@ -109,8 +116,8 @@ class Probe final : public Channel::Wire, public Channel::Reader {
   std::unique_ptr<Attempt> conn_;                   // the first to complete
   TimedStream* stream_ = nullptr;                   // conn_'s stream
   std::unique_ptr<Channel> channel_;
-  TlsChannel* tls_ = nullptr;  // channel_, when it is TLS
-  std::unique_ptr<ResponseParser> parser_;
+  TlsChannel* tls_ = nullptr;             // channel_, when it is TLS
+  std::optional<ResponseParser> parser_;  // in place: one allocation fewer a probe
   ResponseParser::State parse_state_ = ResponseParser::State::incomplete;
   Addresses addrs_;
   size_t next_addr_ = 0;

@@ -244,8 +244,9 @@ TEST_F(KernelTimingTest, AFirstByteStampIsExactOrSaysItIsNot) {
 }
 
 // Stamps that come after send() returns (a NIC's, or here the ACK's) wait in the error
-// queue, which raises EPOLLERR: libuv 1.44 reports that as UV_EBADF and stops the poll.
-// The stream must take them, watch again, and read on, without spinning.
+// queue, which raises EPOLLERR (level-triggered: again and again until it is read; with
+// a uv_poll, libuv 1.44 stopped the handle on it). The stream must take them and read
+// on, without spinning.
 TEST_F(KernelTimingTest, LateStampsNeitherStopNorSpinTheStream) {
   ThreadServer server(20);
   server.delay_acks = true;

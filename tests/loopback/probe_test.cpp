@@ -131,6 +131,58 @@ TEST_F(ProbeTest, AnIdlePeerHoldsNoProbe) {
   }
 }
 
+// An ended probe is kept as a spare for the next tick of any peer on the same PeerTimers
+// (no probe and uv timers made again each round): used again by another peer, it says
+// only what that peer's own round did, and the spares stay few.
+TEST_F(ProbeTest, ASpareProbeServesAnotherPeerCleanly) {
+  {
+    TestRoutes responder_routes("Here");
+    Responder responder(loop, local_responder(), responder_routes.table);
+    responder.start();
+    uint16_t closed = 0;
+    {
+      TcpListener l(loop, [](TcpListener&) {});
+      auto a = loopback4();
+      ASSERT_EQ(l.listen(reinterpret_cast<sockaddr*>(&a)), 0);
+      closed = uint16_t(l.port());
+    }
+    Resolver resolver(loop, {});
+    PeerTimers timers(loop);
+    Recorder rec;
+    std::string good = "http://127.0.0.1:" + std::to_string(responder.port()) + "/v1/ping";
+    std::string bad = "http://127.0.0.1:" + std::to_string(closed) + "/v1/ping";
+    Peer a(loop, resolver, url(good), every(30), {}, rec, 1, &timers);
+    Peer b(loop, resolver, url(bad), every(30), {}, rec, 2, &timers);
+    a.start(start_now);
+    b.start(15'000'000);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return rec.of(a).size() >= 4 && rec.of(b).size() >= 4; }, 5000));
+    EXPECT_GE(timers.spares_taken(), 4u) << "no probe was used again";
+    EXPECT_LE(timers.spares(), 4u);
+    for (const auto& e : rec.of(a)) {
+      EXPECT_EQ(e.sample.url, good);
+      EXPECT_TRUE(e.sample.ok()) << to_string(e.sample.reason);
+      EXPECT_EQ(e.sample.http_code, 200);
+      EXPECT_EQ(e.sample.location, "Here");
+    }
+    for (const auto& e : rec.of(b)) {
+      EXPECT_EQ(e.sample.url, bad);
+      EXPECT_EQ(e.sample.reason, FailureReason::connect_refused);
+      EXPECT_EQ(e.sample.http_code, 502);
+      EXPECT_EQ(e.sample.location, "unknown");
+      EXPECT_EQ(e.sample.size, 0u);
+      EXPECT_EQ(e.sample.t.first, 0u) << "a first byte from the round before";
+    }
+    a.stop();
+    b.stop();
+    ASSERT_TRUE(run_until(
+        loop, [&] { return rec.ended.size() == 2; }, 3000));
+    run_for(loop, 60);
+    EXPECT_FALSE(a.holds_probe() || b.holds_probe());
+    EXPECT_GE(timers.spares(), 1u) << "the ended probes are kept, up to the bound";
+  }
+}
+
 // Many peers on one PeerTimers tick in due order, each on its own grid, stopped ones not.
 TEST_F(ProbeTest, PeersSharingTimersEachKeepTheirSchedule) {
   {
