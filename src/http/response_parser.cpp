@@ -78,12 +78,16 @@ int64_t hold_of(std::string_view v) {
 
 int ResponseParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   auto* self = static_cast<ResponseParser*>(p->data);
-  if (self->in_value_) self->header_.clear();
+  if (self->in_value_) {
+    self->header_.clear();
+    self->skip_header_ = false;
+  }
   self->in_value_ = false;
+  if (self->skip_header_) return 0;
   if (self->header_.size() + len <= kServerTiming.size())
     self->header_.append(at, len);
   else
-    self->header_ = "-";  // too long to be the one we read
+    self->skip_header_ = true;  // too long to be the one we read
   return 0;
 }
 
@@ -91,19 +95,19 @@ int ResponseParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
   auto* self = static_cast<ResponseParser*>(p->data);
   if (!self->in_value_) {
     self->in_value_ = true;
-    bool ours = self->header_.size() == kServerTiming.size() &&
-                strncasecmp(self->header_.data(), kServerTiming.data(), kServerTiming.size()) == 0;
-    self->header_ = ours ? "" : "-";
-    if (!ours) return 0;
+    self->skip_header_ =
+        self->skip_header_ || self->header_.size() != kServerTiming.size() ||
+        strncasecmp(self->header_.data(), kServerTiming.data(), kServerTiming.size()) != 0;
+    self->header_.clear();
   }
-  if (self->header_ != "-" && self->header_.size() + len <= kMaxServerTiming)
+  if (!self->skip_header_ && self->header_.size() + len <= kMaxServerTiming)
     self->header_.append(at, len);
   return 0;
 }
 
 int ResponseParser::on_header_value_complete(llhttp_t* p) {
   auto* self = static_cast<ResponseParser*>(p->data);
-  if (self->header_ != "-" && self->server_hold_ns_ < 0)
+  if (!self->skip_header_ && self->server_hold_ns_ < 0)
     self->server_hold_ns_ = hold_of(self->header_);
   self->header_.clear();
   return 0;

@@ -49,6 +49,7 @@ class ResponseParser {
   // The header being read: its name, then (for Server-Timing) its value, both bounded.
   std::string header_;
   bool in_value_ = false;
+  bool skip_header_ = false;  // not Server-Timing, or too long to be it
   int64_t server_hold_ns_ = -1;
   size_t keep_bytes_;
 };
