@@ -9,14 +9,23 @@
 # Our CPU: getrusage (probe), /proc/PID/stat utime+stime before and after (responder).
 # s_time's: its rusage as a child; s_server's: /proc/PID/stat. Then peak RSS of the
 # daemon probing an https peer next to an http one (RSS and PSS too). Loopback only.
+# Each for the release builds dynamic (Debian's mbedTLS) and static (-Dstatic_deps=true
+# -Db_lto=true: the bundled mbedTLS, subprojects/mbedtls.wrap), in one run.
 #   bench/tls_rate.sh [seconds]   (default 10, per measurement)
+#   TLS_BUILDS="static" bench/tls_rate.sh   one of them only
 set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-dir=build-bench-dynamic
-[ -f "$dir/build.ninja" ] || meson setup "$dir" --buildtype=release -Dtests=false >/dev/null
-ninja -C "$dir" >/dev/null  # regenerates the build when meson files changed
-meson compile -C "$dir" tls_probe_rate tls_responder >/dev/null
+builds=${TLS_BUILDS:-dynamic static}
+for b in $builds; do
+  d=build-bench-$b
+  opts=""
+  [ "$b" = static ] && opts="-Dstatic_deps=true -Db_lto=true"
+  # shellcheck disable=SC2086
+  [ -f "$d/build.ninja" ] || meson setup "$d" --buildtype=release -Dtests=false $opts >/dev/null
+  ninja -C "$d" >/dev/null  # regenerates the build when meson files changed
+  meson compile -C "$d" tls_probe_rate tls_responder >/dev/null
+done
 
 tmp=$(mktemp -d)
 pids=""
@@ -82,23 +91,27 @@ responder() {
 
 mbedtls=$(dpkg-query -W -f="\${Version}\n" libmbedtls-dev 2>/dev/null | head -n 1)
 ossl=$(openssl version | awk '{print $2}')
-echo "TLS 1.2 full handshakes, ${secs}s each, CA RSA-2048; mbedTLS $mbedtls, OpenSSL $ossl;" \
+echo "TLS 1.2 full handshakes, ${secs}s each, CA RSA-2048; mbedTLS: Debian's $mbedtls" \
+  "(dynamic), 2.28.3 bundled (static); OpenSSL $ossl;" \
   "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| server key | side | pingmesh: per s (wall) | pingmesh: CPU ms each | openssl: per s (wall) | openssl: CPU ms each | budget |"
-echo "|---|---|---|---|---|---|---|"
-for k in ec rsa; do
-  name=$([ "$k" = ec ] && echo "ECDSA P-256" || echo "RSA-2048")
-  start_s_server "$k"
-  set -- $("$dir/bench/tls_probe_rate" "https://localhost:$server_port/" "$tmp/$k/ca.pem" "$secs")
-  our_rate=$8 our_cpu=${10}
-  set -- $(s_time "$server_port" / "$k")
-  stop_server
-  echo "| $name | client: https probe / s_time -new | $our_rate | $our_cpu | $2 | $3 | 3 ms |"
-  set -- $(responder ours "$k")
-  ours_rate=$1 ours_cpu=$2
-  set -- $(responder s_server "$k")
-  echo "| $name | responder / s_server -www | $ours_rate | $ours_cpu | $1 | $2 | 3 ms |"
+echo "| build | server key | side | pingmesh: per s (wall) | pingmesh: CPU ms each | openssl: per s (wall) | openssl: CPU ms each | budget |"
+echo "|---|---|---|---|---|---|---|---|"
+for b in $builds; do
+  dir=build-bench-$b
+  for k in ec rsa; do
+    name=$([ "$k" = ec ] && echo "ECDSA P-256" || echo "RSA-2048")
+    start_s_server "$k"
+    set -- $("$dir/bench/tls_probe_rate" "https://localhost:$server_port/" "$tmp/$k/ca.pem" "$secs")
+    our_rate=$8 our_cpu=${10}
+    set -- $(s_time "$server_port" / "$k")
+    stop_server
+    echo "| $b | $name | client: https probe / s_time -new | $our_rate | $our_cpu | $2 | $3 | 3 ms |"
+    set -- $(responder ours "$k")
+    ours_rate=$1 ours_cpu=$2
+    set -- $(responder s_server "$k")
+    echo "| $b | $name | responder / s_server -www | $ours_rate | $ours_cpu | $1 | $2 | 3 ms |"
+  done
 done
 
 start_s_server ec
@@ -115,8 +128,11 @@ rss() {  # url: peak RSS, RSS and PSS of the daemon probing url every second for
 }
 echo
 echo "other pingmesh processes running (they share library pages, lowering PSS): $(pgrep -c pingmesh || true)"
-echo "| peer | peak RSS (VmHWM) | RSS | PSS |"
-echo "|---|---|---|---|"
-echo "| https://localhost (s_server, ECDSA P-256) | $(rss "https://localhost:$server_port/") |"
-echo "| http://127.0.0.1 (closed port: failures) | $(rss "http://127.0.0.1:1/") |"
+echo "| build | peer | peak RSS (VmHWM) | RSS | PSS |"
+echo "|---|---|---|---|---|"
+for b in $builds; do
+  dir=build-bench-$b
+  echo "| $b | https://localhost (s_server, ECDSA P-256) | $(rss "https://localhost:$server_port/") |"
+  echo "| $b | http://127.0.0.1 (closed port: failures) | $(rss "http://127.0.0.1:1/") |"
+done
 stop_server
