@@ -100,3 +100,43 @@ TEST(Proxy, NoProxy) {
   EXPECT_FALSE(proxy_for(url("https://monitoring.amazonaws.com/"), &why,
                          env({{"https_proxy", "http://p:1"}, {"NO_PROXY", ".amazonaws.com"}})));
 }
+
+// The userinfo ends at the last '@' of the authority, even when the password holds a '/';
+// no message ever shows it.
+TEST(Proxy, UserinfoIsFoundWholeAndNeverShown) {
+  std::string why;
+  auto p =
+      proxy_for(url("https://a.example/"), &why, env({{"https_proxy", "http://u:pa/ss@p:3128"}}));
+  ASSERT_TRUE(p) << why;
+  EXPECT_EQ(p->host, "p");
+  EXPECT_EQ(p->port, 3128);
+  EXPECT_EQ(p->authorization, "Basic dTpwYS9zcw==");  // u:pa/ss
+  p = proxy_for(url("https://a.example/"), &why, env({{"https_proxy", "u:pw@p:8080/path"}}));
+  ASSERT_TRUE(p) << why;
+  EXPECT_EQ(p->host, "p");
+  EXPECT_EQ(p->port, 8080);
+  for (const char* bad :
+       {"http://user:s3cret@[::1:80", "http://user:s3/cret@p:99999", "http://user:s3cret@p:x",
+        "http://user:s3cret@:80", "http://user:s3cr/et@[::1", "u:s3cret@h://p:1",
+        "http://user:s3cret@p:1:2"}) {
+    why.clear();
+    EXPECT_FALSE(proxy_for(url("https://a.example/"), &why, env({{"https_proxy", bad}}))) << bad;
+    EXPECT_FALSE(why.empty()) << bad;
+    EXPECT_EQ(why.find("s3"), std::string::npos) << bad << ": " << why;
+    EXPECT_EQ(why.find("user"), std::string::npos) << bad << ": " << why;
+  }
+}
+
+// A prefix length that is not a number from 0 to the address's bits: the entry is
+// ignored (not read as /0, which would match every address).
+TEST(Proxy, NoProxyWithABadPrefixLengthIsIgnored) {
+  for (const char* bad : {"10.0.0.0/", "10.0.0.0/x", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/8x",
+                          "fd00::/129", "fd00::/"}) {
+    EXPECT_FALSE(no_proxy_matches(bad, "192.168.1.1")) << bad;
+    EXPECT_FALSE(no_proxy_matches(bad, "10.0.0.1")) << bad;
+    EXPECT_FALSE(no_proxy_matches(bad, "fd00::1")) << bad;
+  }
+  EXPECT_TRUE(no_proxy_matches("10.0.0.0/, 192.168.1.1", "192.168.1.1")) << "the rest still count";
+  EXPECT_TRUE(no_proxy_matches("10.0.0.0/0", "192.168.1.1")) << "an explicit /0 is all";
+  EXPECT_TRUE(no_proxy_matches("10.0.0.0/32", "10.0.0.0"));
+}
