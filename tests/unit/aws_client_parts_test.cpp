@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <mbedtls/x509_crt.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <map>
 
 #include "aws/proxy.hpp"
@@ -139,4 +142,37 @@ TEST(Proxy, NoProxyWithABadPrefixLengthIsIgnored) {
   EXPECT_TRUE(no_proxy_matches("10.0.0.0/, 192.168.1.1", "192.168.1.1")) << "the rest still count";
   EXPECT_TRUE(no_proxy_matches("10.0.0.0/0", "192.168.1.1")) << "an explicit /0 is all";
   EXPECT_TRUE(no_proxy_matches("10.0.0.0/32", "10.0.0.0"));
+}
+
+// A server's chain names its issuers: at most max_issuers of them are looked up in the CA
+// directory (a file or two each), the rest counted.
+TEST(SystemCas, TheIssuersLookedUpAreBounded) {
+  char dir[] = "/tmp/pingmesh-issuers-XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir));
+  std::string pems;
+  for (int i = 0; i < 12; ++i) {  // 12 self-signed certificates, 12 issuer names
+    std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+        "-keyout /dev/null -days 1 -subj /CN=issuer-" +
+        std::to_string(i) + " 2>/dev/null";
+    FILE* f = popen(cmd.c_str(), "r");
+    ASSERT_TRUE(f);
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) pems.append(buf, n);
+    ASSERT_EQ(pclose(f), 0);
+  }
+  mbedtls_x509_crt chain;
+  mbedtls_x509_crt_init(&chain);
+  ASSERT_EQ(mbedtls_x509_crt_parse(&chain, reinterpret_cast<const unsigned char*>(pems.c_str()),
+                                   pems.size() + 1),
+            0);
+  uint64_t skipped = 0;
+  CaDirCheck check;
+  check.host = "localhost";
+  check.issuers_skipped = &skipped;
+  std::string why = verify_with_ca_dir(chain, dir, check);
+  EXPECT_NE(why.find("no CA in"), std::string::npos) << why;
+  EXPECT_EQ(skipped, 2u);
+  mbedtls_x509_crt_free(&chain);
+  rmdir(dir);
 }
