@@ -1,6 +1,5 @@
 #include "aws/http_client.hpp"
 
-#include <cctype>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -38,9 +37,9 @@ bool header_name_ok(std::string_view name) {
 
 // "HTTP/1.x SP 3DIGIT SP": the status line of a proxy's answer to CONNECT; 0 if not one.
 int connect_status(std::string_view answer) {
-  if (answer.size() < 13 || answer.compare(0, 7, "HTTP/1.") != 0 || !isdigit(answer[7]) ||
-      answer[8] != ' ' || !isdigit(answer[9]) || !isdigit(answer[10]) || !isdigit(answer[11]) ||
-      answer[12] != ' ')
+  auto digit = [&](size_t i) { return answer[i] >= '0' && answer[i] <= '9'; };
+  if (answer.size() < 13 || answer.compare(0, 7, "HTTP/1.") != 0 || !digit(7) || answer[8] != ' ' ||
+      !digit(9) || !digit(10) || !digit(11) || answer[12] != ' ')
     return 0;
   return (answer[9] - '0') * 100 + (answer[10] - '0') * 10 + (answer[11] - '0');
 }

@@ -6,6 +6,7 @@
 // looked up by subject hash, a connect and a total deadline, a bounded answer.
 // A connection per request: one request a period does not need one kept open, and the
 // TLS session's memory (two 16 KB record buffers, the peer's chain) is freed between them.
+// The configuration stays (with a CA file's certificates, parsed again once it changes).
 #pragma once
 
 #include <sys/stat.h>
