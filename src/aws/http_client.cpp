@@ -1,10 +1,12 @@
 #include "aws/http_client.hpp"
 
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 
 #include "aws/system_cas.hpp"
+#include "text/printable.hpp"
 
 namespace pingmesh {
 
@@ -15,6 +17,39 @@ constexpr size_t kMaxTunnelAnswer = 16384;  // a proxy's answer to CONNECT
 
 std::string bracketed(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+// Whether a value can go in a header as it is: one line (tabs allowed), bounded. A token
+// from the metadata service or a credentials file is data, never more headers.
+bool header_value_ok(std::string_view value) {
+  if (value.size() > HttpClient::kMaxHeaderValue) return false;
+  for (unsigned char c : value)
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  return true;
+}
+
+bool header_name_ok(std::string_view name) {
+  if (name.empty() || name.size() > 256) return false;
+  for (unsigned char c : name)
+    if (c <= 0x20 || c >= 0x7f || c == ':') return false;
+  return true;
+}
+
+// "HTTP/1.x SP 3DIGIT SP": the status line of a proxy's answer to CONNECT; 0 if not one.
+int connect_status(std::string_view answer) {
+  auto digit = [&](size_t i) { return answer[i] >= '0' && answer[i] <= '9'; };
+  if (answer.size() < 13 || answer.compare(0, 7, "HTTP/1.") != 0 || !digit(7) || answer[8] != ' ' ||
+      !digit(9) || !digit(10) || !digit(11) || answer[12] != ' ')
+    return 0;
+  return (answer[9] - '0') * 100 + (answer[10] - '0') * 10 + (answer[11] - '0');
+}
+
+// The key usage the negotiated key exchange needs of the leaf: RSA key transport
+// encrypts to it, every other suite we allow (ECDHE, TLS 1.3) has it sign.
+unsigned key_usage_for(const char* suite) {
+  std::string_view s = suite ? suite : "";
+  return s.starts_with("TLS-RSA-") ? MBEDTLS_X509_KU_KEY_ENCIPHERMENT
+                                   : MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
 }
 
 }  // namespace
@@ -61,14 +96,22 @@ bool HttpClient::send(std::string method, const Url& url, HttpHeaders headers,
   if (!options_.user_agent.empty()) head_ += "User-Agent: " + options_.user_agent + "\r\n";
   if (absolute && !proxy_->authorization.empty())
     head_ += "Proxy-Authorization: " + proxy_->authorization + "\r\n";
-  for (auto& [name, value] : headers) head_ += name + ": " + value + "\r\n";
+  std::string header_error;
+  for (auto& [name, value] : headers) {
+    if (!header_name_ok(name) || !header_value_ok(value)) {
+      header_error = "the header " + printable_text(name, 64) + " is not one line of at most " +
+                     std::to_string(kMaxHeaderValue) + " bytes (not sent)";
+      break;
+    }
+    head_ += name + ": " + value + "\r\n";
+  }
   if (!body.empty() || method == "POST" || method == "PUT")
     head_ += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   head_ += "Connection: close\r\n\r\n";
   total_timer_.start(options_.timeout_ms);
   connect_timer_.start(options_.connect_timeout_ms);
-  if (!proxy_error.empty()) {
-    fail(proxy_error);
+  if (!proxy_error.empty() || !header_error.empty()) {
+    fail(!header_error.empty() ? header_error : proxy_error);
     return true;
   }
   stage_ = Stage::resolving;
@@ -94,7 +137,6 @@ void HttpClient::cancel() {
 void HttpClient::drop_connection() {
   channel_.reset();  // before the stream it writes to
   tls_ = nullptr;
-  tls_config_.reset();
   parser_.reset();
   if (stream_) stream_->close();
   stream_.reset();
@@ -155,20 +197,56 @@ void HttpClient::on_connect(int status, uint64_t) noexcept {
     on_secure();
 }
 
-void HttpClient::start_tls() {
-  stage_ = Stage::handshake;
+// The configuration made from the CA file as it is now: a stat a connection, a parse
+// only when the file is another (inode, size or mtime changed). No channel uses the old
+// one here: each connection's channel is gone before the next one's handshake.
+bool HttpClient::tls_config_current(std::string* why) {
+  bool by_file = !options_.ca_file.empty();  // else: checked after the handshake, by hash
+  FileId id;
+  if (by_file) {
+    struct stat st;
+    if (stat(options_.ca_file.c_str(), &st) != 0) {
+      *why = "cannot read the CA file " + options_.ca_file + ": " + strerror(errno);
+      return false;
+    }
+    if (size_t(st.st_size) > options_.max_ca_file) {
+      *why = "the CA file " + options_.ca_file + " is larger than " +
+             std::to_string(options_.max_ca_file) + " bytes: not read";
+      if (ca_file_too_big_logged_.first()) PM_LOG(error, "%s (logged once)", why->c_str());
+      return false;
+    }
+    id = {st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+    const FileId& was = ca_file_id_;
+    if (tls_config_ && id.dev == was.dev && id.ino == was.ino && id.size == was.size &&
+        id.mtime.tv_sec == was.mtime.tv_sec && id.mtime.tv_nsec == was.mtime.tv_nsec)
+      return true;
+  } else if (tls_config_) {
+    return true;
+  }
+  tls_config_.reset();
   try {
     if (!random_) random_ = std::make_unique<TlsRandom>();
     TlsClientOptions o;
-    o.verify = !options_.ca_file.empty();  // else: checked after the handshake, by hash
-    if (o.verify) o.ca_file = options_.ca_file;
+    o.verify = by_file;
+    if (by_file) o.ca_file = options_.ca_file;
     tls_config_ = std::make_unique<TlsClientConfig>(*random_, o);
   } catch (const std::exception& e) {
-    return failf("TLS: %s", e.what());
+    *why = std::string("TLS: ") + e.what();
+    return false;
   }
+  if (by_file) ++ca_file_loads_;
+  ca_file_id_ = id;
+  return true;
+}
+
+void HttpClient::start_tls() {
+  stage_ = Stage::handshake;
+  if (std::string why; !tls_config_current(&why)) return fail(why);
   TlsPeerCheck check;
   (is_ip_literal(url_.host) ? check.ip_name : check.server_name) = url_.host;
-  check.verify = true;
+  // Without a CA file the handshake does not verify: on_secure checks it all, the same
+  // way on every mbedTLS version.
+  check.verify = !options_.ca_file.empty();
   auto tls =
       std::make_unique<TlsChannel>(tls_config_->get(), static_cast<Channel::Wire&>(*this), check);
   tls_ = tls.get();
@@ -180,9 +258,17 @@ void HttpClient::start_tls() {
 void HttpClient::on_secure() {
   if (tls_ && options_.ca_file.empty()) {
     const mbedtls_x509_crt* chain = tls_->peer_certificate();
-    std::string why = chain ? verify_with_ca_dir(*chain, options_.ca_dir,
-                                                 is_ip_literal(url_.host) ? "" : url_.host)
-                            : "no certificate";
+    CaDirCheck check;
+    check.host = url_.host;
+    check.key_usage = key_usage_for(tls_->facts().cipher);
+    check.issuers_skipped = &issuers_skipped_;
+    uint64_t skipped = issuers_skipped_;
+    std::string why = chain ? verify_with_ca_dir(*chain, options_.ca_dir, check) : "no certificate";
+    if (issuers_skipped_ > skipped && issuers_skipped_logged_.first())
+      PM_LOG(warning,
+             "%s sent a chain naming more than %zu issuers: the rest not looked up in %s "
+             "(logged once)",
+             url_.host.c_str(), check.max_issuers, options_.ca_dir.c_str());
     if (!why.empty()) return untrusted(why);
   }
   if (!channel_) channel_ = std::make_unique<PlainChannel>(static_cast<Channel::Wire&>(*this));
@@ -236,9 +322,8 @@ void HttpClient::read_tunnel_answer(const char* data, size_t len) {
       failf("the proxy %s sent an answer too long to CONNECT", proxy_->display.c_str());
     return;
   }
-  int status = 0;
-  if (tunnel_answer_.compare(0, 7, "HTTP/1.") != 0 ||
-      std::sscanf(tunnel_answer_.c_str() + 8, " %3d", &status) != 1)
+  int status = connect_status(tunnel_answer_);
+  if (status == 0)
     return failf("the proxy %s did not answer CONNECT in HTTP", proxy_->display.c_str());
   if (status != 200)
     return failf("the proxy %s refused the tunnel to %s: HTTP %d", proxy_->display.c_str(),

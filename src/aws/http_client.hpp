@@ -6,7 +6,10 @@
 // looked up by subject hash, a connect and a total deadline, a bounded answer.
 // A connection per request: one request a period does not need one kept open, and the
 // TLS session's memory (two 16 KB record buffers, the peer's chain) is freed between them.
+// The configuration stays (with a CA file's certificates, parsed again once it changes).
 #pragma once
+
+#include <sys/stat.h>
 
 #include <functional>
 #include <memory>
@@ -34,8 +37,9 @@ class HttpClient final : TcpStream::Events, Channel::Wire, Channel::Reader {
     uint64_t timeout_ms = 15000;         // the whole exchange
     bool use_proxy = true;               // the environment's proxy variables
     EnvLookup env = [](const char* name) { return getenv(name); };
-    std::string ca_file;  // https: trust these alone (read at each connection); empty:
+    std::string ca_file;  // https: trust these alone (read again once it changes); empty:
     std::string ca_dir = "/etc/ssl/certs";  // the system's, looked up by subject hash
+    size_t max_ca_file = 1 << 20;           // bytes: a bigger CA file is refused
     size_t max_body = 64 * 1024;            // kept of the answer; the rest is read and dropped
     std::string user_agent = "pingmesh/" PINGMESH_VERSION;
   };
@@ -63,6 +67,13 @@ class HttpClient final : TcpStream::Events, Channel::Wire, Channel::Reader {
   bool busy() const { return static_cast<bool>(done_); }
   // Answers whose body was longer than max_body (kept to it; logged once).
   uint64_t answers_cut() const { return answers_cut_; }
+  // Times the CA file was parsed (once, then once each time it changed).
+  uint64_t ca_file_loads() const { return ca_file_loads_; }
+  // Issuer names of servers' chains not looked up in ca_dir, past the bound (logged once).
+  uint64_t issuers_skipped() const { return issuers_skipped_; }
+
+  // The longest header value sent (a token is a few KB).
+  static constexpr size_t kMaxHeaderValue = 8192;
 
   // The Host header a request to url carries (signers sign it).
   static std::string host_header(const Url& url);
@@ -79,6 +90,7 @@ class HttpClient final : TcpStream::Events, Channel::Wire, Channel::Reader {
   void on_plain(const char* data, size_t len) override;
   void read_tunnel_answer(const char* data, size_t len);
   void start_tls();
+  bool tls_config_current(std::string* why);
   void on_secure();
   void send_request();
   void send_more();
@@ -108,7 +120,13 @@ class HttpClient final : TcpStream::Events, Channel::Wire, Channel::Reader {
   size_t next_addr_ = 0;
   std::string connect_error_;
   std::unique_ptr<TcpStream> stream_;
-  std::unique_ptr<TlsClientConfig> tls_config_;
+  std::unique_ptr<TlsClientConfig> tls_config_;  // kept between connections
+  struct FileId {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = -1;
+    timespec mtime{};
+  } ca_file_id_;                      // the CA file tls_config_ was made from
   std::unique_ptr<Channel> channel_;  // plain or TLS, once TCP (and a tunnel) is up
   TlsChannel* tls_ = nullptr;         // channel_, when it is TLS
   std::unique_ptr<ResponseParser> parser_;
@@ -119,7 +137,9 @@ class HttpClient final : TcpStream::Events, Channel::Wire, Channel::Reader {
   Timer connect_timer_, total_timer_, finish_timer_;
   std::optional<Response> finished_;  // handed to done on the next loop turn
   uint64_t answers_cut_ = 0;
-  log::Once cut_logged_;
+  uint64_t ca_file_loads_ = 0;
+  uint64_t issuers_skipped_ = 0;
+  log::Once cut_logged_, ca_file_too_big_logged_, issuers_skipped_logged_;
 };
 
 }  // namespace pingmesh

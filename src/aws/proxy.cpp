@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "log/log.hpp"
+#include "text/printable.hpp"
+
 namespace pingmesh {
 
 namespace {
@@ -58,11 +61,17 @@ std::string base64(std::string_view in) {
 }
 
 // An address and a prefix length from "10.0.0.0/8" or "::1"; false if not an IP.
-bool parse_cidr(const std::string& text, unsigned char addr[16], int* family, int* bits) {
+// *bad_prefix: an IP whose prefix length is not 0 to its bits ("10.0.0.0/", "/33").
+bool parse_cidr(const std::string& text, unsigned char addr[16], int* family, int* bits,
+                bool* bad_prefix) {
   std::string ip = text;
   *bits = -1;
+  *bad_prefix = false;
+  std::string prefix;
+  bool has_prefix = false;
   if (auto slash = ip.find('/'); slash != std::string::npos) {
-    *bits = std::atoi(ip.c_str() + slash + 1);
+    prefix = ip.substr(slash + 1);
+    has_prefix = true;
     ip.resize(slash);
   }
   if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
@@ -73,9 +82,21 @@ bool parse_cidr(const std::string& text, unsigned char addr[16], int* family, in
   else
     return false;
   int max = *family == AF_INET ? 32 : 128;
-  if (*bits < 0 || *bits > max) *bits = max;
+  *bits = max;
+  if (has_prefix) {
+    char* stop = nullptr;
+    long n = std::strtol(prefix.c_str(), &stop, 10);
+    if (prefix.empty() || prefix.size() > 3 ||
+        !std::isdigit(static_cast<unsigned char>(prefix[0])) || *stop || n > max) {
+      *bad_prefix = true;
+      return true;
+    }
+    *bits = int(n);
+  }
   return true;
 }
+
+log::Once bad_prefix_logged;
 
 bool same_prefix(const unsigned char* a, const unsigned char* b, int bits) {
   int whole = bits / 8;
@@ -93,7 +114,8 @@ bool no_proxy_matches(const std::string& list, const std::string& host_in) {
   while (!host.empty() && host.back() == '.') host.pop_back();
   unsigned char host_ip[16];
   int host_family = 0, host_bits = 0;
-  bool host_is_ip = parse_cidr(host, host_ip, &host_family, &host_bits);
+  bool host_bad = false;
+  bool host_is_ip = parse_cidr(host, host_ip, &host_family, &host_bits, &host_bad) && !host_bad;
   size_t at = 0;
   while (at < list.size()) {
     size_t end = list.find_first_of(", ", at);
@@ -104,7 +126,14 @@ bool no_proxy_matches(const std::string& list, const std::string& host_in) {
     if (entry == "*") return true;
     unsigned char ip[16];
     int family = 0, bits = 0;
-    if (parse_cidr(entry, ip, &family, &bits)) {
+    bool bad_prefix = false;
+    if (parse_cidr(entry, ip, &family, &bits, &bad_prefix)) {
+      if (bad_prefix) {
+        if (bad_prefix_logged.first())
+          PM_LOG(warning, "no_proxy: '%s' has no prefix length from 0 to %d: ignored (logged once)",
+                 printable_text(entry, 64).c_str(), family == AF_INET ? 32 : 128);
+        continue;
+      }
       if (host_is_ip && family == host_family && same_prefix(ip, host_ip, bits)) return true;
       continue;
     }
@@ -133,26 +162,33 @@ std::optional<Proxy> proxy_for(const Url& target, std::string* error, const EnvL
     scheme = lower(text.substr(0, s));
     text.erase(0, s + 3);
   }
+  // Messages name what is left once the userinfo is gone, never the variable whole.
   if (scheme != "http") {
-    *error = "the proxy " + scheme + "://… is not supported (only http:// proxies)";
+    bool word = scheme.size() <= 16 && scheme.find_first_not_of(
+                                           "abcdefghijklmnopqrstuvwxyz0123"
+                                           "456789+-.") == std::string::npos;
+    *error = "the proxy " + (word ? scheme + "://… is" : std::string("URL's scheme is")) +
+             " not supported (only http:// proxies)";
     return std::nullopt;
   }
   Proxy p;
-  if (auto slash = text.find('/'); slash != std::string::npos) text.resize(slash);
+  // The userinfo ends at the last '@' (a password may hold '/', '?', '#' or '@' when it
+  // was not percent-encoded); the authority then ends at the first '/', '?' or '#'.
   if (auto at = text.rfind('@'); at != std::string::npos) {
     p.authorization = "Basic " + base64(percent_decoded(text.substr(0, at)));
     text.erase(0, at + 1);
   }
+  if (auto end = text.find_first_of("/?#"); end != std::string::npos) text.resize(end);
   std::string port;
   if (!text.empty() && text.front() == '[') {
     auto close = text.find(']');
-    if (close == std::string::npos) {
-      *error = "the proxy URL '" + std::string(value) + "' does not parse";
+    if (close == std::string::npos || (close + 1 < text.size() && text[close + 1] != ':')) {
+      *error = "the proxy URL's host '" + printable_text(text, 64) + "' does not parse";
       return std::nullopt;
     }
     p.host = text.substr(1, close - 1);
-    if (close + 1 < text.size() && text[close + 1] == ':') port = text.substr(close + 2);
-  } else if (auto colon = text.rfind(':'); colon != std::string::npos) {
+    if (close + 1 < text.size()) port = text.substr(close + 2);
+  } else if (auto colon = text.find(':'); colon != std::string::npos) {
     p.host = text.substr(0, colon);
     port = text.substr(colon + 1);
   } else {
@@ -162,7 +198,8 @@ std::optional<Proxy> proxy_for(const Url& target, std::string* error, const EnvL
     char* stop = nullptr;
     long n = std::strtol(port.c_str(), &stop, 10);
     if (*stop || n <= 0 || n > 65535) {
-      *error = "the proxy URL's port in '" + p.host + ":" + port + "' is not a port";
+      *error =
+          "the proxy URL's port in '" + printable_text(p.host + ":" + port, 64) + "' is not a port";
       return std::nullopt;
     }
     p.port = uint16_t(n);

@@ -17,10 +17,20 @@ namespace pingmesh {
 // Returns false for a name it cannot read.
 bool openssl_name_hash(const unsigned char* der, size_t len, uint32_t* hash);
 
-// Checks a server's chain against the CAs in dir that issued one of its certificates;
-// name: the host to check the leaf against (empty for none, e.g. an IP checked apart).
+struct CaDirCheck {
+  // The host the leaf must name: a DNS name, or an IP literal (looked up in its iPAddress
+  // names here, whatever the mbedTLS version: the handshake did not verify).
+  std::string host;
+  // The leaf's keyUsage bit the key exchange needs (the handshake did not check it).
+  unsigned key_usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
+  // Issuer names looked up, at most (a chain names one or two); past it, counted.
+  size_t max_issuers = 10;
+  uint64_t* issuers_skipped = nullptr;
+};
+
+// Checks a server's chain against the CAs in dir that issued one of its certificates.
 // Empty when trusted, else why not in words.
 std::string verify_with_ca_dir(const mbedtls_x509_crt& chain, const std::string& dir,
-                               const std::string& name);
+                               const CaDirCheck& check);
 
 }  // namespace pingmesh

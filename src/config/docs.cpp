@@ -335,7 +335,8 @@ const Doc kDocs[] = {
      .value = "URL",
      .doc = "where PutMetricData requests go",
      .unset = "https://monitoring.REGION.amazonaws.com/",
-     .more = "For VPC endpoints and test servers.",
+     .more = "For VPC endpoints and test servers. No query nor fragment: requests are "
+             "signed POSTs to its path.",
      .example = "https://monitoring.us-east-1.amazonaws.com/"},
     {.section = "cloudwatch",
      .name = "ca_file",
@@ -343,7 +344,7 @@ const Doc kDocs[] = {
      .doc = "the CAs trusted for the endpoint, instead of the system's",
      .unset = "the system's, looked up one by one in /etc/ssl/certs",
      .more = "AWS_CA_BUNDLE comes before this key. For endpoints behind a proxy or a VPC "
-             "endpoint with a private CA.",
+             "endpoint with a private CA. Read again when it changes; at most 1 MB.",
      .example = "/etc/pingmesh/aws-ca.pem"},
     {.section = "cloudwatch",
      .name = "namespace",

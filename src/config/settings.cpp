@@ -96,9 +96,19 @@ const Words<Config::Format> kFormats = {
 const Words<Config::Timing> kTimings = {{"kernel", Config::Timing::kernel},
                                         {"user", Config::Timing::user}};
 
+// The requests are POSTs to the endpoint's path: SigV4 signs an empty query, so one in
+// the URL (or a fragment, which is never sent) is refused rather than signed wrong.
 std::string set_cloudwatch_endpoint(Config& c, std::string_view t) {
   std::string why;
-  if (!t.empty() && !parse_url(t, &why)) return why;
+  if (t.empty()) {
+    c.cloudwatch.endpoint = t;
+    return {};
+  }
+  auto url = parse_url(t, &why);
+  if (!url) return why;
+  if (t.find('#') != std::string_view::npos) return "the endpoint URL has a fragment ('#')";
+  if (!url->query.empty() || t.find('?') != std::string_view::npos)
+    return "the endpoint URL has a query ('?'): give the endpoint's path alone";
   c.cloudwatch.endpoint = t;
   return {};
 }

@@ -1,10 +1,13 @@
 #include "export/cloudwatch_sink.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <random>
 
 #include "loop/clock.hpp"
+#include "text/printable.hpp"
 
 namespace pingmesh {
 
@@ -24,6 +27,20 @@ size_t count_datums(const std::string& body) {
   size_t n = 0;
   for (size_t pos = 0; (pos = body.find(".MetricName=", pos)) != std::string::npos; ++pos) ++n;
   return n;
+}
+
+// AWS's message, as it may be logged: SignatureDoesNotMatch's quotes the canonical
+// request, whose x-amz-security-token line is a secret (cut there); what AWS says is
+// bounded and shown as data.
+std::string message_for_log(std::string_view message) {
+  constexpr std::string_view kSecret = "x-amz-security-token";
+  auto it = std::search(message.begin(), message.end(), kSecret.begin(), kSecret.end(),
+                        [](char a, char b) { return std::tolower(uint8_t(a)) == b; });
+  bool cut = it != message.end();
+  if (cut) message = message.substr(0, size_t(it - message.begin()));
+  std::string shown = printable_text(message, 300);
+  if (cut || shown.size() < message.size()) shown += "…";
+  return shown;
 }
 
 }  // namespace
@@ -209,8 +226,9 @@ void CloudWatchSink::on_response(HttpClient::Response answer) {
     counters_.datums_sent += current_->datums;
     done_with_current(true);
   } else {
-    std::string code = xml_field(body, "Code");
+    std::string code = printable_text(xml_field(body, "Code"), 64);  // logged, too
     std::string message = xml_field(body, "Message");
+    std::string shown = message_for_log(message);
     bool throttled = status == 429 || code == "Throttling" || code == "ThrottlingException";
     // Credentials that are wrong, expired or not yet renewed, or a skewed clock: the data
     // is fine, so it waits (with back-off) rather than being set aside.
@@ -223,7 +241,7 @@ void CloudWatchSink::on_response(HttpClient::Response answer) {
       PM_LOG(error,
              "CloudWatch refused a batch of %zu datums: HTTP %ld %s: %s (kept; check "
              "the credentials and the clock)",
-             current_->datums, status, code.c_str(), message.c_str());
+             current_->datums, status, code.c_str(), shown.c_str());
       retry_later("HTTP " + std::to_string(status) + " " + code);
     } else if (status >= 500 || throttled) {
       retry_later("HTTP " + std::to_string(status) + (code.empty() ? "" : " " + code));
@@ -236,7 +254,7 @@ void CloudWatchSink::on_response(HttpClient::Response answer) {
       ++counters_.rejected;
       PM_LOG(error,
              "CloudWatch refused a batch of %zu datums: HTTP %ld %s: %s (set aside, not retried)",
-             current_->datums, status, code.c_str(), message.c_str());
+             current_->datums, status, code.c_str(), shown.c_str());
       done_with_current(false);
     }
   }

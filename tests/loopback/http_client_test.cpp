@@ -78,6 +78,7 @@ class TestProxy {
   }
   int port() const { return listener_.port(); }
   std::vector<std::string> request_lines;
+  std::vector<std::string> heads;  // each request's whole head
 
  private:
   struct Conn {
@@ -114,6 +115,7 @@ class TestProxy {
       size_t end = head.find("\r\n");
       if (head.find("\r\n\r\n") == std::string::npos) return;
       proxy.request_lines.push_back(head.substr(0, end));
+      proxy.heads.push_back(head.substr(0, head.find("\r\n\r\n") + 2));
       if (!proxy.answer_.empty()) {
         client.write(proxy.answer_);
         return;
@@ -331,12 +333,22 @@ TEST_F(HttpClientTest, HttpsThroughAConnectTunnel) {
     ASSERT_EQ(proxy.request_lines.size(), 1u);
     EXPECT_EQ(proxy.request_lines[0],
               "CONNECT 127.0.0.1:" + std::to_string(server.port()) + " HTTP/1.1");
+    EXPECT_EQ(proxy.heads[0].find("Proxy-Authorization"), std::string::npos) << "none given";
+
+    o.env = env_with("https_proxy", "http://u%3A:p/w@127.0.0.1:" + std::to_string(proxy.port()));
+    HttpClient with_password(loop, resolver, o);
+    r = exchange(with_password, local(server.port(), "/", "https"));
+    EXPECT_EQ(r.error, "");
+    ASSERT_EQ(proxy.heads.size(), 2u);
+    EXPECT_NE(proxy.heads[1].find("\r\nProxy-Authorization: Basic dTo6cC93\r\n"),
+              std::string::npos)
+        << proxy.heads[1];  // "u::p/w": the password holds a '/'
 
     o.use_proxy = false;  // the metadata service's way: the variable is ignored
     HttpClient direct(loop, resolver, o);
     r = exchange(direct, local(server.port(), "/", "https"));
     EXPECT_EQ(r.status, 200);
-    EXPECT_EQ(proxy.request_lines.size(), 1u);
+    EXPECT_EQ(proxy.request_lines.size(), 2u);
   }
 }
 
@@ -352,6 +364,9 @@ TEST_F(HttpClientTest, HttpThroughAProxyAndAProxyThatRefuses) {
     EXPECT_EQ(r.body, "ok");
     ASSERT_EQ(forwarding.request_lines.size(), 1u);
     EXPECT_EQ(forwarding.request_lines[0], "GET http://127.0.0.9:8080/x?y HTTP/1.1");
+    EXPECT_NE(forwarding.heads[0].find("\r\nProxy-Authorization: Basic dTpwdw==\r\n"),
+              std::string::npos)
+        << forwarding.heads[0];  // u:pw
 
     TestProxy refusing(loop, "HTTP/1.1 407 Proxy Authentication Required\r\n\r\n");
     o.env = env_with("https_proxy", local(refusing.port()));
@@ -381,4 +396,197 @@ TEST_F(HttpClientTest, CancelThenReuse) {
     EXPECT_EQ(r.status, 204);
     EXPECT_FALSE(called);
   }
+}
+
+// The system-CA path checks what the handshake (VERIFY_NONE) does not, the same way on
+// every mbedTLS: the leaf's IP names for an IP host, and its key usage.
+TEST_F(HttpClientTest, TheCaDirectoryPathChecksIpNamesAndKeyUsage) {
+  OpensslServer server(cert("server.pem"), cert("server.key"));
+  OpensslServer other_ip(cert("otherip.pem"), cert("server.key"));
+  OpensslServer name_only(cert("wrongname.pem"), cert("server.key"));
+  OpensslServer no_signing(cert("nodigsig.pem"), cert("nodigsig.key"));
+  char dir[] = "/tmp/pingmesh-cadir-XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir));
+  std::string link = std::string(dir) + "/" + openssl_hash(cert("ca.pem")) + ".0";
+  ASSERT_EQ(symlink(cert("ca.pem").c_str(), link.c_str()), 0);
+  {
+    Resolver resolver(loop, {});
+    auto o = options();
+    o.ca_dir = dir;
+    HttpClient client(loop, resolver, o);
+    auto r = exchange(client, local(server.port(), "/", "https"));
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.status, 200);
+    r = exchange(client, local(other_ip.port(), "/", "https"));
+    EXPECT_NE(r.error.find("not trusted: name mismatch"), std::string::npos) << r.error;
+    r = exchange(client, local(name_only.port(), "/", "https"));
+    EXPECT_NE(r.error.find("not trusted: name mismatch"), std::string::npos) << r.error;
+    r = exchange(client, local(no_signing.port(), "/", "https"));
+    EXPECT_NE(r.error.find("not trusted: not for signing (key usage)"), std::string::npos)
+        << r.error;
+    r = exchange(client, "https://localhost:" + std::to_string(no_signing.port()) + "/");
+    EXPECT_NE(r.error.find("(key usage)"), std::string::npos) << r.error;
+  }
+  unlink(link.c_str());
+  rmdir(dir);
+}
+
+namespace {
+
+std::string file_text(const std::string& path) {
+  std::string out;
+  if (FILE* f = fopen(path.c_str(), "rb")) {
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+    fclose(f);
+  }
+  return out;
+}
+
+// Written whole under another name, then renamed over: a new inode, as package updates do.
+void replace_file(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".new";
+  FILE* f = fopen(tmp.c_str(), "wb");
+  ASSERT_TRUE(f);
+  fwrite(text.data(), 1, text.size(), f);
+  fclose(f);
+  ASSERT_EQ(rename(tmp.c_str(), path.c_str()), 0);
+}
+
+}  // namespace
+
+// The CA file is read again only once it changes; one past the bound is refused.
+TEST_F(HttpClientTest, TheCaFileIsReadOnceUntilItChangesAndIsBounded) {
+  OpensslServer server(cert("server.pem"), cert("server.key"));
+  char dir[] = "/tmp/pingmesh-cafile-XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir));
+  std::string ca = std::string(dir) + "/ca.pem";
+  replace_file(ca, file_text(cert("ca.pem")));
+  {
+    Resolver resolver(loop, {});
+    auto o = options();
+    o.ca_file = ca;
+    HttpClient client(loop, resolver, o);
+    auto r = exchange(client, local(server.port(), "/", "https"));
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.status, 200);
+    r = exchange(client, local(server.port(), "/", "https"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(client.ca_file_loads(), 1u) << "parsed once for two connections";
+
+    replace_file(ca, file_text(cert("selfsigned.pem")));  // another CA: the server's is not
+    r = exchange(client, local(server.port(), "/", "https"));
+    EXPECT_NE(r.error.find("not trusted"), std::string::npos) << "the new file used: " << r.error;
+
+    replace_file(ca, file_text(cert("ca.pem")));
+    r = exchange(client, local(server.port(), "/", "https"));
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(client.ca_file_loads(), 3u);
+
+    // The CA and 1 MB of comment: more than a CA file needs.
+    std::string big = file_text(cert("ca.pem"));
+    while (big.size() <= (1u << 20)) big += "# padding padding padding padding padding\n";
+    replace_file(ca, big);
+    r = exchange(client, local(server.port(), "/", "https"));
+    EXPECT_NE(r.error.find("larger than 1048576 bytes"), std::string::npos) << r.error;
+    EXPECT_EQ(r.status, 0);
+    r = exchange(client, local(server.port(), "/", "https"));
+    EXPECT_NE(r.error.find("larger than"), std::string::npos) << "not the old one: " << r.error;
+  }
+  unlink(ca.c_str());
+  rmdir(dir);
+}
+
+// A header value is sent as given only when it is one line of bounded length.
+TEST_F(HttpClientTest, HeaderValuesWithControlBytesOrTooLongAreRefused) {
+  {
+    Resolver resolver(loop, {});
+    HttpClient client(loop, resolver, options());
+    KeepOpenServer server(loop, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    for (std::string bad : {std::string("t\r\nX-Injected: 1"), std::string("t\n"),
+                            std::string("t\x7f"), std::string(8193, 'a')}) {
+      std::optional<HttpClient::Response> got;
+      ASSERT_TRUE(client.send("GET", url(local(server.port())), {{"X-Token", bad}}, {},
+                              [&](HttpClient::Response r) { got = std::move(r); }));
+      ASSERT_TRUE(run_until(
+          loop, [&] { return got.has_value(); }, 5000));
+      EXPECT_NE(got->error.find("header X-Token"), std::string::npos) << got->error;
+      EXPECT_EQ(got->status, 0);
+    }
+    EXPECT_EQ(server.first_request, "") << "nothing was sent";
+    std::optional<HttpClient::Response> got;
+    ASSERT_TRUE(client.send("GET", url(local(server.port())), {{"X-Token", "a\tb c"}}, {},
+                            [&](HttpClient::Response r) { got = std::move(r); }));
+    ASSERT_TRUE(run_until(
+        loop, [&] { return got.has_value(); }, 5000));
+    EXPECT_EQ(got->error, "");
+    EXPECT_EQ(got->status, 200);
+  }
+}
+
+// A tunnel opens on "HTTP/1.x 200 " alone: other 2xx, and lines that only look alike, fail.
+TEST_F(HttpClientTest, OnlyAStrict200OpensTheTunnel) {
+  {
+    Resolver resolver(loop, {});
+    struct Case {
+      const char* answer;
+      const char* error;
+    };
+    for (auto c : {Case{"HTTP/1.1 201 Created\r\n\r\n", "refused the tunnel"},
+                   Case{"HTTP/1.1 204 No Content\r\n\r\n", "refused the tunnel"},
+                   Case{"HTTP/1.1 2000 OK\r\n\r\n", "did not answer CONNECT in HTTP"},
+                   Case{"HTTP/1.1  200 OK\r\n\r\n", "did not answer CONNECT in HTTP"},
+                   Case{"HTTP/1.1 200OK\r\n\r\n", "did not answer CONNECT in HTTP"},
+                   Case{"HTTP/1.x 200 OK\r\n\r\n", "did not answer CONNECT in HTTP"}}) {
+      TestProxy proxy(loop, c.answer);
+      auto o = options(2000);
+      o.env = env_with("https_proxy", local(proxy.port()));
+      HttpClient client(loop, resolver, o);
+      auto r = exchange(client, "https://127.0.0.9/");
+      EXPECT_NE(r.error.find(c.error), std::string::npos) << c.answer << ": " << r.error;
+    }
+  }
+}
+
+// Cancelled, or destroyed, at every step (the name, TCP, the tunnel, TLS): done is never
+// called after, and nothing leaks (TearDown's loop.close()).
+TEST_F(HttpClientTest, CancelOrDestroyAtEveryStage) {
+  OpensslServer server(cert("server.pem"), cert("server.key"));
+  int late = 0;  // answers after a cancel or a destruction
+  {
+    Resolver resolver(loop, {});
+    TestProxy proxy(loop);
+    auto o = options(3000);
+    o.ca_file = cert("ca.pem");
+    o.env = env_with("https_proxy", local(proxy.port()));
+    std::string target = "https://localhost:" + std::to_string(server.port()) + "/";
+    bool reached_the_end = false;
+    for (int turns = 0; turns < 60 && !reached_the_end; ++turns) {
+      for (bool destroy : {false, true}) {
+        auto client = std::make_unique<HttpClient>(loop, resolver, o);
+        auto answered = std::make_shared<bool>(false), cut = std::make_shared<bool>(false);
+        ASSERT_TRUE(
+            client->send("GET", url(target), {}, {}, [answered, cut, &late](HttpClient::Response) {
+              *answered = true;
+              if (*cut) ++late;
+            }));
+        for (int i = 0; i < turns && !*answered; ++i) uv_run(loop.get(), UV_RUN_ONCE);
+        if (*answered) {
+          reached_the_end = true;  // every stage before the answer was cut once
+          continue;
+        }
+        *cut = true;
+        if (destroy)
+          client.reset();
+        else
+          client->cancel();
+        run_for(loop, 20);
+      }
+    }
+    EXPECT_TRUE(reached_the_end) << "the request never completed in 60 turns";
+    EXPECT_GE(proxy.request_lines.size(), 2u) << "some were cut in the tunnel or after";
+    run_for(loop, 50);
+  }
+  EXPECT_EQ(late, 0);
 }

@@ -599,3 +599,48 @@ def test_https_goes_through_the_proxy_the_environment_names(daemons, tmp_path, c
     finally:
         proxy.close()
         ep.close()
+
+
+@pytest.mark.parametrize("endpoint", ["https://monitoring.example/?Action=x",
+                                      "https://monitoring.example/#top"])
+def test_an_endpoint_with_a_query_or_fragment_is_a_configuration_error(tmp_path, endpoint):
+    import subprocess
+    from conftest import BIN
+    ini = tmp_path / "p.ini"
+    ini.write_text(f"[node]\nport = {free_port()}\n[cloudwatch]\nenabled = yes\n"
+                   f"endpoint = {endpoint}\n")
+    r = subprocess.run([BIN, "-C", str(ini), "--check-config"], capture_output=True, text=True,
+                       timeout=20, env={"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "A",
+                                        "AWS_SECRET_ACCESS_KEY": "B", "HOME": "/nonexistent",
+                                        "PINGMESH_CONFIG": ""})
+    assert r.returncode == 78, r.stderr
+    assert f"{ini}:5: endpoint: " in r.stderr, r.stderr
+    assert "query" in r.stderr or "fragment" in r.stderr, r.stderr
+
+
+def test_aws_error_messages_are_logged_bounded_printable_and_without_the_token(
+        daemons, tmp_path, monkeypatch):
+    import cloudwatch_endpoint
+    # SignatureDoesNotMatch's message quotes the canonical request, session token included.
+    message = ("The request signature we calculated does not match.\x1b[31m The Canonical "
+               "String for this request should have been 'POST\n/\n\nhost:127.0.0.1\n"
+               "x-amz-security-token:TOKENSECRET\n' " + "padding " * 100)
+    monkeypatch.setattr(cloudwatch_endpoint, "ERROR_403",
+                        "<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch"
+                        f"</Code><Message>{message}</Message></Error></ErrorResponse>")
+    creds = credentials()
+    ep = Endpoint(credentials(), region="us-east-1")
+    ep.creds = type(creds)("AKIDOTHER", "other-secret")
+    try:
+        d, port = self_ping(daemons, tmp_path, ep, creds, seconds=2.5)
+        lines = [l for l in d.stderr().splitlines() if "CloudWatch refused a batch" in l]
+        assert lines, d.stderr()
+        for line in lines:
+            assert "SignatureDoesNotMatch" in line
+            assert "The request signature we calculated" in line
+            assert "TOKENSECRET" not in line and "x-amz-security-token" not in line, line
+            assert "\x1b" not in line, line
+            assert len(line) < 600, line
+        assert "TOKENSECRET" not in d.stderr()
+    finally:
+        ep.close()
