@@ -5,13 +5,23 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "loop/timer.hpp"
+#include "probe/probe.hpp"
 
 namespace pingmesh {
 
 class Peer;
+
+// A peer's numbers: most peers of a mesh have the same, and hold one copy of them.
+struct PeerShape {
+  uint64_t delay_ms = 10000;
+  int limit = 0, max_failures = 100;
+  ProbeLimits limits;
+  bool operator==(const PeerShape&) const = default;
+};
 
 class PeerTimers {
  public:
@@ -26,6 +36,9 @@ class PeerTimers {
   void free_probe_later(Peer& peer);
   // The peer goes: nothing of it is called any more.
   void forget(Peer& peer);
+
+  // The one copy of s that its peers share (kept while one of them lives).
+  std::shared_ptr<const PeerShape> share(const PeerShape& s);
 
   size_t armed() const { return heap_.size(); }
   size_t probes_to_free() const { return ended_.size(); }
@@ -47,6 +60,7 @@ class PeerTimers {
   uint64_t timer_due_ns_ = 0;
   std::vector<Peer*> heap_;   // a binary min-heap on due_ns(); each peer knows its slot
   std::vector<Peer*> ended_;  // peers whose probe ended since the last turn
+  std::vector<std::weak_ptr<const PeerShape>> shapes_;  // a few: one per distinct shape
 };
 
 }  // namespace pingmesh
