@@ -142,7 +142,7 @@ void MeshView::read_next() {
     TlsTarget tls;
     if (src->second.url.tls()) {
       try {
-        tls = peers_.tls_target(m->recipe.tls);  // the trust we probe it with
+        tls = peers_.tls_target(m->shared().tls);  // the trust we probe it with
       } catch (const std::exception& e) {
         src->second.last_error = e.what();
         continue;
