@@ -246,7 +246,7 @@ TEST_F(PeerSetTest, WantedListsGiveBackWhatTheyWereGiven) {
 
 // An idle http peer of a [peers] file is a few hundred bytes of heap all told: its Peer,
 // its member, its wanted entry, its place in the timer heap (a probe, the request and the
-// parsed URL exist only while it probes). Was about 2,300 bytes.
+// parsed URL exist only while it probes). Was 1,440 bytes.
 TEST_F(PeerSetTest, IdlePeersOfAFileHoldLittleHeap) {
   constexpr size_t kPeers = 4000;
   make(kPeers);
