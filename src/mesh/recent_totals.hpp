@@ -1,10 +1,13 @@
-// The latest totals of one peer, for its sparkline on the page: a ring of 60 points of
-// 4 bytes (microseconds, or kFailed), 244 bytes a peer with its cursor, allocated once.
+// The latest totals of one peer, for its sparkline on the page: a ring of 60 points
+// (microseconds, or kFailed). They are 16-bit while every total is under 65.535 ms (a
+// LAN, a region: 136 bytes a peer with the cursor) and widen for good to 32 bits once one
+// is not (a 244-byte ring more); either way each point is exact.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace pingmesh {
 
@@ -21,17 +24,32 @@ class RecentTotals {
 
   size_t size() const { return count_; }
   // Point i, 0 the oldest.
-  uint32_t at(size_t i) const { return us_[(next_ + kPoints - count_ + i) % kPoints]; }
+  uint32_t at(size_t i) const {
+    size_t k = (next_ + kPoints - count_ + i) % kPoints;
+    if (wide_) return (*wide_)[k];
+    return narrow_[k] == kNarrowFailed ? kFailed : narrow_[k];
+  }
   uint32_t latest() const { return at(count_ - 1); }
 
  private:
+  static constexpr uint16_t kNarrowFailed = UINT16_MAX;
+
   void add(uint32_t v) {
-    us_[next_] = v;
+    if (!wide_ && v != kFailed && v >= kNarrowFailed) {
+      wide_ = std::make_unique<std::array<uint32_t, kPoints>>();
+      for (size_t k = 0; k < kPoints; ++k)
+        (*wide_)[k] = narrow_[k] == kNarrowFailed ? kFailed : narrow_[k];
+    }
+    if (wide_)
+      (*wide_)[next_] = v;
+    else
+      narrow_[next_] = v == kFailed ? kNarrowFailed : uint16_t(v);
     next_ = uint8_t((next_ + 1) % kPoints);
     if (count_ < kPoints) ++count_;
   }
 
-  std::array<uint32_t, kPoints> us_{};
+  std::array<uint16_t, kPoints> narrow_{};
+  std::unique_ptr<std::array<uint32_t, kPoints>> wide_;
   uint8_t next_ = 0, count_ = 0;
 };
 
