@@ -342,7 +342,6 @@ void Daemon::on_sample(Peer& peer, const Sample& s) noexcept {
   if (samples_) samples_->on_sample(s, successes);
   if (cloudwatch_) cloudwatch_->on_sample(s, successes);
   metrics_.on_sample(s, successes);
-  mesh_.on_sample(s);
 }
 
 std::string Daemon::metrics_text() const {

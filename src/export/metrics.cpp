@@ -28,6 +28,10 @@ void Metrics::on_sample(const Sample& s, int) noexcept {
   p.flags[3] += q.retransmitted;
   p.last_loop_lag_us = uint32_t(std::min<uint64_t>(q.loop_lag_ns / 1000, UINT32_MAX));
   p.last_other_work_us = uint32_t(std::min<uint64_t>(q.other_work_ns / 1000, UINT32_MAX));
+  if (s.ok())
+    p.recent.add_ok(s.t.total);
+  else
+    p.recent.add_failed();
   if (!s.ok()) {
     ++p.failed;
     p.failures.add(size_t(s.reason) - 1);

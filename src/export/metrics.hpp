@@ -1,4 +1,5 @@
-// Samples kept as Prometheus metrics, per peer identity, and rendered for GET /metrics.
+// Samples kept as Prometheus metrics, per peer identity, and rendered for GET /metrics;
+// with them each peer's recent totals, for the sparklines of the page at /.
 #pragma once
 
 #include <array>
@@ -10,6 +11,7 @@
 #include <string_view>
 
 #include "export/histogram.hpp"
+#include "export/recent_totals.hpp"
 #include "log/log.hpp"
 #include "pingmesh/sample.hpp"
 
@@ -113,6 +115,9 @@ struct PeerSeries {
   std::array<uint32_t, std::size(kKernelTimedPhases)> kernel_timed{};
   uint32_t last_loop_lag_us = 0;
   uint32_t last_other_work_us = 0;
+  // Every sample's total (or failure), for the page's sparkline: kept here, where the
+  // series and its key already are.
+  RecentTotals recent;
 
   const Histogram& phase(PhaseIndex p) const { return phases[size_t(p)]; }
 };
