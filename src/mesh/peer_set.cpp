@@ -111,6 +111,7 @@ std::vector<PeerSet::Wanted> PeerSet::compact(std::vector<PeerSpec> specs) {
   for (auto& spec : specs) {
     Wanted w;
     w.url = url_text(spec.url);
+    w.url.shrink_to_fit();  // built by appending: up to twice its length
     auto again = parse_url(w.url, nullptr);
     if (!again || !same_url(*again, spec.url)) {
       w.rest = std::make_shared<const PeerSpec>(std::move(spec));  // kept whole, alone

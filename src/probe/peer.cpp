@@ -16,15 +16,15 @@ bool same_url(const Url& a, const Url& b) {
 
 Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, ProbeLimits limits,
            Events& events, uint64_t seed, PeerTimers* timers)
-    : loop_(loop),
-      resolver_(resolver),
-      events_(events),
-      display_url_(url.display()),
+    : display_url_(url.display()),
       schedule_(seed),
       own_timers_(timers ? nullptr : std::make_unique<PeerTimers>(loop)),
       timers_(timers ? timers : own_timers_.get()),
       location_(settings.location.empty() ? "unknown" : std::move(settings.location)) {
   PeerShape shape;
+  shape.loop = &loop;
+  shape.resolver = &resolver;
+  shape.events = &events;
   shape.delay_ms = settings.delay_ms;
   shape.limit = settings.limit;
   // The original caps the failure limit at the ping limit.
@@ -33,6 +33,7 @@ Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, Probe
                            : settings.max_failures;
   shape.limits = limits;
   shape_ = timers_->share(shape);
+  display_url_.shrink_to_fit();  // built by appending: up to twice its length
   if (!settings.identity.empty() && settings.identity != display_url_)
     identity_ = std::make_unique<std::string>(std::move(settings.identity));
   if (!url.query.empty()) extra().query = url.query;
@@ -71,7 +72,7 @@ ProbeTarget Peer::make_target() {
 
 Peer::Flight::Flight(Peer& peer, ProbeTarget t)
     : target(std::move(t)),
-      probe(peer.loop_, peer.resolver_, target, peer.shape_->limits,
+      probe(*peer.shape_->loop, *peer.shape_->resolver, target, peer.shape_->limits,
             [&peer](const Sample& s) { peer.on_probe_done(s); }) {}
 
 PeerTotals Peer::totals() const {
@@ -172,7 +173,7 @@ void Peer::on_probe_done(const Sample& s) {
     log_failure(s);
   }
   timers_->free_probe_later(*this);  // we are inside the probe's callback
-  events_.on_sample(*this, s);
+  shape_->events->on_sample(*this, s);
 
   bool limit_reached = limit() > 0 && counts_.successes >= limit();
   if (limit_reached || counts_.failures >= max_failures() || stopping_) end();
@@ -230,7 +231,7 @@ void Peer::end() {
     PM_LOG(warning, "%s: %d more failures like the last one logged", url().c_str(),
            errors_->unlogged_failures);
   timers_->disarm(*this);
-  events_.on_peer_ended(*this);
+  shape_->events->on_peer_ended(*this);
 }
 
 }  // namespace pingmesh

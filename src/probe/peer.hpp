@@ -23,18 +23,34 @@ struct PeerSettings {
   TlsTarget tls;  // for https peers
 };
 
+class Peer;
+
+class PeerEvents {
+ public:
+  virtual void on_sample(Peer& peer, const Sample& s) noexcept = 0;
+  // The peer has stopped for good (limit or failures reached) or, after stop(),
+  // has no probe in flight any more.
+  virtual void on_peer_ended(Peer& peer) noexcept = 0;
+
+ protected:
+  ~PeerEvents() = default;
+};
+
+// What a peer is run with, apart from its URL: most peers of a mesh have the same, and
+// share one copy (PeerTimers::share).
+struct PeerShape {
+  Loop* loop = nullptr;
+  Resolver* resolver = nullptr;
+  PeerEvents* events = nullptr;
+  uint64_t delay_ms = 10000;
+  int limit = 0, max_failures = 100;
+  ProbeLimits limits;
+  bool operator==(const PeerShape&) const = default;
+};
+
 class Peer {
  public:
-  class Events {
-   public:
-    virtual void on_sample(Peer& peer, const Sample& s) noexcept = 0;
-    // The peer has stopped for good (limit or failures reached) or, after stop(),
-    // has no probe in flight any more.
-    virtual void on_peer_ended(Peer& peer) noexcept = 0;
-
-   protected:
-    ~Events() = default;
-  };
+  using Events = PeerEvents;
 
   // timers runs its ticks and frees its ended probes; with none the peer has its own
   // (tests, a lone peer).
@@ -116,9 +132,6 @@ class Peer {
   ProbeTarget make_target();
   Extra& extra();
 
-  Loop& loop_;
-  Resolver& resolver_;
-  Events& events_;
   std::shared_ptr<const PeerShape> shape_;  // shared with the peers of the same numbers
   std::string display_url_;                 // scheme://authority/path
   std::unique_ptr<std::string> identity_;   // when it is not display_url_

@@ -9,19 +9,11 @@
 #include <vector>
 
 #include "loop/timer.hpp"
-#include "probe/probe.hpp"
 
 namespace pingmesh {
 
 class Peer;
-
-// A peer's numbers: most peers of a mesh have the same, and hold one copy of them.
-struct PeerShape {
-  uint64_t delay_ms = 10000;
-  int limit = 0, max_failures = 100;
-  ProbeLimits limits;
-  bool operator==(const PeerShape&) const = default;
-};
+struct PeerShape;  // peer.hpp
 
 class PeerTimers {
  public:
