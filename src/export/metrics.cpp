@@ -6,7 +6,11 @@
 namespace pingmesh {
 
 void Metrics::on_sample(const Sample& s, int) noexcept {
-  auto it = peers_.find(s.peer);
+  on_sample(s, SharedString());
+}
+
+void Metrics::on_sample(const Sample& s, const SharedString& identity) noexcept {
+  auto it = peers_.find(std::string_view(s.peer));
   if (it == peers_.end()) {
     if (peers_.size() >= max_peers_) {
       ++untracked_;
@@ -15,7 +19,8 @@ void Metrics::on_sample(const Sample& s, int) noexcept {
                max_peers_);
       return;
     }
-    it = peers_.emplace(s.peer, PeerSeries{}).first;
+    SharedString key = identity.str() == s.peer ? identity : SharedString(s.peer);
+    it = peers_.emplace(std::move(key), PeerSeries{}).first;
   }
   PeerSeries& p = it->second;
   p.last_sample_unix_ns = s.start_unix_ns;

@@ -14,6 +14,7 @@
 #include "export/recent_totals.hpp"
 #include "log/log.hpp"
 #include "pingmesh/sample.hpp"
+#include "pingmesh/shared_string.hpp"
 
 namespace pingmesh {
 
@@ -141,6 +142,9 @@ class Metrics final : public SampleSink {
   void set_max_peers(size_t n) { max_peers_ = n; }  // a reload; series over it stay
 
   void on_sample(const Sample& s, int successes_so_far) noexcept override;
+  // The same, with the peer's identity as its Peer holds it (s.peer): the series keeps
+  // that copy as its key rather than one of its own.
+  void on_sample(const Sample& s, const SharedString& identity) noexcept;
   // A peer that ends keeps its series until forget(): the last values stay scrapeable.
   void on_peer_summary(const PeerTotals&) noexcept override {}
 
@@ -164,7 +168,7 @@ class Metrics final : public SampleSink {
 
   size_t max_peers_;
   // Ordered by identity, so a scrape's order is stable without sorting.
-  std::map<std::string, PeerSeries, std::less<>> peers_;
+  std::map<SharedString, PeerSeries, SharedStringLess> peers_;
   uint64_t untracked_ = 0;
   log::Once untracked_logged_;
 };

@@ -81,7 +81,7 @@ bool same_recipe(const PeerSet::Wanted& a, const PeerDefaults& da, const PeerSet
       x.limit.value_or(da.limit) != y.limit.value_or(db.limit) ||
       x.max_failures.value_or(da.max_failures) != y.max_failures.value_or(db.max_failures))
     return false;
-  return !a.url.starts_with("https:") || x.tls == y.tls;
+  return !a.url.str().starts_with("https:") || x.tls == y.tls;
 }
 
 }  // namespace
@@ -98,7 +98,7 @@ std::string PeerSet::Wanted::place() const {
 
 PeerSpec PeerSet::Wanted::spec() const {
   PeerSpec s = *rest;
-  if (s.url.scheme.empty()) s.url = parse_url(url, nullptr).value_or(Url{});  // else kept whole
+  if (s.url.scheme.empty()) s.url = parse_url(url.str(), nullptr).value_or(Url{});  // else whole
   s.place = place();
   return s;
 }
@@ -110,9 +110,8 @@ std::vector<PeerSet::Wanted> PeerSet::compact(std::vector<PeerSpec> specs) {
   std::string last_key;
   for (auto& spec : specs) {
     Wanted w;
-    w.url = url_text(spec.url);
-    w.url.shrink_to_fit();  // built by appending: up to twice its length
-    auto again = parse_url(w.url, nullptr);
+    w.url = SharedString(url_text(spec.url));
+    auto again = parse_url(w.url.str(), nullptr);
     if (!again || !same_url(*again, spec.url)) {
       w.rest = std::make_shared<const PeerSpec>(std::move(spec));  // kept whole, alone
       out.push_back(std::move(w));
@@ -318,9 +317,10 @@ PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>
     if (matched[i]) continue;
     const Wanted& w = *wants[i].wanted;
     const PeerSpec& rest = *w.rest;
-    Url url = rest.url.scheme.empty() ? parse_url(w.url, nullptr).value_or(Url{}) : rest.url;
+    Url url = rest.url.scheme.empty() ? parse_url(w.url.str(), nullptr).value_or(Url{}) : rest.url;
     PeerSettings s;
     s.identity = std::string(w.identity());
+    s.url_text = w.url;  // the Peer holds this one copy
     s.location = rest.location;
     s.address_override = rest.address;
     s.delay_ms = uint64_t(resolved_delay(rest, defaults)) * 1000;

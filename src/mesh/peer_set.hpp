@@ -59,7 +59,7 @@ class PeerSet final : private Peer::Events {
   // by the specs that have the same (a [peers] file's lines share one). About 100 bytes,
   // where a PeerSpec is 500 and its strings.
   struct Wanted {
-    std::string url;    // display and query, as parsed
+    SharedString url;   // display and query, as parsed (its Peer holds the same copy)
     uint32_t line = 0;  // the place is rest->place + ":" + line; 0: rest->place alone
     // Without Url and line; one whose URL would not parse back the same keeps its Url
     // (and is its own).

@@ -16,8 +16,7 @@ bool same_url(const Url& a, const Url& b) {
 
 Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, ProbeLimits limits,
            Events& events, uint64_t seed, PeerTimers* timers)
-    : display_url_(url.display()),
-      schedule_(seed),
+    : schedule_(seed),
       own_timers_(timers ? nullptr : std::make_unique<PeerTimers>(loop)),
       timers_(timers ? timers : own_timers_.get()),
       location_(settings.location.empty() ? "unknown" : std::move(settings.location)) {
@@ -33,9 +32,15 @@ Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, Probe
                            : settings.max_failures;
   shape.limits = limits;
   shape_ = timers_->share(shape);
-  display_url_.shrink_to_fit();  // built by appending: up to twice its length
-  if (!settings.identity.empty() && settings.identity != display_url_)
-    identity_ = std::make_unique<std::string>(std::move(settings.identity));
+  std::string display = url.display();
+  if (settings.url_text.str() == display)
+    display_url_ = settings.url_text;
+  else
+    display_url_ = SharedString(std::move(display));
+  if (!settings.identity.empty() && settings.identity != display_url_.str()) {
+    identity_ = settings.identity == settings.url_text.str() ? settings.url_text
+                                                             : SharedString(settings.identity);
+  }
   if (!url.query.empty()) extra().query = url.query;
   if (!settings.address_override.empty())
     extra().address_override = std::move(settings.address_override);
@@ -50,7 +55,7 @@ Peer::Extra& Peer::extra() {
 
 Url Peer::target_url() const {
   if (extra_ && extra_->url) return *extra_->url;
-  std::string text = display_url_;
+  std::string text = url();
   if (extra_ && !extra_->query.empty()) text += "?" + extra_->query;
   return parse_url(text, nullptr).value_or(Url{});
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "pingmesh/shared_string.hpp"
 #include "probe/peer_timers.hpp"
 #include "probe/probe.hpp"
 #include "probe/schedule.hpp"
@@ -21,6 +22,8 @@ struct PeerSettings {
   int limit = 0;  // successful pings before the peer ends; 0 = forever
   int max_failures = 100;
   TlsTarget tls;  // for https peers
+  // The URL as text (display and query), when its holder shares it: held once, not again.
+  SharedString url_text;
 };
 
 class Peer;
@@ -84,10 +87,12 @@ class Peer {
   int limit() const { return shape_->limit; }
   int max_failures() const { return shape_->max_failures; }
   const std::string& location() const { return location_; }
-  const std::string& url() const { return display_url_; }
+  const std::string& url() const { return display_url_.str(); }
   // Parsed again from the URL on each call (a peer keeps its text, not a Url).
   Url target_url() const;
-  const std::string& identity() const { return identity_ ? *identity_ : display_url_; }
+  const std::string& identity() const { return identity_text().str(); }
+  // The same, for holders that keep it (the metrics): one copy for them all.
+  const SharedString& identity_text() const { return identity_.empty() ? display_url_ : identity_; }
   const std::string& peer_ip() const { return peer_ip_; }
   int64_t latest_unix_ns() const { return latest_unix_ns_; }
   uint64_t due_ns() const { return due_ns_; }  // its next tick
@@ -133,8 +138,8 @@ class Peer {
   Extra& extra();
 
   std::shared_ptr<const PeerShape> shape_;  // shared with the peers of the same numbers
-  std::string display_url_;                 // scheme://authority/path
-  std::unique_ptr<std::string> identity_;   // when it is not display_url_
+  SharedString display_url_;                // scheme://authority/path
+  SharedString identity_;                   // when it is not display_url_
   std::unique_ptr<Extra> extra_;
   Schedule schedule_;
   std::unique_ptr<PeerTimers> own_timers_;  // only when none was given
