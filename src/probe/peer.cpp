@@ -17,9 +17,9 @@ bool same_url(const Url& a, const Url& b) {
 Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, ProbeLimits limits,
            Events& events, uint64_t seed, PeerTimers* timers)
     : schedule_(seed),
-      own_timers_(timers ? nullptr : std::make_unique<PeerTimers>(loop)),
-      timers_(timers ? timers : own_timers_.get()),
+      timers_(timers),
       location_(settings.location.empty() ? "unknown" : std::move(settings.location)) {
+  if (!timers_) timers_ = (extra().own_timers = std::make_unique<PeerTimers>(loop)).get();
   PeerShape shape;
   shape.loop = &loop;
   shape.resolver = &resolver;

@@ -117,6 +117,7 @@ class Peer {
     TlsTarget tls;
     std::unique_ptr<TlsSessionSlot> session;  // kept from one probe to the next
     std::unique_ptr<TlsTarget> next_tls;      // use_tls_config's, from the next probe on
+    std::unique_ptr<PeerTimers> own_timers;   // a lone peer's (tests), when none was given
   };
   // Failures: the latest, and what log_failure needs to log a repeat once a minute;
   // allocated at the first failure.
@@ -142,7 +143,6 @@ class Peer {
   SharedString identity_;                   // when it is not display_url_
   std::unique_ptr<Extra> extra_;
   Schedule schedule_;
-  std::unique_ptr<PeerTimers> own_timers_;  // only when none was given
   PeerTimers* timers_;
   std::unique_ptr<Flight> flight_;  // while in flight; freed by timers_ once it ends
   uint64_t due_ns_ = 0;
