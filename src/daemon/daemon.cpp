@@ -344,8 +344,7 @@ void Daemon::on_sample(Peer& peer, const Sample& s) noexcept {
   int successes = peer.successes();
   if (samples_) samples_->on_sample(s, successes);
   if (cloudwatch_) cloudwatch_->on_sample(s, successes);
-  metrics_.on_sample(s, successes);
-  mesh_.on_sample(s);
+  metrics_.on_sample(s, peer.identity_text());
 }
 
 std::string Daemon::metrics_text() const {

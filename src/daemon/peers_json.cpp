@@ -110,7 +110,7 @@ std::string peer_json(const PeerSet::Member& m, const Config& c, const Metrics& 
   field(o, in, "Identity", json_string(p.identity()));
   field(o, in, "Origin", json_string(to_string(m.origin)));
   o += statistics_json(m, metrics, in);
-  field(o, in, "Place", json_string(m.place), true);
+  field(o, in, "Place", json_string(m.place()), true);
   o += "    }";
   return o;
 }

@@ -9,13 +9,22 @@ namespace pingmesh {
 void Histogram::add(uint64_t ns) {
   // The first bound at or above ns: bounds are inclusive.
   auto at = std::lower_bound(kUpperNs.begin(), kUpperNs.end(), ns);
-  ++counts_[size_t(at - kUpperNs.begin())];
+  size_t i = size_t(at - kUpperNs.begin());
   sum_ns_ += ns;
+  if (!wide_ && narrow_[i] < UINT16_MAX) {
+    ++narrow_[i];
+    return;
+  }
+  if (!wide_) {
+    wide_ = std::make_unique<std::array<uint32_t, kBuckets + 1>>();
+    std::copy(narrow_.begin(), narrow_.end(), wide_->begin());
+  }
+  ++(*wide_)[i];
 }
 
 uint64_t Histogram::count() const {
   uint64_t n = 0;
-  for (uint32_t c : counts_) n += c;
+  for (size_t i = 0; i <= kBuckets; ++i) n += bucket(i);
   return n;
 }
 
@@ -28,13 +37,14 @@ double Histogram::quantile(double q) const {
   double rank = q * double(total);
   uint64_t below = 0;  // observations in the buckets before i
   for (size_t i = 0; i < kBuckets; ++i) {
-    uint64_t upto = below + counts_[i];
+    uint64_t in = bucket(i);
+    uint64_t upto = below + in;
     if (double(upto) >= rank) {
       double start = i == 0 ? 0.0 : double(kUpperNs[i - 1]) / 1e9;
       double end = double(kUpperNs[i]) / 1e9;
       // rank 0 with nothing in the first bucket: the start, where PromQL divides 0 by 0.
-      if (counts_[i] == 0) return start;
-      return start + (end - start) * ((rank - double(below)) / double(counts_[i]));
+      if (in == 0) return start;
+      return start + (end - start) * ((rank - double(below)) / double(in));
     }
     below = upto;
   }

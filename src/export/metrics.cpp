@@ -6,7 +6,11 @@
 namespace pingmesh {
 
 void Metrics::on_sample(const Sample& s, int) noexcept {
-  auto it = peers_.find(s.peer);
+  on_sample(s, SharedString());
+}
+
+void Metrics::on_sample(const Sample& s, const SharedString& identity) noexcept {
+  auto it = peers_.find(std::string_view(s.peer));
   if (it == peers_.end()) {
     if (peers_.size() >= max_peers_) {
       ++untracked_;
@@ -15,7 +19,8 @@ void Metrics::on_sample(const Sample& s, int) noexcept {
                max_peers_);
       return;
     }
-    it = peers_.emplace(s.peer, PeerSeries{}).first;
+    SharedString key = identity.str() == s.peer ? identity : SharedString(s.peer);
+    it = peers_.emplace(std::move(key), PeerSeries{}).first;
   }
   PeerSeries& p = it->second;
   p.last_sample_unix_ns = s.start_unix_ns;
@@ -28,6 +33,10 @@ void Metrics::on_sample(const Sample& s, int) noexcept {
   p.flags[3] += q.retransmitted;
   p.last_loop_lag_us = uint32_t(std::min<uint64_t>(q.loop_lag_ns / 1000, UINT32_MAX));
   p.last_other_work_us = uint32_t(std::min<uint64_t>(q.other_work_ns / 1000, UINT32_MAX));
+  if (s.ok())
+    p.recent.add_ok(s.t.total);
+  else
+    p.recent.add_failed();
   if (!s.ok()) {
     ++p.failed;
     p.failures.add(size_t(s.reason) - 1);

@@ -1,4 +1,5 @@
-// Samples kept as Prometheus metrics, per peer identity, and rendered for GET /metrics.
+// Samples kept as Prometheus metrics, per peer identity, and rendered for GET /metrics;
+// with them each peer's recent totals, for the sparklines of the page at /.
 #pragma once
 
 #include <array>
@@ -10,8 +11,10 @@
 #include <string_view>
 
 #include "export/histogram.hpp"
+#include "export/recent_totals.hpp"
 #include "log/log.hpp"
 #include "pingmesh/sample.hpp"
+#include "pingmesh/shared_string.hpp"
 
 namespace pingmesh {
 
@@ -113,6 +116,9 @@ struct PeerSeries {
   std::array<uint32_t, std::size(kKernelTimedPhases)> kernel_timed{};
   uint32_t last_loop_lag_us = 0;
   uint32_t last_other_work_us = 0;
+  // Every sample's total (or failure), for the page's sparkline: kept here, where the
+  // series and its key already are.
+  RecentTotals recent;
 
   const Histogram& phase(PhaseIndex p) const { return phases[size_t(p)]; }
 };
@@ -136,6 +142,9 @@ class Metrics final : public SampleSink {
   void set_max_peers(size_t n) { max_peers_ = n; }  // a reload; series over it stay
 
   void on_sample(const Sample& s, int successes_so_far) noexcept override;
+  // The same, with the peer's identity as its Peer holds it (s.peer): the series keeps
+  // that copy as its key rather than one of its own.
+  void on_sample(const Sample& s, const SharedString& identity) noexcept;
   // A peer that ends keeps its series until forget(): the last values stay scrapeable.
   void on_peer_summary(const PeerTotals&) noexcept override {}
 
@@ -159,7 +168,7 @@ class Metrics final : public SampleSink {
 
   size_t max_peers_;
   // Ordered by identity, so a scrape's order is stable without sorting.
-  std::map<std::string, PeerSeries, std::less<>> peers_;
+  std::map<SharedString, PeerSeries, SharedStringLess> peers_;
   uint64_t untracked_ = 0;
   log::Once untracked_logged_;
 };

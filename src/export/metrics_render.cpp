@@ -203,11 +203,11 @@ bool Metrics::render_part(std::string& out, const ProcessFigures& p, MetricsCurs
     // At least one peer a part, so every call makes progress.
     for (auto it = peers_.lower_bound(c.next_peer); it != peers_.end();) {
       label = "peer=\"";
-      ex::label_value(label, it->first);
+      ex::label_value(label, it->first.str());
       label += '"';
       f.write(out, label, it->second);
       if (++it != peers_.end() && out.size() - start >= max_bytes) {
-        c.next_peer = it->first;
+        c.next_peer = it->first.str();
         return true;
       }
     }

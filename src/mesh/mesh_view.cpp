@@ -55,17 +55,7 @@ void MeshView::configure(MeshViewOptions options) {
   page_.invalidate();
 }
 
-void MeshView::on_sample(const Sample& s) {
-  auto it = recent_.find(s.peer);
-  if (it == recent_.end()) it = recent_.emplace(s.peer, RecentTotals{}).first;
-  if (s.ok())
-    it->second.add_ok(s.t.total);
-  else
-    it->second.add_failed();
-}
-
 void MeshView::forget(const std::string& identity) {
-  recent_.erase(identity);
   sources_.erase(identity);
 }
 
@@ -77,8 +67,8 @@ void MeshView::stop() {
 }
 
 const RecentTotals* MeshView::recent(const std::string& identity) const {
-  auto it = recent_.find(identity);
-  return it == recent_.end() ? nullptr : &it->second;
+  const PeerSeries* p = metrics_.find(identity);
+  return p ? &p->recent : nullptr;
 }
 
 Routes::Route MeshView::route() {
@@ -142,7 +132,7 @@ void MeshView::read_next() {
     TlsTarget tls;
     if (src->second.url.tls()) {
       try {
-        tls = peers_.tls_target(m->recipe.tls);  // the trust we probe it with
+        tls = peers_.tls_target(m->shared().tls);  // the trust we probe it with
       } catch (const std::exception& e) {
         src->second.last_error = e.what();
         continue;

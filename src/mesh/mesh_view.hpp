@@ -3,8 +3,9 @@
 // totals of our own peers for their sparklines.
 //
 // Lazy: listings are read only while someone looked at the page in the last five
-// minutes. A node nobody watches (most of them, on small routers) reads nothing, holds no
-// listing, and costs one 244-byte ring per peer.
+// minutes. A node nobody watches (most of them, on small routers) reads nothing and holds
+// no listing; the rings of the sparklines are in the peers' metrics series (136 bytes a
+// peer there, where a map of its own here cost 256 with its node and key).
 #pragma once
 
 #include <map>
@@ -20,7 +21,6 @@
 #include "loop/timer.hpp"
 #include "mesh/listing.hpp"
 #include "mesh/peer_set.hpp"
-#include "mesh/recent_totals.hpp"
 #include "probe/fetch.hpp"
 
 namespace pingmesh {
@@ -56,8 +56,7 @@ class MeshView {
            const Routes& routes);
 
   void configure(MeshViewOptions options);
-  void on_sample(const Sample& s);
-  void forget(const std::string& identity);  // the peer is gone: its ring and listing too
+  void forget(const std::string& identity);  // the peer is gone: its listing too
   void stop();                               // at shutdown: no more reads
 
   // GET /: the page, built at most once a second; a request marks the page watched.
@@ -93,7 +92,6 @@ class MeshView {
   // one's callback, so several may wait here.
   std::vector<std::unique_ptr<Fetch>> finished_;
   std::map<std::string, MeshSource> sources_;  // by identity
-  std::map<std::string, RecentTotals, std::less<>> recent_;
   SharedPage page_;
   uint64_t reads_ = 0;
   log::Once over_bound_logged_, cut_logged_, budget_logged_, failed_logged_;

@@ -195,10 +195,10 @@ Reply PeerApi::add(PeerSpec spec) {
   spec.tls = options_.tls;
   std::string identity = spec.identity();
   if (const auto* m = peers_.find(identity); m && !m->removed) {
+    std::string place = m->place();
     return error_reply(
         409, "peer " + identity + " is already present (" + to_string(m->origin) +
-                 (m->place.empty() || m->place == to_string(m->origin) ? "" : ", " + m->place) +
-                 ")");
+                 (place.empty() || place == to_string(m->origin) ? "" : ", " + place) + ")");
   }
   if (peers_.size() >= peers_.max_peers()) {
     ++counters_.refused_full;
@@ -278,7 +278,7 @@ const PeerSet::Member* PeerApi::same_host(const PeerSpec& spec) const {
     if (m.removed || same) return;
     const Url& u = m.peer->target_url();
     if (u.host == spec.url.host && u.port == spec.url.port &&
-        (spec.address.empty() || m.recipe.address == spec.address))
+        (spec.address.empty() || m.shared().address == spec.address))
       same = &m;
   });
   return same;
@@ -398,10 +398,11 @@ Reply PeerApi::on_delete(const Request& r) {
       form_decode(r.path.substr(std::string_view("/v1/peers/").size()), /*query=*/false);
   const auto* m = peers_.find(identity);
   if (!m || m->removed) return error_reply(404, "no peer " + identity);
-  if (m->origin != Origin::api)
+  if (m->origin != Origin::api) {
+    std::string place = m->place();
     return error_reply(409, "peer " + identity + " comes from " + to_string(m->origin) +
-                                (m->place.empty() ? "" : " (" + m->place + ")") +
-                                "; change it there");
+                                (place.empty() ? "" : " (" + place + ")") + "; change it there");
+  }
   auto list = peers_.wanted(Origin::api);
   std::erase_if(list, [&](const PeerSpec& s) { return s.identity() == identity; });
   peers_.reconcile(Origin::api, std::move(list));  // removes only: builds nothing, cannot throw

@@ -47,16 +47,15 @@ void PeerExchange::on_tick() {
   queue_.clear();
   bool all = std::find(options_.from.begin(), options_.from.end(), "*") != options_.from.end();
   std::set<std::string> sources;
-  for (const auto& spec : peers_.wanted(Origin::config)) {
-    std::string id = spec.identity();
+  peers_.for_each_wanted(Origin::config, [&](PeerSpec source) {
+    std::string id = source.identity();
     if (!all && std::find(options_.from.begin(), options_.from.end(), id) == options_.from.end())
-      continue;
-    PeerSpec source = spec;
+      return;
     source.url.path = "/v1/peers";
     source.url.query.clear();
     sources.insert(id);
     queue_.push_back(std::move(source));
-  }
+  });
   // A source no longer chosen offers nothing any more.
   bool dropped = std::erase_if(offered_, [&](const auto& kv) { return !sources.count(kv.first); });
   if (dropped) reconcile();

@@ -12,24 +12,149 @@ namespace pingmesh {
 
 namespace {
 
-PeerSet::Member::Recipe recipe_of(const PeerSpec& s, const PeerDefaults& d) {
-  PeerSet::Member::Recipe r;
-  r.url = s.url.display() + (s.url.query.empty() ? "" : "?" + s.url.query);
-  r.identity = s.identity();
-  r.location = s.location;
-  r.address = s.address;
-  r.delay_s = s.delay_s ? s.delay_s : d.delay_s;
-  r.limit = s.limit.value_or(d.limit);
-  r.max_failures = s.max_failures.value_or(d.max_failures);
-  r.defaults = d;
-  if (s.url.tls())
-    r.tls = s.tls;
-  else
-    std::string().swap(r.tls.ca_file);  // its default, on the heap: nothing an http peer uses
-  return r;
+bool same_url(const Url& a, const Url& b) {
+  return a.scheme == b.scheme && a.host == b.host && a.authority == b.authority &&
+         a.port == b.port && a.path == b.path && a.query == b.query;
+}
+
+// As PeerSpec::identity() writes the URL: the display and the query.
+std::string url_text(const Url& u) {
+  return u.query.empty() ? u.display() : u.display() + "?" + u.query;
+}
+
+// "file:line" splits into the file, shared, and the line; anything else stays whole.
+uint32_t split_line(std::string& place) {
+  auto colon = place.rfind(':');
+  if (colon == std::string::npos || colon + 1 == place.size() || place.size() - colon > 10 ||
+      place[colon + 1] == '0')
+    return 0;
+  uint64_t line = 0;
+  for (size_t i = colon + 1; i < place.size(); ++i) {
+    if (place[i] < '0' || place[i] > '9') return 0;
+    line = line * 10 + uint64_t(place[i] - '0');
+  }
+  if (line > UINT32_MAX) return 0;
+  place.resize(colon);
+  return uint32_t(line);
+}
+
+// The fields of a spec's rest, as one key: equal keys, equal rests.
+static_assert(sizeof(PeerSpec) == 488, "rest_key must cover every field of PeerSpec");
+std::string rest_key(const PeerSpec& s) {
+  std::string k;
+  auto add = [&](std::string_view v) {
+    k += std::to_string(v.size());
+    k += ':';
+    k += v;
+  };
+  auto opt_bool = [&](const std::optional<bool>& b) { k += b ? (*b ? '1' : '0') : '-'; };
+  auto opt_str = [&](const std::optional<std::string>& v) {
+    k += v ? '+' : '-';
+    if (v) add(*v);
+  };
+  add(s.name), add(s.location), add(s.address), add(s.place);
+  add(std::to_string(s.delay_s));
+  add(s.limit ? std::to_string(*s.limit) : "-");
+  add(s.max_failures ? std::to_string(*s.max_failures) : "-");
+  opt_bool(s.tls_override.verify), opt_bool(s.tls_override.resume);
+  opt_str(s.tls_override.ca_file), opt_str(s.tls_override.pin_sha256);
+  k += s.tls.verify ? '1' : '0';
+  k += s.tls.resume ? '1' : '0';
+  add(s.tls.ca_file), add(s.tls.pin_sha256);
+  return k;
+}
+
+int resolved_delay(const PeerSpec& s, const PeerDefaults& d) {
+  return s.delay_s ? s.delay_s : d.delay_s;
+}
+
+// Would a and b make the same peer (the recipe: everything a peer is made from)?
+bool same_recipe(const PeerSet::Wanted& a, const PeerDefaults& da, const PeerSet::Wanted& b,
+                 const PeerDefaults& db) {
+  if (!(da == db)) return false;
+  const PeerSpec &x = *a.rest, &y = *b.rest;
+  if (a.url != b.url) return false;
+  if (&x == &y) return true;
+  if (a.identity() != b.identity() || x.location != y.location || x.address != y.address)
+    return false;
+  if (resolved_delay(x, da) != resolved_delay(y, db) ||
+      x.limit.value_or(da.limit) != y.limit.value_or(db.limit) ||
+      x.max_failures.value_or(da.max_failures) != y.max_failures.value_or(db.max_failures))
+    return false;
+  return !a.url.str().starts_with("https:") || x.tls == y.tls;
 }
 
 }  // namespace
+
+std::string_view PeerSet::Wanted::identity() const {
+  if (!rest->name.empty()) return rest->name;
+  if (!rest->location.empty()) return rest->location;
+  return url;
+}
+
+std::string PeerSet::Wanted::place() const {
+  return line ? rest->place + ":" + std::to_string(line) : rest->place;
+}
+
+PeerSpec PeerSet::Wanted::spec() const {
+  PeerSpec s = *rest;
+  if (s.url.scheme.empty()) s.url = parse_url(url.str(), nullptr).value_or(Url{});  // else whole
+  s.place = place();
+  return s;
+}
+
+std::vector<PeerSet::Wanted> PeerSet::compact(std::vector<PeerSpec> specs) {
+  std::vector<Wanted> out;
+  out.reserve(specs.size());
+  std::shared_ptr<const PeerSpec> last;  // a file's lines share one: tried first
+  std::string last_key;
+  for (auto& spec : specs) {
+    Wanted w;
+    w.url = SharedString(url_text(spec.url));
+    auto again = parse_url(w.url.str(), nullptr);
+    if (!again || !same_url(*again, spec.url)) {
+      w.rest = std::make_shared<const PeerSpec>(std::move(spec));  // kept whole, alone
+      out.push_back(std::move(w));
+      continue;
+    }
+    spec.url = Url{};
+    w.line = split_line(spec.place);
+    std::string key = rest_key(spec);
+    if (!last || key != last_key) {
+      auto& slot = rests_[key];
+      last = slot.lock();
+      if (!last) {
+        last = std::make_shared<const PeerSpec>(std::move(spec));
+        slot = last;
+      }
+      last_key = std::move(key);
+    }
+    w.rest = last;
+    out.push_back(std::move(w));
+  }
+  std::erase_if(rests_, [](const auto& kv) { return kv.second.expired(); });
+  return out;
+}
+
+std::vector<PeerSpec> PeerSet::wanted(Origin o) const {
+  std::vector<PeerSpec> out;
+  out.reserve(wanted_[size_t(o)].size());
+  for (const auto& w : wanted_[size_t(o)]) out.push_back(w.spec());
+  return out;
+}
+
+// Each running member at the spec that wants it: the first of its identity in priority
+// order, as plan chose it.
+void PeerSet::point_members_at_wanted() {
+  std::unordered_map<std::string_view, const Wanted*> first;
+  for (size_t o = 0; o < kOrigins; ++o)
+    for (const auto& w : wanted_[o]) first.emplace(w.identity(), &w);
+  for (auto& m : members_) {
+    if (m.kept_) continue;
+    auto it = first.find(m.peer->identity());
+    m.wanted_ = it == first.end() ? nullptr : it->second;
+  }
+}
 
 const char* to_string(Origin o) {
   switch (o) {
@@ -135,33 +260,32 @@ TlsTarget PeerSet::tls_target(const PeerTls& t) {
 PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>> lists,
                             const PeerDefaults& defaults, size_t max_peers) {
   Plan plan;
-  plan.lists = std::move(lists);
+  for (auto& [origin, specs] : lists) plan.lists.emplace_back(origin, compact(std::move(specs)));
   plan.defaults = defaults;
   plan.max_peers = max_peers;
   // What each origin will want once the plan applies: the new lists, the others as they are.
-  const std::vector<PeerSpec>* next[kOrigins];
+  const std::vector<Wanted>* next[kOrigins];
   for (size_t o = 0; o < kOrigins; ++o) next[o] = &wanted_[o];
   for (const auto& [origin, specs] : plan.lists) next[size_t(origin)] = &specs;
 
   // The union, one spec per identity, in priority order, within the bound.
   struct Want {
-    const PeerSpec* spec;
+    const Wanted* wanted;
     Origin origin;
-    Member::Recipe recipe;
   };
   std::vector<Want> wants;
-  std::unordered_map<std::string, size_t> by_identity;
+  std::unordered_map<std::string_view, size_t> by_identity;
   uint64_t left_out = 0;
   for (size_t o = 0; o < kOrigins; ++o) {
-    for (const auto& spec : *next[o]) {
-      Member::Recipe r = recipe_of(spec, defaults);
-      if (by_identity.count(r.identity)) continue;  // an earlier origin has it
+    for (const auto& w : *next[o]) {
+      std::string_view id = w.identity();
+      if (by_identity.count(id)) continue;  // an earlier origin has it
       if (wants.size() >= max_peers) {
         ++left_out;
         continue;
       }
-      by_identity.emplace(r.identity, wants.size());
-      wants.push_back({&spec, Origin(o), std::move(r)});
+      by_identity.emplace(id, wants.size());
+      wants.push_back({&w, Origin(o)});
     }
   }
   plan.left_out = left_out;
@@ -174,43 +298,48 @@ PeerSet::Plan PeerSet::plan(std::vector<std::pair<Origin, std::vector<PeerSpec>>
   for (size_t j = 0; j < members_.size(); ++j) {
     const Member& m = members_[j];
     if (m.removed) continue;
-    auto it = by_identity.find(m.recipe.identity);
+    auto it = by_identity.find(m.peer->identity());
     if (it == by_identity.end() || matched[it->second]) continue;
     const Want& w = wants[it->second];
-    if (!(w.recipe == m.recipe)) continue;  // changed: a new peer replaces it
+    // Changed: a new peer replaces it.
+    if (!same_recipe(*w.wanted, defaults, m.wanted(), defaults_)) continue;
     matched[it->second] = true;
     plan.kept.push_back(j);
     plan.kept_origin.push_back(w.origin);
     // A renewed CA file (its time is in the TLS key) applies to a kept peer too.
-    if (w.spec->url.tls() && (planned[size_t(w.origin)] || planned[size_t(m.origin)])) {
+    if (m.tls_key && (planned[size_t(w.origin)] || planned[size_t(m.origin)])) {
       Member::TlsKey key;
-      auto config = tls_client_for(w.spec->tls, &key);
-      if (!(key == m.tls_key)) plan.new_tls.push_back({j, key, std::move(config)});
+      auto config = tls_client_for(w.wanted->rest->tls, &key);
+      if (!(key == *m.tls_key)) plan.new_tls.push_back({j, key, std::move(config)});
     }
   }
   for (size_t i = 0; i < wants.size(); ++i) {
     if (matched[i]) continue;
-    const PeerSpec& spec = *wants[i].spec;
-    const Member::Recipe& r = wants[i].recipe;
+    const Wanted& w = *wants[i].wanted;
+    const PeerSpec& rest = *w.rest;
+    Url url = rest.url.scheme.empty() ? parse_url(w.url.str(), nullptr).value_or(Url{}) : rest.url;
     PeerSettings s;
-    s.identity = r.identity;
-    s.location = spec.location;
-    s.address_override = spec.address;
-    s.delay_ms = uint64_t(r.delay_s) * 1000;
-    s.limit = r.limit;
-    s.max_failures = r.max_failures;
-    // Made with its recipe, not assigned one: a default recipe's strings would stay.
-    Member m{nullptr, wants[i].origin, spec.place, false, std::move(wants[i].recipe), {}};
-    if (spec.url.tls()) {
-      auto config = tls_client_for(spec.tls, &m.tls_key);
+    s.identity = std::string(w.identity());
+    s.url_text = w.url;  // the Peer holds this one copy
+    s.location = rest.location;
+    s.address_override = rest.address;
+    s.delay_ms = uint64_t(resolved_delay(rest, defaults)) * 1000;
+    s.limit = rest.limit.value_or(defaults.limit);
+    s.max_failures = rest.max_failures.value_or(defaults.max_failures);
+    Member m;
+    m.origin = wants[i].origin;
+    m.wanted_ = &w;  // into plan.lists: apply points it at wanted_ once they move there
+    if (url.tls()) {
+      m.tls_key = std::make_unique<Member::TlsKey>();
+      auto config = tls_client_for(rest.tls, m.tls_key.get());
       s.tls.conf = config->get();
       s.tls.owner = std::move(config);
-      s.tls.verify = spec.tls.verify;
-      s.tls.pin_sha256 = spec.tls.pin_sha256;
-      s.tls.resume = spec.tls.resume;
+      s.tls.verify = rest.tls.verify;
+      s.tls.pin_sha256 = rest.tls.pin_sha256;
+      s.tls.resume = rest.tls.resume;
     }
     Peer::Events& events = *this;
-    m.peer = std::make_unique<Peer>(loop_, resolver_, spec.url, std::move(s), defaults.limits,
+    m.peer = std::make_unique<Peer>(loop_, resolver_, std::move(url), std::move(s), defaults.limits,
                                     events, ++seed_, &peer_timers_);
     plan.fresh.push_back(std::move(m));
   }
@@ -228,7 +357,7 @@ PeerSet::Change PeerSet::apply(Plan plan) {
   }
   for (auto& [j, key, config] : plan.new_tls) {
     members_[j].peer->use_tls_config(config->get(), config);  // from its next probe on
-    members_[j].tls_key = key;
+    *members_[j].tls_key = key;
   }
   for (size_t k = 0; k < plan.kept.size(); ++k) members_[plan.kept[k]].origin = plan.kept_origin[k];
   std::vector<bool> kept(members_.size(), false);
@@ -238,6 +367,8 @@ PeerSet::Change PeerSet::apply(Plan plan) {
     Member& m = members_[j];
     if (m.removed || kept[j]) continue;
     m.removed = true;
+    m.kept_ = std::make_unique<const Wanted>(m.wanted());  // its list is about to change
+    m.wanted_ = nullptr;
     ++removed;
     if (!m.peer->ended()) m.peer->stop();  // its summary follows once its probe is done
   }
@@ -254,13 +385,14 @@ PeerSet::Change PeerSet::apply(Plan plan) {
     uint64_t period = p.delay_ms() * 1000000;
     // The configuration's peers keep the original's start (1 s, then spread evenly).
     bool hashed = !self_.empty() && m.origin != Origin::config && m.origin != Origin::self;
-    p.start(hashed ? 1000000000ull + pair_offset_ns(self_, m.recipe.identity, period)
+    p.start(hashed ? 1000000000ull + pair_offset_ns(self_, p.identity(), period)
                    : spread_offset_ns(i, added, period));
   }
   for (auto& [origin, specs] : plan.lists) {
     wanted_[size_t(origin)] = std::move(specs);
     wanted_[size_t(origin)].shrink_to_fit();  // a list read line by line grew up to twice
   }
+  point_members_at_wanted();
   defaults_ = plan.defaults;
   max_peers_ = plan.max_peers;
   events_.on_members_changed();
@@ -276,7 +408,7 @@ PeerSet::Change PeerSet::reconcile(Origin origin, std::vector<PeerSpec> specs) {
 const PeerSet::Member* PeerSet::find(const std::string& identity) const {
   const Member* found = nullptr;
   for (const auto& m : members_)
-    if (m.recipe.identity == identity && (!found || found->removed)) found = &m;
+    if (m.peer->identity() == identity && (!found || found->removed)) found = &m;
   return found;
 }
 
@@ -316,12 +448,12 @@ void PeerSet::reap() {
   std::vector<std::string> gone;
   std::erase_if(members_, [&](const Member& m) {
     if (!m.removed || !m.peer->ended()) return false;
-    gone.push_back(m.recipe.identity);
+    gone.push_back(m.peer->identity());
     return true;
   });
   std::erase_if(tls_clients_, [&](const auto& kv) {  // probes in flight keep theirs
     for (const auto& m : members_)
-      if (m.tls_key == kv.first) return false;
+      if (m.tls_key && *m.tls_key == kv.first) return false;
     return true;
   });
   for (const auto& id : gone)

@@ -55,28 +55,45 @@ class PeerSet final : private Peer::Events {
     ~Events() = default;
   };
 
+  // A wanted peer as kept: its URL text and line number apart, the rest of its spec shared
+  // by the specs that have the same (a [peers] file's lines share one). About 100 bytes,
+  // where a PeerSpec is 500 and its strings.
+  struct Wanted {
+    SharedString url;   // display and query, as parsed (its Peer holds the same copy)
+    uint32_t line = 0;  // the place is rest->place + ":" + line; 0: rest->place alone
+    // Without Url and line; one whose URL would not parse back the same keeps its Url
+    // (and is its own).
+    std::shared_ptr<const PeerSpec> rest;
+
+    // PeerSpec::identity(), without building the spec.
+    std::string_view identity() const;
+    std::string place() const;
+    PeerSpec spec() const;
+  };
+
   // One running (or ending) peer.
   struct Member {
     std::unique_ptr<Peer> peer;
     Origin origin;
-    std::string place;     // where it was configured ("file:line", "command line", "api")
     bool removed = false;  // no origin wants it any more; freed once it has ended
-
-    // Everything a peer is made from: a changed recipe is a new peer.
-    struct Recipe {
-      std::string url;  // as configured, query included
-      std::string identity, location, address;
-      int delay_s = 0, limit = 0, max_failures = 0;
-      PeerDefaults defaults;
-      PeerTls tls;
-      bool operator==(const Recipe&) const = default;
-    } recipe;
-    // Which client TLS configuration it uses (the CA file's time is in it).
+    // Which client TLS configuration it uses (the CA file's time is in it); https only.
     struct TlsKey {
       bool verify = false, resume = false;
       std::string ca_file, stamp;
       auto operator<=>(const TlsKey&) const = default;
-    } tls_key;
+    };
+    std::unique_ptr<TlsKey> tls_key;
+
+    // What it was made from: its entry in wanted(origin), or its own copy once removed.
+    const Wanted& wanted() const { return kept_ ? *kept_ : *wanted_; }
+    const PeerSpec& shared() const { return *wanted().rest; }  // all but its URL and place
+    // Where it was configured ("file:line", "command line", "api").
+    std::string place() const { return wanted().place(); }
+
+   private:
+    friend class PeerSet;
+    const Wanted* wanted_ = nullptr;  // into wanted_, set again whenever those lists change
+    std::unique_ptr<const Wanted> kept_;
   };
 
   // What a change would do, built before anything running is touched.
@@ -101,7 +118,12 @@ class PeerSet final : private Peer::Events {
   // plan + apply for one origin, with the current defaults; throws as plan does.
   Change reconcile(Origin origin, std::vector<PeerSpec> specs);
 
-  const std::vector<PeerSpec>& wanted(Origin o) const { return wanted_[size_t(o)]; }
+  // What origin o wants, as specs again (each built on the call).
+  std::vector<PeerSpec> wanted(Origin o) const;
+  template <typename F>
+  void for_each_wanted(Origin o, F&& f) const {
+    for (const auto& w : wanted_[size_t(o)]) f(w.spec());
+  }
   // Our own name: peers that join the mesh later (API, DNS, exchange) start at an offset
   // hashed from the pair, so nodes started together never probe in step.
   void set_self(std::string identity) { self_ = std::move(identity); }
@@ -132,6 +154,8 @@ class PeerSet final : private Peer::Events {
   void on_peer_ended(Peer& peer) noexcept override;
   void reap();
   std::shared_ptr<const TlsClientConfig> tls_client_for(const PeerTls& t, Member::TlsKey* key);
+  std::vector<Wanted> compact(std::vector<PeerSpec> specs);
+  void point_members_at_wanted();
 
   Loop& loop_;
   Resolver& resolver_;
@@ -139,7 +163,9 @@ class PeerSet final : private Peer::Events {
   size_t max_peers_;
   PeerDefaults defaults_;
   PeerTimers peer_timers_;  // before members_: every peer's destructor tells it
-  std::vector<PeerSpec> wanted_[kOrigins];
+  std::vector<Wanted> wanted_[kOrigins];
+  // The shared rests of the specs, found again by their fields (weak: gone with the last).
+  std::map<std::string, std::weak_ptr<const PeerSpec>> rests_;
   std::vector<Member> members_;
   // Shared by the peers that use them (and their probes in flight): the map only finds
   // them again by their key.
@@ -154,7 +180,7 @@ class PeerSet final : private Peer::Events {
 };
 
 struct PeerSet::Plan {
-  std::vector<std::pair<Origin, std::vector<PeerSpec>>> lists;
+  std::vector<std::pair<Origin, std::vector<Wanted>>> lists;
   PeerDefaults defaults;
   size_t max_peers = 0;
   uint64_t left_out = 0;      // specs over max_peers

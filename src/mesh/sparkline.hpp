@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "mesh/recent_totals.hpp"
+#include "export/recent_totals.hpp"
 
 namespace pingmesh {
 

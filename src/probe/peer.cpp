@@ -5,31 +5,92 @@
 
 namespace pingmesh {
 
+namespace {
+
+bool same_url(const Url& a, const Url& b) {
+  return a.scheme == b.scheme && a.host == b.host && a.authority == b.authority &&
+         a.port == b.port && a.path == b.path && a.query == b.query;
+}
+
+}  // namespace
+
 Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, ProbeLimits limits,
            Events& events, uint64_t seed, PeerTimers* timers)
-    : loop_(loop),
-      resolver_(resolver),
-      target_(std::move(url), std::move(settings.address_override), std::move(settings.tls)),
-      delay_ms_(settings.delay_ms),
-      limit_(settings.limit),
-      // The original caps the failure limit at the ping limit.
-      max_failures_(settings.limit > 0 && settings.max_failures > settings.limit
-                        ? settings.limit
-                        : settings.max_failures),
-      limits_(limits),
-      events_(events),
-      schedule_(seed),
-      own_timers_(timers ? nullptr : std::make_unique<PeerTimers>(loop)),
-      timers_(timers ? timers : own_timers_.get()),
+    : schedule_(seed),
+      timers_(timers),
       location_(settings.location.empty() ? "unknown" : std::move(settings.location)) {
-  target_.identity = settings.identity.empty() ? target_.display_url : std::move(settings.identity);
+  if (!timers_) timers_ = (extra().own_timers = std::make_unique<PeerTimers>(loop)).get();
+  PeerShape shape;
+  shape.loop = &loop;
+  shape.resolver = &resolver;
+  shape.events = &events;
+  shape.delay_ms = settings.delay_ms;
+  shape.limit = settings.limit;
+  // The original caps the failure limit at the ping limit.
+  shape.max_failures = settings.limit > 0 && settings.max_failures > settings.limit
+                           ? settings.limit
+                           : settings.max_failures;
+  shape.limits = limits;
+  shape_ = timers_->share(shape);
+  std::string display = url.display();
+  if (settings.url_text.str() == display)
+    display_url_ = settings.url_text;
+  else
+    display_url_ = SharedString(std::move(display));
+  if (!settings.identity.empty() && settings.identity != display_url_.str()) {
+    identity_ = settings.identity == settings.url_text.str() ? settings.url_text
+                                                             : SharedString(settings.identity);
+  }
+  if (!url.query.empty()) extra().query = url.query;
+  if (!settings.address_override.empty())
+    extra().address_override = std::move(settings.address_override);
+  if (settings.tls.conf) extra().tls = std::move(settings.tls);
+  if (!same_url(target_url(), url)) extra().url = std::move(url);
+}
+
+Peer::Extra& Peer::extra() {
+  if (!extra_) extra_ = std::make_unique<Extra>();
+  return *extra_;
+}
+
+Url Peer::target_url() const {
+  if (extra_ && extra_->url) return *extra_->url;
+  std::string text = url();
+  if (extra_ && !extra_->query.empty()) text += "?" + extra_->query;
+  return parse_url(text, nullptr).value_or(Url{});
+}
+
+const std::string& Peer::last_error() const {
+  static const std::string none;
+  return errors_ ? errors_->last_error : none;
+}
+
+// What the probe reads, from the peer's text; the TLS session stays with the peer
+// between probes (free_ended_probe takes it back).
+ProbeTarget Peer::make_target() {
+  ProbeTarget t(target_url(), extra_ ? extra_->address_override : std::string(),
+                extra_ ? extra_->tls : TlsTarget{});
+  t.identity = identity();
+  if (extra_ && extra_->session && t.session) t.session = std::move(extra_->session);
+  return t;
+}
+
+// A spare probe of any peer's, ended, is used again when there is one (PeerTimers).
+Peer::Flight::Flight(Peer& peer, ProbeTarget t)
+    : target(std::move(t)), probe(peer.timers_->take_spare()) {
+  Probe::Done done = [&peer](const Sample& s) { peer.on_probe_done(s); };
+  if (probe)
+    probe->rebind(*peer.shape_->resolver, target, peer.shape_->limits, std::move(done));
+  else
+    probe = std::make_unique<Probe>(*peer.shape_->loop, *peer.shape_->resolver, target,
+                                    peer.shape_->limits, std::move(done));
 }
 
 PeerTotals Peer::totals() const {
   PeerTotals t;
   t.successes = counts_.successes;
   t.failures = counts_.failures;
-  t.max_failures = max_failures_;
+  t.max_failures = max_failures();
   t.averaged = counts_.averaged;
   t.disturbed = counts_.disturbed;
   t.sum = counts_.sum;
@@ -53,7 +114,10 @@ Peer::~Peer() {
 // Only what later readers need stays with the peer (its totals, latest error, address);
 // the probe itself goes. One started again since it ended is kept.
 void Peer::free_ended_probe() {
-  if (probe_ && !probe_->running()) timers_->keep_spare(std::move(probe_));
+  if (!flight_ || flight_->probe->running()) return;
+  if (flight_->target.session) extra().session = std::move(flight_->target.session);
+  timers_->keep_spare(std::move(flight_->probe));
+  flight_.reset();
 }
 
 void Peer::start(uint64_t first_offset_ns) {
@@ -66,22 +130,17 @@ void Peer::on_tick() {
   if (busy()) {
     ++skipped_ticks_;  // the previous probe is still running: keep the grid, skip this one
   } else {
-    if (next_tls_) {
-      probe_.reset();  // the last probe, done, may still point at the old session
-      target_.tls = std::move(*next_tls_);
-      next_tls_.reset();
-      if (target_.session) target_.session = std::make_unique<TlsSessionSlot>();
+    free_ended_probe();  // the last one, done: its session comes back
+    if (extra_ && extra_->next_tls) {
+      extra_->tls = std::move(*extra_->next_tls);
+      extra_->next_tls.reset();
+      extra_->session.reset();  // verified against the old CA: a new probe starts afresh
     }
-    Probe::Done done = [this](const Sample& s) { on_probe_done(s); };
-    if (!probe_) probe_ = timers_->take_spare();  // else its own ended one, not freed yet
-    if (probe_)
-      probe_->rebind(resolver_, target_, limits_, std::move(done));
-    else
-      probe_ = std::make_unique<Probe>(loop_, resolver_, target_, limits_, std::move(done));
-    probe_->start();
+    flight_ = std::make_unique<Flight>(*this, make_target());
+    flight_->probe->start();
   }
   if (stopping_ || ended_) return;
-  uint64_t delay_ns = delay_ms_ * 1000000;
+  uint64_t delay_ns = delay_ms() * 1000000;
   due_ns_ = schedule_.next(due_ns_, delay_ns);
   while (due_ns_ <= now) due_ns_ = schedule_.next(due_ns_, delay_ns);  // the loop was stalled
   timers_->arm(*this);
@@ -89,11 +148,13 @@ void Peer::on_tick() {
 
 void Peer::on_probe_done(const Sample& s) {
   if (s.ok()) {
-    if (unlogged_failures_)
-      PM_LOG(notice, "%s answers again, after %d more failures like the last one logged",
-             url().c_str(), unlogged_failures_);
-    unlogged_failures_ = 0;
-    last_failure_ = FailureReason::none;
+    if (errors_) {
+      if (errors_->unlogged_failures)
+        PM_LOG(notice, "%s answers again, after %d more failures like the last one logged",
+               url().c_str(), errors_->unlogged_failures);
+      errors_->unlogged_failures = 0;
+      errors_->last_failure = FailureReason::none;
+    }
     ++counts_.successes;
     latest_unix_ns_ = s.start_unix_ns;
     if (peer_ip_.empty()) peer_ip_ = s.remote_addr;
@@ -116,44 +177,48 @@ void Peer::on_probe_done(const Sample& s) {
     counts_.size_sum += s.size;
   } else {
     ++counts_.failures;
-    last_error_ = std::string(to_string(s.reason)) + (s.detail.empty() ? "" : ": " + s.detail);
-    last_error_unix_ns_ = s.start_unix_ns;
+    if (!errors_) errors_ = std::make_unique<Errors>();
+    errors_->last_error =
+        std::string(to_string(s.reason)) + (s.detail.empty() ? "" : ": " + s.detail);
+    errors_->last_error_unix_ns = s.start_unix_ns;
     // The original's words; from -v on, the reason too.
     log_failure(s);
   }
   timers_->free_probe_later(*this);  // we are inside the probe's callback
-  events_.on_sample(*this, s);
+  shape_->events->on_sample(*this, s);
 
-  bool limit_reached = limit_ > 0 && counts_.successes >= limit_;
-  if (limit_reached || counts_.failures >= max_failures_ || stopping_) end();
+  bool limit_reached = limit() > 0 && counts_.successes >= limit();
+  if (limit_reached || counts_.failures >= max_failures() || stopping_) end();
 }
 
 // The original's words, and from -v on the reason. A peer failing the same way again
 // and again is logged the first time, then once a minute with the count in between.
 void Peer::log_failure(const Sample& s) {
   uint64_t now = mono_ns();
-  if (s.reason == last_failure_ && now - last_failure_log_ns_ < kRepeatLogNs &&
+  Errors& e = *errors_;
+  if (s.reason == e.last_failure && now - e.last_failure_log_ns < kRepeatLogNs &&
       !log::enabled(log::Level::debug)) {
-    ++unlogged_failures_;
+    ++e.unlogged_failures;
     return;
   }
   std::string why = log::enabled(log::Level::info) ? std::string(to_string(s.reason)) : "";
   if (!s.detail.empty()) why += (why.empty() ? "" : ": ") + s.detail;
   if (!why.empty()) why = " (" + why + ")";
-  if (unlogged_failures_)
-    why += "; " + std::to_string(unlogged_failures_) + " more like the last one before it";
+  if (e.unlogged_failures)
+    why += "; " + std::to_string(e.unlogged_failures) + " more like the last one before it";
   PM_LOG(warning, "HTTP error %d failure %d of %d on %s%s", s.http_code, counts_.failures,
-         max_failures_, url().c_str(), why.c_str());
-  last_failure_ = s.reason;
-  last_failure_log_ns_ = now;
-  unlogged_failures_ = 0;
+         max_failures(), url().c_str(), why.c_str());
+  e.last_failure = s.reason;
+  e.last_failure_log_ns = now;
+  e.unlogged_failures = 0;
 }
 
 void Peer::use_tls_config(const mbedtls_ssl_config* conf, std::shared_ptr<const void> owner) {
-  auto next = std::make_unique<TlsTarget>(next_tls_ ? *next_tls_ : target_.tls);
+  Extra& x = extra();
+  auto next = std::make_unique<TlsTarget>(x.next_tls ? *x.next_tls : x.tls);
   next->conf = conf;
   next->owner = std::move(owner);
-  next_tls_ = std::move(next);
+  x.next_tls = std::move(next);
 }
 
 void Peer::stop() {
@@ -164,8 +229,8 @@ void Peer::stop() {
 }
 
 void Peer::cancel() {
-  if (probe_) {
-    probe_->cancel();
+  if (flight_) {
+    flight_->probe->cancel();
     timers_->free_probe_later(*this);
   }
   if (stopping_ && !ended_) end();
@@ -174,11 +239,11 @@ void Peer::cancel() {
 void Peer::end() {
   if (ended_) return;
   ended_ = true;
-  if (unlogged_failures_)
+  if (errors_ && errors_->unlogged_failures)
     PM_LOG(warning, "%s: %d more failures like the last one logged", url().c_str(),
-           unlogged_failures_);
+           errors_->unlogged_failures);
   timers_->disarm(*this);
-  events_.on_peer_ended(*this);
+  shape_->events->on_peer_ended(*this);
 }
 
 }  // namespace pingmesh

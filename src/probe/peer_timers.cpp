@@ -87,6 +87,19 @@ void PeerTimers::free_probe_later(Peer& peer) {
   }
 }
 
+std::shared_ptr<const PeerShape> PeerTimers::share(const PeerShape& s) {
+  std::shared_ptr<const PeerShape> found;
+  std::erase_if(shapes_, [&](const std::weak_ptr<const PeerShape>& w) {
+    auto p = w.lock();
+    if (p && !found && *p == s) found = std::move(p);
+    return w.expired();
+  });
+  if (found) return found;
+  auto made = std::make_shared<const PeerShape>(s);
+  shapes_.push_back(made);
+  return made;
+}
+
 void PeerTimers::forget(Peer& peer) {
   disarm(peer);
   std::erase(ended_, &peer);

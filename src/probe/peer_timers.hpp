@@ -14,6 +14,7 @@ namespace pingmesh {
 
 class Peer;
 class Probe;
+struct PeerShape;  // peer.hpp
 
 class PeerTimers {
  public:
@@ -38,6 +39,9 @@ class PeerTimers {
   void keep_spare(std::unique_ptr<Probe> probe);
   size_t spares() const { return spares_.size(); }
   uint64_t spares_taken() const { return spares_taken_; }
+
+  // The one copy of s that its peers share (kept while one of them lives).
+  std::shared_ptr<const PeerShape> share(const PeerShape& s);
 
   size_t armed() const { return heap_.size(); }
   size_t probes_to_free() const { return ended_.size(); }
@@ -70,6 +74,7 @@ class PeerTimers {
   static constexpr size_t kSpareProbes = 4;  // about the probes in flight at one time
   std::vector<std::unique_ptr<Probe>> spares_;
   uint64_t spares_taken_ = 0;
+  std::vector<std::weak_ptr<const PeerShape>> shapes_;  // a few: one per distinct shape
 };
 
 }  // namespace pingmesh

@@ -1,6 +1,8 @@
 // Membership: each origin changes only its own peers, one peer per identity in priority
 // order, the max_peers bound, kept peers keep their state, and removed ones are freed
 // after they end. The peers probe our own responder on loopback.
+#include <malloc.h>
+
 #include "harness.hpp"
 #include "test_routes.hpp"
 
@@ -59,7 +61,7 @@ class PeerSetTest : public ::testing::Test {
   std::map<std::string, std::pair<Origin, const Peer*>> running() {
     std::map<std::string, std::pair<Origin, const Peer*>> out;
     set->for_each([&](const PeerSet::Member& m) {
-      if (!m.removed) out[m.recipe.identity] = {m.origin, m.peer.get()};
+      if (!m.removed) out[m.peer->identity()] = {m.origin, m.peer.get()};
     });
     return out;
   }
@@ -171,4 +173,100 @@ TEST_F(PeerSetTest, AFailedPlanChangesNothing) {
   EXPECT_THROW(set->plan(one(Origin::config, {tls}), defaults, 100), ConfigError);
   EXPECT_EQ(running().size(), 1u);
   EXPECT_TRUE(running().count("a"));
+}
+
+// The lists are kept compact (a URL text and a line each, the rest shared), and give back
+// what they were given: URL, query, place, names and settings.
+TEST_F(PeerSetTest, WantedListsGiveBackWhatTheyWereGiven) {
+  make();
+  std::vector<PeerSpec> list;
+  for (int i = 1; i <= 3; ++i) {
+    PeerSpec s = spec("");
+    s.url = url("http://127.0.0." + std::to_string(i) + ":" + std::to_string(responder->port()) +
+                "/v1/ping");
+    s.place = "/etc/pingmesh/peers.txt:" + std::to_string(i);
+    list.push_back(s);
+  }
+  list[1].url.query = "a=1";
+  list[2].location = "Far";
+  list[2].delay_s = 9;
+  PeerSpec odd = spec("named");
+  odd.place = "file:007";  // not a line number as a file gives it: kept whole
+  odd.url = url("HTTP://127.0.0.9:" + std::to_string(responder->port()));
+  list.push_back(odd);
+  std::vector<PeerSpec> given = list;
+  set->reconcile(Origin::config, std::move(list));
+  auto back = set->wanted(Origin::config);
+  ASSERT_EQ(back.size(), given.size());
+  for (size_t i = 0; i < given.size(); ++i) {
+    EXPECT_EQ(back[i].url.display(), given[i].url.display());
+    EXPECT_EQ(back[i].url.query, given[i].url.query);
+    EXPECT_EQ(back[i].url.host, given[i].url.host);
+    EXPECT_EQ(back[i].url.port, given[i].url.port);
+    EXPECT_EQ(back[i].place, given[i].place);
+    EXPECT_EQ(back[i].identity(), given[i].identity());
+    EXPECT_EQ(back[i].location, given[i].location);
+    EXPECT_EQ(back[i].delay_s, given[i].delay_s);
+    EXPECT_EQ(back[i].tls, given[i].tls);
+  }
+  auto ids = running();
+  ASSERT_EQ(ids.size(), 4u);
+  EXPECT_EQ(ids.count(given[1].identity()), 1u) << "the query is in the identity";
+  set->for_each([&](const PeerSet::Member& m) {
+    if (m.peer->identity() == "Far") {
+      EXPECT_EQ(m.place(), "/etc/pingmesh/peers.txt:3");
+    }
+    if (m.peer->identity() == "named") {
+      EXPECT_EQ(m.place(), "file:007");
+    }
+  });
+  // The same list again (its places moved): every peer kept, none made again.
+  std::vector<PeerSpec> again = given;
+  for (auto& s : again) s.place += "0";
+  auto change = set->reconcile(Origin::config, std::move(again));
+  EXPECT_EQ(change.kept, 4u);
+  EXPECT_EQ(change.added, 0u);
+  EXPECT_EQ(set->wanted(Origin::config)[0].place, "/etc/pingmesh/peers.txt:10");
+  set->for_each([&](const PeerSet::Member& m) {
+    if (m.peer->identity() == "named") {
+      EXPECT_EQ(m.place(), "file:0070");
+    }
+  });
+  // Removed, a member still says where it came from.
+  set->reconcile(Origin::config, {});
+  size_t removed = 0;
+  set->for_each([&](const PeerSet::Member& m) {
+    removed += m.removed;
+    if (m.peer->identity() == "Far") {
+      EXPECT_EQ(m.place(), "/etc/pingmesh/peers.txt:30");
+    }
+  });
+  EXPECT_EQ(removed, 4u);
+}
+
+// An idle http peer of a [peers] file is a few hundred bytes of heap all told: its Peer,
+// its member, its wanted entry, its place in the timer heap (a probe, the request and the
+// parsed URL exist only while it probes; its URL text is one copy, shared). Was 1,440.
+TEST_F(PeerSetTest, IdlePeersOfAFileHoldLittleHeap) {
+  constexpr size_t kPeers = 4000;
+  make(kPeers);
+  size_t before = mallinfo2().uordblks;
+  {
+    std::vector<PeerSpec> list;
+    for (size_t i = 0; i < kPeers; ++i) {
+      PeerSpec s;
+      s.url = url("http://127.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) +
+                  ":" + std::to_string(responder->port()) + "/v1/ping");
+      s.place = "/etc/pingmesh/peers-of-the-mesh.txt:" + std::to_string(i + 1);
+      list.push_back(std::move(s));
+    }
+    set->reconcile(Origin::config, std::move(list));
+  }
+  size_t after = mallinfo2().uordblks;
+  if (after == before) GTEST_SKIP() << "no mallinfo2 from this allocator (a sanitizer)";
+  ASSERT_EQ(set->size(), kPeers);
+  double per_peer = double(after - before) / kPeers;
+  RecordProperty("heap_bytes_per_peer", std::to_string(per_peer));
+  std::printf("peer set: %.0f heap bytes an idle peer\n", per_peer);
+  EXPECT_LT(per_peer, 490) << "heap bytes per idle peer: " << per_peer;
 }

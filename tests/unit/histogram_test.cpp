@@ -104,6 +104,26 @@ TEST(Histogram, EstimateOfALogNormalStaysInTheTrueQuantilesBucket) {
 }
 
 TEST(Histogram, StaysSmall) {
-  EXPECT_LE(sizeof(Histogram), 88u);
-  EXPECT_LE(6 * sizeof(Histogram), 528u);
+  EXPECT_LE(sizeof(Histogram), 56u) << "16-bit counts until one would overflow";
+  EXPECT_LE(6 * sizeof(Histogram), 336u);
+}
+
+// A bucket past 65,535 widens the counts to 32 bits, every bucket kept exact.
+TEST(Histogram, CountsPastSixteenBitsStayExact) {
+  Histogram h;
+  constexpr uint32_t kMany = 70'000;
+  for (uint32_t i = 0; i < kMany; ++i) h.add(60'000);  // bucket 1
+  for (int i = 0; i < 3; ++i) h.add(2'000'000);        // bucket 5
+  h.add(300'000'000'000);                              // +Inf
+  EXPECT_EQ(h.bucket(1), kMany);
+  EXPECT_EQ(h.bucket(5), 3u);
+  EXPECT_EQ(h.bucket(Histogram::kBuckets), 1u);
+  EXPECT_EQ(h.count(), kMany + 4u);
+  EXPECT_EQ(h.sum_ns(), uint64_t(kMany) * 60'000 + 6'000'000 + 300'000'000'000);
+  Histogram below;  // one short of the widening: the same numbers without it
+  for (uint32_t i = 0; i < 65'535; ++i) below.add(60'000);
+  EXPECT_EQ(below.bucket(1), 65'535u);
+  below.add(60'000);
+  EXPECT_EQ(below.bucket(1), 65'536u);
+  EXPECT_DOUBLE_EQ(below.quantile(0.5), 0.000075);
 }

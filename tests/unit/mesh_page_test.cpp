@@ -39,7 +39,7 @@ TEST(MeshPage, APairFailsOnlyWithoutARecentSuccess) {
 
 TEST(MeshPage, RingKeepsTheLatest60) {
   RecentTotals r;
-  static_assert(sizeof(RecentTotals) <= 244);
+  static_assert(sizeof(RecentTotals) <= 136, "16-bit points while they fit");
   for (int i = 0; i < 100; ++i) r.add_ok(uint64_t(i) * 1000);
   r.add_failed();
   ASSERT_EQ(r.size(), 60u);
@@ -49,6 +49,33 @@ TEST(MeshPage, RingKeepsTheLatest60) {
   EXPECT_NE(svg.find("<path d=\"M"), std::string::npos);
   EXPECT_NE(svg.find("class=\"f\""), std::string::npos);
   EXPECT_NE(svg.find("1 failed"), std::string::npos);
+}
+
+// A total of 65.535 ms or more widens the ring: every point stays exact, old and new,
+// failures included, and the sparkline is the same as with 32-bit points throughout.
+TEST(MeshPage, RingWidensForSlowPeersAndStaysExact) {
+  RecentTotals r;
+  r.add_ok(65'534'999);  // 65,534 us: the last that fits 16 bits
+  r.add_failed();
+  r.add_ok(1'000);
+  EXPECT_EQ(r.at(0), 65'534u);
+  EXPECT_EQ(r.at(1), RecentTotals::kFailed);
+  std::string narrow_svg = sparkline_svg(r);
+  r.add_ok(65'535'000);         // 65,535 us: widens
+  r.add_ok(5'000'000'000'000);  // 5,000 s: the most a point says is just under kFailed
+  ASSERT_EQ(r.size(), 5u);
+  EXPECT_EQ(r.at(0), 65'534u);
+  EXPECT_EQ(r.at(1), RecentTotals::kFailed);
+  EXPECT_EQ(r.at(2), 1u);
+  EXPECT_EQ(r.at(3), 65'535u);
+  EXPECT_EQ(r.at(4), RecentTotals::kFailed - 1);
+  std::string wide_svg = sparkline_svg(r);
+  EXPECT_NE(wide_svg.find("1 failed"), std::string::npos);
+  EXPECT_NE(wide_svg.find("0.001 to 4294967.294 ms"), std::string::npos) << wide_svg;
+  EXPECT_NE(narrow_svg.find("0.001 to 65.534 ms"), std::string::npos) << narrow_svg;
+  for (int i = 0; i < 100; ++i) r.add_failed();
+  EXPECT_EQ(r.latest(), RecentTotals::kFailed);
+  EXPECT_EQ(r.size(), 60u);
 }
 
 // A log scale (sparkline.cpp's own ln, not libm's): 10x the lowest sits half way up.

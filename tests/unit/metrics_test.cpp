@@ -312,19 +312,21 @@ TEST(Metrics, ProcessFiguresOfThisProcess) {
 // the per-peer budget), reads them as empty and renders no series for them, as before.
 TEST(Metrics, APlainPeerThatAnswersHoldsOnlyWhatItUses) {
   constexpr int kPeers = 1000;
-  std::vector<std::string> names;
-  for (int i = 0; i < kPeers; ++i) names.push_back("p" + std::to_string(1000 + i));  // SSO
+  std::vector<SharedString> names;  // as the peers hold them
+  for (int i = 0; i < kPeers; ++i) names.emplace_back("p" + std::to_string(1000 + i));
   Metrics m(kPeers);
   size_t before = mallinfo2().uordblks;
-  for (const std::string& name : names) m.on_sample(ok_sample(name), 1);
+  for (const SharedString& name : names) m.on_sample(ok_sample(name.str()), name);
   size_t after = mallinfo2().uordblks;
   if (after == before) GTEST_SKIP() << "no mallinfo2 from this allocator (a sanitizer)";
   double per_peer = double(after - before) / kPeers;
   std::printf("metrics: %.0f heap bytes a plain peer (sizeof PeerSeries %zu)\n", per_peer,
               sizeof(PeerSeries));
-  // Four histograms of 88 bytes, counters, a map node and malloc's own: about 500 (with
-  // all six phases and the failure counters inline, about 700).
-  EXPECT_LT(per_peer, 600);
+  // Four histograms of 56 bytes, counters, the page's ring of 136 (in a map of its own
+  // it cost 256 more), a map node keyed by the peer's own copy of its name and malloc's
+  // own: about 510 (with 32-bit buckets, a key of its own and without the ring about
+  // 530; with all six phases and the failure counters inline, 700).
+  EXPECT_LT(per_peer, 540);
   const PeerSeries* s = m.find("p1000");
   ASSERT_TRUE(s);
   EXPECT_EQ(s->phase(PhaseIndex::dns).count(), 0u);
@@ -336,6 +338,52 @@ TEST(Metrics, APlainPeerThatAnswersHoldsOnlyWhatItUses) {
   EXPECT_NE(out.find("phase=\"tcp\""), std::string::npos);
   EXPECT_EQ(out.find("phase=\"dns\""), std::string::npos) << "never observed: no series, as before";
   EXPECT_EQ(out.find("phase=\"tls\""), std::string::npos);
+}
+
+// The series' key is the peer's own copy of its identity, not another one.
+TEST(Metrics, TheSeriesKeepsThePeersCopyOfItsName) {
+  constexpr int kPeers = 1000;
+  auto heap_a_peer = [](bool shared) {
+    std::vector<SharedString> names;
+    for (int i = 0; i < kPeers; ++i)
+      names.emplace_back("http://127.1.0." + std::to_string(i) + ":12345/v1/ping");
+    Metrics m(kPeers);
+    size_t before = mallinfo2().uordblks;
+    for (const SharedString& name : names) {
+      if (shared)
+        m.on_sample(ok_sample(name.str()), name);
+      else
+        m.on_sample(ok_sample(name.str()), 1);
+    }
+    double per_peer = double(mallinfo2().uordblks - before) / kPeers;
+    EXPECT_EQ(m.find(names[7].str())->ok, 1u);
+    return per_peer;
+  };
+  double own = heap_a_peer(false), shared = heap_a_peer(true);
+  if (own == 0) GTEST_SKIP() << "no mallinfo2 from this allocator (a sanitizer)";
+  EXPECT_LT(shared + 48, own) << "the name's 33 bytes and its holder, once";
+}
+
+// The page's sparklines read each peer's recent totals from its series: every sample,
+// ok or failed (disturbed ones too), gone with the series.
+TEST(Metrics, RecentTotalsRideInTheSeries) {
+  Metrics m(10);
+  Sample ok = ok_sample("a");
+  ok.t.total = 1'234'000;
+  m.on_sample(ok, 1);
+  m.on_sample(failed_sample("a", FailureReason::connect_timeout), 1);
+  Sample disturbed = ok;
+  disturbed.quality.disturbed = true;
+  disturbed.t.total = 70'000'000;  // 70 ms: the ring widens
+  m.on_sample(disturbed, 2);
+  const PeerSeries* s = m.find("a");
+  ASSERT_TRUE(s);
+  ASSERT_EQ(s->recent.size(), 3u);
+  EXPECT_EQ(s->recent.at(0), 1234u);
+  EXPECT_EQ(s->recent.at(1), RecentTotals::kFailed);
+  EXPECT_EQ(s->recent.at(2), 70'000u);
+  m.forget("a");
+  EXPECT_FALSE(m.find("a"));
 }
 
 // The figures of the report: heap per peer with every phase observed, and a scrape's
