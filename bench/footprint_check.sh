@@ -33,10 +33,10 @@ static   stripped  1024  1024
 static   peak_rss  2940  2560
 static   pss_alone 1400  1229
 static   private   1100  -
-dynamic  stripped   830  -
+dynamic  stripped   865  -
 dynamic  peak_rss  3560  -
 dynamic  pss_alone 1850  2458
-dynamic  private   1500  -
+dynamic  private   1700  -
 '
 scale=${FOOTPRINT_SCALE:-100}
 
