@@ -47,7 +47,8 @@ Responder::Responder(Loop& loop, Options options, const Routes& routes)
     : loop_(loop),
       options_(std::move(options)),
       routes_(routes),
-      reaper_(loop, [this] { reap(); }) {}
+      reaper_(loop, [this] { reap(); }),
+      resumer_(loop, [this] { resume_deferred(); }) {}
 
 Responder::~Responder() {
   stop();
@@ -100,6 +101,7 @@ uint16_t Responder::listen_all(uint16_t port, bool tls) {
 void Responder::stop() {
   listeners_.clear();
   for (auto& c : connections_) c->close();
+  deferred_.clear();
   connections_.clear();
   retired_.clear();
   clients_ = ClientTable();  // its members are gone
@@ -186,6 +188,11 @@ void Responder::evict_handshake(ClientTable::Member* m) {
 void Responder::retire(Connection* c) {
   if (c->retired) return;
   c->retired = true;
+  if (c->deferred) {  // not in deferred_ while resume_deferred() goes through its copy
+    c->deferred = false;
+    auto at = std::find(deferred_.begin(), deferred_.end(), c);
+    if (at != deferred_.end()) deferred_.erase(at);
+  }
   c->leave();
   c->close();
   retired_.push_back(std::move(*c->self_));
@@ -195,6 +202,23 @@ void Responder::retire(Connection* c) {
 
 void Responder::reap() {
   retired_.clear();
+}
+
+void Responder::defer(Connection* c) {
+  c->deferred = true;
+  deferred_.push_back(c);
+  resumer_.start(0);  // the next turn, after that turn's other callbacks are due
+}
+
+// Each goes on with its next share; one that spends it again defers itself anew.
+void Responder::resume_deferred() {
+  std::vector<Connection*> now;
+  now.swap(deferred_);
+  for (Connection* c : now) {
+    if (!c->deferred) continue;  // retired meanwhile
+    c->deferred = false;
+    c->resume();
+  }
 }
 
 }  // namespace pingmesh
