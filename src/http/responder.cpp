@@ -207,7 +207,7 @@ void Responder::reap() {
 void Responder::defer(Connection* c) {
   c->deferred = true;
   deferred_.push_back(c);
-  resumer_.start(0);  // the next turn, after that turn's other callbacks are due
+  resumer_.start();  // the next turn, before its I/O
 }
 
 // Each goes on with its next share; one that spends it again defers itself anew.
@@ -219,6 +219,7 @@ void Responder::resume_deferred() {
     c->deferred = false;
     c->resume();
   }
+  if (deferred_.empty()) resumer_.stop();
 }
 
 }  // namespace pingmesh

@@ -13,6 +13,7 @@
 #include "http/client_table.hpp"
 #include "http/routes.hpp"
 #include "log/log.hpp"
+#include "loop/idle.hpp"
 #include "loop/tcp.hpp"
 #include "loop/timer.hpp"
 #include "tls/channel.hpp"
@@ -110,7 +111,7 @@ class Responder {
   std::vector<std::unique_ptr<Connection>> retired_;  // freed on the next loop turn
   Timer reaper_;
   std::vector<Connection*> deferred_;  // to go on next turn (none retired: retire() drops them)
-  Timer resumer_;
+  Idle resumer_;
   uint16_t port_ = 0;
   uint16_t tls_port_ = 0;
   size_t handshakes_ = 0;  // TLS handshakes in progress

@@ -80,7 +80,10 @@ void Responder::Connection::on_read(int status, const char* data, size_t len,
       owner_.retire(this);
     return;
   }
-  if (closing_) return;  // answered with Connection: close; discard until the peer's FIN
+  if (closing_) {        // answered with Connection: close; discard until the peer's FIN
+    quiet_end_ = false;  // more may come: closing with it unread would send a reset
+    return;
+  }
   if (!spoke_) {
     spoke_ = true;
     timer_.start(handshaking_ ? owner_.options_.handshake_timeout_ms
