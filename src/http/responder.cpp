@@ -77,7 +77,18 @@ uint16_t Responder::listen_all(uint16_t port, bool tls) {
       throw std::runtime_error("listen address '" + a + "' is not an IP address");
     auto l = std::make_unique<TcpListener>(
         loop_, [this, tls](TcpListener& self) { on_connection(self, tls); });
-    int rc = l->listen(reinterpret_cast<sockaddr*>(&ss));
+    // Small answers leave at once (TCP_NODELAY). And the kernel would grow the send buffer
+    // of a client that never reads up to tcp_wmem's maximum (4 MB) with a copy of the page
+    // each; fixed, the rest waits in the shared page. Accepted sockets inherit both, and
+    // the deferred accept, when set before listen().
+    int rc = l->bind(reinterpret_cast<sockaddr*>(&ss));
+    if (rc == 0) {
+      if (l->set_accepted_options(true, int(options_.send_buffer_bytes)) != 0)
+        options_per_connection_ = true;
+      if (options_.defer_accept && syn_cookies_on() && l->defer_accept(1) != 0)
+        PM_LOG(notice, "responder: TCP_DEFER_ACCEPT refused; accepting at once");
+      rc = l->listen();
+    }
     if (rc != 0) {
       std::string why =
           "cannot listen on " + a + " port " + std::to_string(port) + ": " + uv_strerror(rc);
@@ -85,13 +96,6 @@ uint16_t Responder::listen_all(uint16_t port, bool tls) {
       PM_LOG(notice, "%s (serving without it)", why.c_str());
       continue;
     }
-    // Small answers leave at once (TCP_NODELAY). And the kernel would grow the send buffer
-    // of a client that never reads up to tcp_wmem's maximum (4 MB) with a copy of the page
-    // each; fixed, the rest waits in the shared page. Accepted sockets inherit both.
-    if (l->set_accepted_options(true, int(options_.send_buffer_bytes)) != 0)
-      options_per_connection_ = true;
-    if (options_.defer_accept && syn_cookies_on() && l->defer_accept(1) != 0)
-      PM_LOG(notice, "responder: TCP_DEFER_ACCEPT refused; accepting at once");
     if (port == 0) port = uint16_t(l->port());
     listeners_.push_back(std::move(l));
   }
