@@ -64,7 +64,7 @@ void Responder::Connection::answer_out() {
 // The last answer is out, or could not be sent. A client that asked to close and sent
 // nothing after its request is closed at once: its kernel holds the whole answer, and
 // with no unread input here close() sends FIN, not a reset. So is one that ended its
-// side: its FIN was read, nothing more can come. Otherwise half-close and read
+// side: its FIN (or close_notify) was read, no more is to come. Otherwise half-close and read
 // until the client's FIN (at most kLingerMs): closing with unread input would send a
 // reset that can destroy the answer in flight. May retire this connection (freed on the
 // next loop turn, so callers may still read its members).
