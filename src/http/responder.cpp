@@ -47,7 +47,8 @@ Responder::Responder(Loop& loop, Options options, const Routes& routes)
     : loop_(loop),
       options_(std::move(options)),
       routes_(routes),
-      reaper_(loop, [this] { reap(); }) {}
+      reaper_(loop, [this] { reap(); }),
+      resumer_(loop, [this] { resume_deferred(); }) {}
 
 Responder::~Responder() {
   stop();
@@ -76,7 +77,18 @@ uint16_t Responder::listen_all(uint16_t port, bool tls) {
       throw std::runtime_error("listen address '" + a + "' is not an IP address");
     auto l = std::make_unique<TcpListener>(
         loop_, [this, tls](TcpListener& self) { on_connection(self, tls); });
-    int rc = l->listen(reinterpret_cast<sockaddr*>(&ss));
+    // Small answers leave at once (TCP_NODELAY). And the kernel would grow the send buffer
+    // of a client that never reads up to tcp_wmem's maximum (4 MB) with a copy of the page
+    // each; fixed, the rest waits in the shared page. Accepted sockets inherit both, and
+    // the deferred accept, when set before listen().
+    int rc = l->bind(reinterpret_cast<sockaddr*>(&ss));
+    if (rc == 0) {
+      if (l->set_accepted_options(true, int(options_.send_buffer_bytes)) != 0)
+        options_per_connection_ = true;
+      if (options_.defer_accept && syn_cookies_on() && l->defer_accept(1) != 0)
+        PM_LOG(notice, "responder: TCP_DEFER_ACCEPT refused; accepting at once");
+      rc = l->listen();
+    }
     if (rc != 0) {
       std::string why =
           "cannot listen on " + a + " port " + std::to_string(port) + ": " + uv_strerror(rc);
@@ -84,13 +96,6 @@ uint16_t Responder::listen_all(uint16_t port, bool tls) {
       PM_LOG(notice, "%s (serving without it)", why.c_str());
       continue;
     }
-    // Small answers leave at once (TCP_NODELAY). And the kernel would grow the send buffer
-    // of a client that never reads up to tcp_wmem's maximum (4 MB) with a copy of the page
-    // each; fixed, the rest waits in the shared page. Accepted sockets inherit both.
-    if (l->set_accepted_options(true, int(options_.send_buffer_bytes)) != 0)
-      options_per_connection_ = true;
-    if (options_.defer_accept && syn_cookies_on() && l->defer_accept(1) != 0)
-      PM_LOG(notice, "responder: TCP_DEFER_ACCEPT refused; accepting at once");
     if (port == 0) port = uint16_t(l->port());
     listeners_.push_back(std::move(l));
   }
@@ -100,6 +105,7 @@ uint16_t Responder::listen_all(uint16_t port, bool tls) {
 void Responder::stop() {
   listeners_.clear();
   for (auto& c : connections_) c->close();
+  deferred_.clear();
   connections_.clear();
   retired_.clear();
   clients_ = ClientTable();  // its members are gone
@@ -186,6 +192,11 @@ void Responder::evict_handshake(ClientTable::Member* m) {
 void Responder::retire(Connection* c) {
   if (c->retired) return;
   c->retired = true;
+  if (c->deferred) {  // not in deferred_ while resume_deferred() goes through its copy
+    c->deferred = false;
+    auto at = std::find(deferred_.begin(), deferred_.end(), c);
+    if (at != deferred_.end()) deferred_.erase(at);
+  }
   c->leave();
   c->close();
   retired_.push_back(std::move(*c->self_));
@@ -195,6 +206,24 @@ void Responder::retire(Connection* c) {
 
 void Responder::reap() {
   retired_.clear();
+}
+
+void Responder::defer(Connection* c) {
+  c->deferred = true;
+  deferred_.push_back(c);
+  resumer_.start();  // the next turn, before its I/O
+}
+
+// Each goes on with its next share; one that spends it again defers itself anew.
+void Responder::resume_deferred() {
+  std::vector<Connection*> now;
+  now.swap(deferred_);
+  for (Connection* c : now) {
+    if (!c->deferred) continue;  // retired meanwhile
+    c->deferred = false;
+    c->resume();
+  }
+  if (deferred_.empty()) resumer_.stop();
 }
 
 }  // namespace pingmesh

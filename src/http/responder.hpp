@@ -13,6 +13,7 @@
 #include "http/client_table.hpp"
 #include "http/routes.hpp"
 #include "log/log.hpp"
+#include "loop/idle.hpp"
 #include "loop/tcp.hpp"
 #include "loop/timer.hpp"
 #include "tls/channel.hpp"
@@ -97,6 +98,9 @@ class Responder {
   void evict_handshake(ClientTable::Member* m);
   void retire(Connection* c);
   void reap();
+  // A connection that spent its share of answers this loop turn goes on next turn.
+  void defer(Connection* c);
+  void resume_deferred();
 
   Loop& loop_;
   Options options_;
@@ -106,6 +110,8 @@ class Responder {
   ClientTable clients_;
   std::vector<std::unique_ptr<Connection>> retired_;  // freed on the next loop turn
   Timer reaper_;
+  std::vector<Connection*> deferred_;  // to go on next turn (none retired: retire() drops them)
+  Idle resumer_;
   uint16_t port_ = 0;
   uint16_t tls_port_ = 0;
   size_t handshakes_ = 0;  // TLS handshakes in progress

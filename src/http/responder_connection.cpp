@@ -74,10 +74,16 @@ void Responder::Connection::on_read(int status, const char* data, size_t len,
   read_at_ = now;
   more_unread_ = len == kSharedReadBufferSize;  // the read stopped at the buffer's end
   if (status != 0) {
-    owner_.retire(this);
+    if (status == UV_EOF)
+      on_peer_end();
+    else
+      owner_.retire(this);
     return;
   }
-  if (closing_) return;  // answered with Connection: close; discard until the peer's FIN
+  if (closing_) {        // answered with Connection: close; discard until the peer's FIN
+    quiet_end_ = false;  // more may come: closing with it unread would send a reset
+    return;
+  }
   if (!spoke_) {
     spoke_ = true;
     timer_.start(handshaking_ ? owner_.options_.handshake_timeout_ms
@@ -99,10 +105,38 @@ void Responder::Connection::on_read(int status, const char* data, size_t len,
     timer_.start(owner_.options_.header_timeout_ms);
   }
   if (p.closed && !closing_) {
-    owner_.retire(this);
+    on_peer_end();
     return;
   }
   if (closing_ && pending_writes_ == 0 && !page_) finish();  // nothing left to send
+}
+
+// The client ended its side (FIN, or TLS close_notify) and may still read: what it asked
+// for goes out first, and the connection is retired once all of it is in the kernel
+// (answer_out), which then sends it and a FIN. Closing now would cancel the queued tail.
+// A client that never reads holds the slot no longer than the timer that runs (header,
+// idle or linger).
+void Responder::Connection::on_peer_end() {
+  peer_ended_ = true;
+  stream_.stop_reading();
+  if (!lingering_ && (pending_writes_ > 0 || page_ || waiting_)) return;
+  owner_.retire(this);
+}
+
+void Responder::Connection::resume() {
+  answers_this_turn_ = 0;
+  turn_ = uv_now(owner_.loop_.get());
+  answer_out();
+}
+
+// Counts an answer sent at once; true when it was this turn's last for this connection.
+bool Responder::Connection::spent_turn() {
+  uint64_t turn = uv_now(owner_.loop_.get());
+  if (turn != turn_) {
+    turn_ = turn;
+    answers_this_turn_ = 0;
+  }
+  return ++answers_this_turn_ >= kAnswersPerTurn;
 }
 
 // Request bytes, decrypted when the connection is TLS.
@@ -120,8 +154,9 @@ void Responder::Connection::on_plain(const char* data, size_t len) {
 }
 
 // Parses request after request. Requests are answered one at a time: an answer the
-// kernel takes at once (the usual case) lets parsing go on; otherwise the next request
-// waits in backlog_, and the socket is not read, until the answer is out. So a client
+// kernel takes at once (the usual case) lets parsing go on, up to kAnswersPerTurn a loop
+// turn; otherwise the next request waits in backlog_, and the socket is not read, until
+// the answer is out (or the next turn). So a client
 // that pipelines without reading cannot make us queue answers without bound: at most
 // what its socket buffers hold, and one answer.
 // Every byte of a request head counts toward its bound, blank lines and padding too:
@@ -139,7 +174,8 @@ void Responder::Connection::parse(const char* data, size_t len) {
       return;
     }
     if (err == HPE_PAUSED) {
-      if (pending_writes_ == 0 && !page_) {  // the answer is out: on to the next request
+      bool out = pending_writes_ == 0 && !page_;
+      if (out && !spent_turn()) {  // the answer is out: on to the next request
         llhttp_resume(&parser_);
         len -= size_t(rest - data);
         data = rest;
@@ -148,6 +184,7 @@ void Responder::Connection::parse(const char* data, size_t len) {
       backlog_.assign(rest, size_t(data + len - rest));
       waiting_ = true;
       stream_.stop_reading();
+      if (out) owner_.defer(this);  // this turn's share is spent: the rest goes on next turn
       return;
     }
     if (err == HPE_PAUSED_UPGRADE) {  // CONNECT or Upgrade: answered, then closed
@@ -311,6 +348,9 @@ int Responder::Connection::on_message_complete() {
   if (!keep) {
     client_ends_ = true;  // Connection: close, or HTTP/1.0 without keep-alive
     closing_ = true;
+    // The answer may wait on a client that does not read: bounded like a request, not
+    // by the idle timeout the previous answer started.
+    timer_.start(owner_.options_.header_timeout_ms);
     return HPE_PAUSED;
   }
   timer_.start(owner_.options_.idle_timeout_ms);

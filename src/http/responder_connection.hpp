@@ -25,6 +25,9 @@ class Responder::Connection final : public TcpStream::Events,
   static constexpr uint64_t kLingerMs = 1000;
   static constexpr size_t kMaxBacklog = 128 * 1024;
   static constexpr size_t kTlsChunk = 16 * 1024;  // one record of a shared page at a time
+  // Answers one connection gets in one loop turn: a client pipelining small requests
+  // must not hold the loop (and every probe's stamps) for thousands of them.
+  static constexpr int kAnswersPerTurn = 16;
 
   Connection(Responder& owner, bool tls);
 
@@ -40,6 +43,8 @@ class Responder::Connection final : public TcpStream::Events,
   void start(const ClientKey& client);
   void leave();
   void close();
+  // Goes on with the requests waiting after this turn's share (Responder::defer).
+  void resume();
 
   void on_read(int status, const char* data, size_t len, uint64_t now) noexcept override;
   void on_plain(const char* data, size_t len) override;
@@ -84,6 +89,8 @@ class Responder::Connection final : public TcpStream::Events,
   int refuse(int code);
   void oversized(int code);
 
+  bool spent_turn();
+  void on_peer_end();
   void on_timeout();
   void answer_out();
   void finish();
@@ -134,10 +141,14 @@ class Responder::Connection final : public TcpStream::Events,
   bool client_ends_ = false;  // the client said this request is its last
   bool quiet_end_ = false;    // ... and sent nothing after it: close once it is answered
   bool more_unread_ = false;  // the last read filled the buffer: the kernel may hold more
+  bool peer_ended_ = false;   // FIN or close_notify came: send what is asked, then close
+  int answers_this_turn_ = 0;
+  uint64_t turn_ = 0;  // the loop time of the turn answers_this_turn_ counts
 
  public:
   std::list<std::unique_ptr<Connection>>::iterator self_;
   bool retired = false;
+  bool deferred = false;  // in the responder's deferred_
 };
 
 }  // namespace pingmesh

@@ -40,33 +40,42 @@ void Responder::Connection::on_written(int status) noexcept {
 }
 
 // Everything queued is out: end the connection, or go on to the request waiting.
+// A client that ended its side is closed once nothing is left to send.
 void Responder::Connection::answer_out() {
   if (closing_) {
     finish();
-  } else if (waiting_) {
+    return;
+  }
+  if (waiting_) {
     waiting_ = false;
     llhttp_resume(&parser_);
-    stream_.start_reading();
+    if (!peer_ended_) stream_.start_reading();
     std::string rest;
     rest.swap(backlog_);
     if (!rest.empty()) parse(rest.data(), rest.size());
-    if (closing_ && pending_writes_ == 0 && !page_) finish();
+    if (closing_ && pending_writes_ == 0 && !page_) {
+      finish();
+      return;
+    }
   }
+  if (peer_ended_ && !waiting_ && pending_writes_ == 0 && !page_) owner_.retire(this);
 }
 
 // The last answer is out, or could not be sent. A client that asked to close and sent
 // nothing after its request is closed at once: its kernel holds the whole answer, and
-// with no unread input here close() sends FIN, not a reset. Otherwise half-close and read
+// with no unread input here close() sends FIN, not a reset. So is one that ended its
+// side: its FIN (or close_notify) was read, no more is to come. Otherwise half-close and read
 // until the client's FIN (at most kLingerMs): closing with unread input would send a
 // reset that can destroy the answer in flight. May retire this connection (freed on the
 // next loop turn, so callers may still read its members).
 void Responder::Connection::finish() {
   if (lingering_) return;
-  if (broken_ || quiet_end_) {
+  if (broken_ || quiet_end_ || peer_ended_) {
     owner_.retire(this);
     return;
   }
   lingering_ = true;
+  stream_.start_reading();  // stopped while an answer waited: the client's FIN must be seen
   stream_.shutdown();
   timer_.start(kLingerMs);
 }

@@ -147,9 +147,16 @@ TcpListener::TcpListener(Loop& loop, OnConnection cb) : cb_(std::move(cb)) {
 }
 
 int TcpListener::listen(const sockaddr* addr, int backlog) {
+  int rc = bind(addr);
+  return rc != 0 ? rc : listen(backlog);
+}
+
+int TcpListener::bind(const sockaddr* addr) {
   unsigned flags = addr->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0;
-  int rc = uv_tcp_bind(h_, addr, flags);
-  if (rc != 0) return rc;
+  return uv_tcp_bind(h_, addr, flags);
+}
+
+int TcpListener::listen(int backlog) {
   return uv_listen(reinterpret_cast<uv_stream_t*>(h_), backlog,
                    [](uv_stream_t* s, int status) noexcept {
                      auto* self = static_cast<TcpListener*>(s->data);

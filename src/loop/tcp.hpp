@@ -65,9 +65,14 @@ class TcpListener : public Handle<uv_tcp_t> {
   // Binds and listens; returns a libuv error code. For IPv6, binds v6-only so an
   // IPv4 listener can share the port.
   int listen(const sockaddr* addr, int backlog = 511);
+  // The same in two steps, for options set in between (below).
+  int bind(const sockaddr* addr);
+  int listen(int backlog = 511);
   // Options Linux copies from the listening socket to each accepted one, so they cost
   // one setsockopt here instead of one per connection: TCP_NODELAY, and a fixed send
-  // buffer (bytes, as SO_SNDBUF takes them; 0 leaves the kernel's). Call after listen().
+  // buffer (bytes, as SO_SNDBUF takes them; 0 leaves the kernel's). The kernel copies
+  // them when a connection's handshake completes, before accept(): set them after bind()
+  // and before listen(), or the first connections may miss them.
   int set_accepted_options(bool no_delay, int send_buffer_bytes);
   // TCP_DEFER_ACCEPT: a connection is handed to us only once its first bytes came (or after
   // about `seconds`, when the kernel gives up waiting), so a request costs one wake-up.

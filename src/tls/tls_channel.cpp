@@ -142,6 +142,12 @@ Channel::Progress TlsChannel::read_plain(Reader& reader, Progress p) {
   }
 }
 
+int TlsChannel::close_notify() {
+  int rc = mbedtls_ssl_close_notify(&ssl_);
+  int sent = flush();
+  return rc != 0 ? rc : sent;
+}
+
 int TlsChannel::send(std::string_view plain) {
   while (!plain.empty()) {
     int n = mbedtls_ssl_write(&ssl_, reinterpret_cast<const unsigned char*>(plain.data()),

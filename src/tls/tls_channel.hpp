@@ -41,6 +41,8 @@ class TlsChannel final : public Channel {
   Progress receive(const char* data, size_t len, Reader& reader) override;
   int send(std::string_view plain) override;
   bool ready() const override { return ready_; }
+  // Ends this side of the session (a close_notify alert); the peer may still send.
+  int close_notify();
 
   const TlsFacts& facts() const { return facts_; }
   // The chain the server sent (for checks of one's own after the handshake); null if none.

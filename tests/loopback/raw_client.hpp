@@ -37,6 +37,8 @@ class RawClient : public TcpStream::Events {
     if (!send_.empty()) stream_.write(send_);
   }
   void start_reading() { stream_.start_reading(); }
+  void stop_reading() { stream_.stop_reading(); }
+  void shutdown() { stream_.shutdown(); }  // FIN once what was sent is out
   void on_read(int status, const char* d, size_t n, uint64_t) noexcept override {
     if (status == 0) {
       received.append(d, n);

@@ -192,3 +192,109 @@ TEST_F(ResponderCloseTest, MoreBytesDuringTheAnswersEndLoseNothing) {
     EXPECT_EQ(body_of(c.received).size(), big.size()) << "the whole answer";
   }
 }
+
+// The same on the close-at-once path: the request said Connection: close with nothing
+// after it, but bytes come while its answer is still being written. Closing at once
+// would reset later bytes and lose the end; they make the connection linger instead.
+TEST_F(ResponderCloseTest, MoreBytesAfterAQuietLastRequestLoseNothing) {
+  {
+    const std::string big(1 << 20, 'p');
+    TestRoutes routes("Chicago,US", [&] { return big; });
+    Responder::Options o = options();
+    o.send_buffer_bytes = 32 * 1024;
+    Responder r(loop, o, routes.table);
+    r.start();
+    SlowReader c(loop, r.port(), "GET /v1/peers HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    c.pause_at = 256 * 1024;  // most of the answer is still ours to write
+    ASSERT_TRUE(run_until(
+        loop, [&] { return c.received.size() >= c.pause_at; }, 10000));
+    run_for(loop, 50);
+    c.stream.write("GET /v1/ping HTTP/1.1\r\nHost: a\r\n\r\n");
+    run_for(loop, 50);
+    c.pause_at = big.size() - 40 * 1024;  // the rest in the kernels: all written by us
+    c.stream.start_reading();
+    ASSERT_TRUE(run_until(
+        loop, [&] { return c.received.size() >= c.pause_at; }, 10000));
+    run_for(loop, 50);
+    c.stream.write("more");  // to a closed socket, a reset
+    run_for(loop, 100);
+    c.pause_at = SIZE_MAX;
+    c.stream.start_reading();
+    ASSERT_TRUE(run_until(
+        loop, [&] { return c.end != 0; }, 5000));
+    EXPECT_EQ(c.end, UV_EOF) << "a FIN, not a reset";
+    EXPECT_EQ(body_of(c.received).size(), big.size()) << "the whole answer";
+  }
+}
+
+// A client that sends its request and half-closes (shutdown(SHUT_WR)), then reads: its
+// FIN comes while most of a 4 MB answer is still queued, and must not cut it short.
+TEST_F(ResponderCloseTest, AHalfClosedClientGetsTheWholeAnswer) {
+  {
+    const std::string big(4 << 20, 'h');
+    TestRoutes routes("Chicago,US", [&] { return big; });
+    Responder r(loop, options(), routes.table);
+    r.start();
+    for (const char* request :
+         {"GET /v1/peers HTTP/1.0\r\n\r\n", "GET /v1/peers HTTP/1.1\r\nHost: a\r\n\r\n"}) {
+      RawClient c(loop, r.port(), request, false, /*read=*/false);
+      ASSERT_TRUE(run_until(
+          loop, [&] { return c.connected; }, 3000));
+      c.shutdown();
+      run_for(loop, 100);
+      c.start_reading();
+      ASSERT_TRUE(run_until(
+          loop, [&] { return c.closed; }, 10000));
+      EXPECT_EQ(c.end, UV_EOF) << request;
+      EXPECT_EQ(body_of(c.received).size(), big.size()) << request;
+      EXPECT_TRUE(run_until(
+          loop, [&] { return r.open_connections() == 0; }, 300))
+          << "closed once all of it was in the kernel";
+    }
+  }
+}
+
+// A queued large answer, then a small one: the small one waits its turn.
+TEST_F(ResponderCloseTest, ASmallAnswerAfterAQueuedLargeOneKeepsItsPlace) {
+  {
+    const std::string big(4 << 20, 'q');
+    TestRoutes routes("Chicago,US", [&] { return big; });
+    Responder r(loop, options(), routes.table);
+    r.start();
+    RawClient c(loop, r.port(), "GET /v1/peers HTTP/1.1\r\nHost: a\r\n\r\n" + kPing, false,
+                /*read=*/false);
+    run_for(loop, 200);
+    c.start_reading();
+    ASSERT_TRUE(run_until(
+        loop, [&] { return c.closed; }, 10000));
+    std::string page = ping_page("Chicago,US");
+    size_t big_at = c.received.find(big);
+    ASSERT_NE(big_at, std::string::npos) << "the large answer whole";
+    EXPECT_EQ(body_of(c.received.substr(big_at + big.size())), page) << "then the small one";
+  }
+}
+
+// The last request of a keep-alive connection (Connection: close, arriving whole) whose
+// answer waits on a client that does not read: bounded by the header timeout, not by
+// the idle timeout the previous answer started.
+TEST_F(ResponderCloseTest, TheLastAnswerWaitsNoLongerThanTheHeaderTimeout) {
+  {
+    const std::string big(4 << 20, 'w');
+    TestRoutes routes("Chicago,US", [&] { return big; });
+    Responder::Options o = options();
+    o.header_timeout_ms = 200;
+    o.idle_timeout_ms = 20000;
+    Responder r(loop, o, routes.table);
+    r.start();
+    RawClient c(loop, r.port(),
+                "GET /v1/ping HTTP/1.1\r\nHost: a\r\n\r\n"
+                "GET /v1/peers HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                false, /*read=*/false);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return r.counters().requests == 2; }, 3000));
+    EXPECT_TRUE(run_until(
+        loop, [&] { return r.open_connections() == 0; }, 3000))
+        << "closed by the header timeout (200 ms), not the idle one (20 s)";
+    EXPECT_EQ(r.counters().timeouts, 1u);
+  }
+}

@@ -28,19 +28,24 @@ struct Side : TcpStream::Events {
 
 // A connected pair: the client side, and the side the listener accepted.
 struct Pair {
-  Pair(Loop& loop, bool set_options, int send_buffer = 0)
+  // late: the options are set after listen(), once the connection came.
+  Pair(Loop& loop, bool set_options, int send_buffer = 0, bool late = false)
       : client(loop),
         server(loop),
         listener(loop, [this](TcpListener& l) { accepted = l.accept(server.stream) == 0; }) {
     sockaddr_storage ss = loopback4();
-    EXPECT_EQ(listener.listen(reinterpret_cast<sockaddr*>(&ss)), 0);
-    if (set_options) {
+    EXPECT_EQ(listener.bind(reinterpret_cast<sockaddr*>(&ss)), 0);
+    if (set_options && !late) {
       EXPECT_EQ(listener.set_accepted_options(true, send_buffer), 0);
     }
+    EXPECT_EQ(listener.listen(), 0);
     sockaddr_storage to = loopback4(uint16_t(listener.port()));
     client.stream.connect(reinterpret_cast<sockaddr*>(&to));
     EXPECT_TRUE(run_until(
         loop, [&] { return accepted && client.connected; }, 3000));
+    if (set_options && late) {
+      EXPECT_EQ(listener.set_accepted_options(true, send_buffer), 0);
+    }
   }
   Side client, server;
   TcpListener listener;
@@ -99,5 +104,18 @@ TEST_F(TcpTest, AcceptedSocketsTakeTheListenersOptions) {
     Pair without(loop, false);
     EXPECT_EQ(int_option(without.server.stream.fd(), IPPROTO_TCP, TCP_NODELAY), 0);
     EXPECT_NE(int_option(without.server.stream.fd(), SOL_SOCKET, SO_SNDBUF), 2 * 32768);
+  }
+}
+
+// Why the options are set between bind() and listen(): the kernel copies them when a
+// connection's handshake completes, before we accept it, so one that came before they
+// were set misses them; set before listen(), none can.
+TEST_F(TcpTest, ListenerOptionsReachOnlyConnectionsAfterThem) {
+  {
+    Pair early(loop, true, 16384);
+    EXPECT_EQ(int_option(early.server.stream.fd(), IPPROTO_TCP, TCP_NODELAY), 1);
+    Pair late(loop, true, 16384, /*late=*/true);
+    EXPECT_EQ(int_option(late.server.stream.fd(), IPPROTO_TCP, TCP_NODELAY), 0)
+        << "the connection came before the options";
   }
 }

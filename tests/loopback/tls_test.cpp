@@ -1,6 +1,7 @@
 // https probes over real sockets: against `openssl s_server` and our own TLS responder,
 // every TLS failure reason, the handshake timed on its own, and resumption.
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include "harness.hpp"
@@ -10,6 +11,7 @@
 #include "dns/resolver.hpp"
 #include "http/responder.hpp"
 #include "tls/mbedtls_compat.hpp"
+#include "tls/tls_channel.hpp"
 #include "tls/tls_config.hpp"
 
 using namespace pingmesh;
@@ -125,6 +127,99 @@ TEST_F(TlsTest, ResponderSendsALargePageRecordByRecord) {
   Sample first = probe_once(at(responder.tls_port(), "localhost", "/v1/peers"), s);
   EXPECT_TRUE(first.ok()) << to_string(first.reason) << ": " << first.detail;
   EXPECT_EQ(first.size, big.size());
+}
+
+namespace {
+
+// A TLS client of the responder that sends one request once the handshake is done and
+// can pause its reading, half-close, or end its session with close_notify.
+struct TlsRawClient : TcpStream::Events, Channel::Wire, Channel::Reader {
+  TlsRawClient(Loop& loop, const mbedtls_ssl_config* conf, int port, std::string request)
+      : stream(loop, *this), channel(conf, *this, localhost()), request_(std::move(request)) {
+    auto a = loopback4(uint16_t(port));
+    stream.connect(reinterpret_cast<sockaddr*>(&a));
+  }
+  static TlsPeerCheck localhost() {
+    TlsPeerCheck c;
+    c.server_name = "localhost";
+    return c;
+  }
+  void on_connect(int status, uint64_t) noexcept override {
+    if (status != 0) {
+      end = status;
+      return;
+    }
+    stream.start_reading();
+    channel.start();
+  }
+  void on_read(int status, const char* d, size_t n, uint64_t) noexcept override {
+    if (status != 0) {
+      end = status;
+      return;
+    }
+    Channel::Progress p = channel.receive(d, n, *this);
+    if (p.error != FailureReason::none) end = -1;
+    if (p.became_ready) {
+      channel.send(request_);
+      ready = true;
+      if (then) then();
+    }
+  }
+  int send_raw(std::string_view bytes) override { return stream.write(bytes); }
+  void on_plain(const char* d, size_t n) override { received.append(d, n); }
+
+  TcpStream stream;
+  TlsChannel channel;
+  std::function<void()> then;  // once the request is sent
+  std::string received;
+  bool ready = false;
+  int end = 0;
+
+ private:
+  std::string request_;
+};
+
+std::string body_of(const std::string& answer) {
+  size_t at = answer.find("\r\n\r\n");
+  return at == std::string::npos ? std::string() : answer.substr(at + 4);
+}
+
+}  // namespace
+
+// A 4 MB page to a client that reads it late: its records wait in the queue, and each
+// next one is sent from on_written as the last goes out. Then the same to clients that
+// end their side at once after the request, with a FIN or a close_notify: the whole
+// page still arrives, then the server's FIN.
+TEST_F(TlsTest, ResponderSendsALargePageToLateAndHalfClosedReaders) {
+  Client client;
+  TlsServerConfig server_config(client.random, cert("server.pem"), cert("server.key"));
+  const std::string big(4 << 20, 'L');
+  TestRoutes responder_routes("Secure,XX", [&] { return big; });
+  Responder responder(loop, tls_only(server_config), responder_routes.table);
+  responder.start();
+  enum class End { late_reader, fin, close_notify };
+  for (End how : {End::late_reader, End::fin, End::close_notify}) {
+    std::string request = how == End::fin ? "GET /v1/peers HTTP/1.0\r\n\r\n"
+                                          : "GET /v1/peers HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    if (how == End::late_reader) request.insert(request.size() - 2, "Connection: close\r\n");
+    TlsRawClient c(loop, client.config.get(), responder.tls_port(), request);
+    c.then = [&] {
+      c.stream.stop_reading();
+      if (how == End::fin) c.stream.shutdown();
+      if (how == End::close_notify) c.channel.close_notify();
+    };
+    ASSERT_TRUE(run_until(
+        loop, [&] { return c.ready || c.end != 0; }, 5000));
+    run_for(loop, 200);
+    EXPECT_EQ(responder.open_connections(), 1u) << "the page is still being sent";
+    c.stream.start_reading();
+    ASSERT_TRUE(run_until(
+        loop, [&] { return c.end != 0; }, 20000));
+    EXPECT_EQ(c.end, UV_EOF) << int(how);
+    EXPECT_EQ(body_of(c.received).size(), big.size()) << int(how);
+    EXPECT_TRUE(run_until(
+        loop, [&] { return responder.open_connections() == 0; }, 3000));
+  }
 }
 
 TEST_F(TlsTest, VerificationFailuresSayWhy) {

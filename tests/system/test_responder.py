@@ -44,6 +44,39 @@ def test_ping_and_peers_pages(daemons):
     assert d.finish() == 0
 
 
+def test_pipelined_pings_then_a_half_close_get_every_answer(daemons):
+    """The daemon's shared /v1/ping page, 2,000 times pipelined on one connection whose
+    client half-closes at once and reads late: every answer arrives whole and in order,
+    then a FIN."""
+    port = free_port()
+    d = daemons(["-s", str(port), "-L", "Chicago,US", "-d", "1",
+                 f"http://127.0.0.1:{port}/v1/ping"])
+    assert d.wait_for(lambda: "  1 " in d.stdout())
+    n = 2000
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET /v1/ping HTTP/1.1\r\nHost: x\r\n\r\n" * (n - 1) +
+              b"GET /v1/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    s.shutdown(socket.SHUT_WR)
+    time.sleep(0.3)  # the answers (600 KB) fill the kernels' buffers; the rest is queued
+    got = bytearray()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    page = ("<html><head><title>Chicago,US</title></head><body>\n<h1> pingResponse </h1>"
+            "<p>Served from Chicago,US\n\n</body></html>\n").encode()
+    answers = got.split(b"HTTP/1.1 200 OK\r\n")[1:]
+    assert len(answers) == n
+    assert all(a.endswith(b"\r\n\r\n" + page) for a in answers)
+    assert b"Connection: close" in answers[-1]
+    assert d.proc.poll() is None
+    d.signal()
+    assert d.finish() == 0
+
+
 def test_hostile_clients_do_not_take_it_down(daemons):
     port = free_port()
     d = daemons(["-s", str(port), "-L", "Here", "-d", "1", f"http://127.0.0.1:{port}/v1/ping"])
