@@ -31,12 +31,12 @@ secs=${1:-6}
 budgets='
 static   stripped  1024  1024
 static   peak_rss  2940  2560
-static   pss_alone 1400  1229
-static   private   1100  -
+static   pss_alone 1530  1229
+static   private   1190  -
 dynamic  stripped   865  -
 dynamic  peak_rss  3560  -
-dynamic  pss_alone 1850  2458
-dynamic  private   1700  -
+dynamic  pss_alone 2060  2458
+dynamic  private   1720  -
 '
 scale=${FOOTPRINT_SCALE:-100}
 
