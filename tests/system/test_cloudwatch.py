@@ -115,6 +115,9 @@ def test_no_credentials_switches_publishing_off_with_a_line(daemons, tmp_path):
     d = daemons(["-c", "-s", str(port), "-n", "1", f"http://127.0.0.1:{port}/v1/ping"],
                 env={"HOME": "/nonexistent"})
     assert d.wait_for(lambda: "publishing is off" in d.stderr())
+    # The line is written while the configuration is read, before the signal handlers are
+    # in place: the probe's line says the loop runs.
+    assert d.wait_for(lambda: " msec " in d.stdout())
     d.signal()
     assert d.finish() == 0
 
