@@ -199,9 +199,12 @@ void CloudWatchSink::done_with_current(bool delivered) {
 void CloudWatchSink::send_next() {
   if (!have_credentials_ || in_flight_ || retry_timer_.pending() || !next_request()) return;
   in_flight_ = true;
+  // Request holds views: the canonical texts live here, through the signing.
+  const std::string path = sigv4::canonical_path(endpoint_.path);
+  const std::string query = sigv4::canonical_query(endpoint_.query);
   sigv4::Request r{"POST",
-                   sigv4::canonical_path(endpoint_.path),
-                   sigv4::canonical_query(endpoint_.query),
+                   path,
+                   query,
                    {{"Host", HttpClient::host_header(endpoint_)},
                     {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}},
                    current_->body};
