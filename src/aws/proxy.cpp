@@ -6,7 +6,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <mbedtls/base64.h>
+
 #include "log/log.hpp"
+#include "text/percent.hpp"
 #include "text/printable.hpp"
 
 namespace pingmesh {
@@ -24,39 +27,12 @@ const char* first_set(const EnvLookup& env, std::initializer_list<const char*> n
   return nullptr;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = char(std::tolower(static_cast<unsigned char>(c)));
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-std::string percent_decoded(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    int hi, lo;
-    if (s[i] == '%' && i + 2 < s.size() && (hi = hex_value(s[i + 1])) >= 0 &&
-        (lo = hex_value(s[i + 2])) >= 0) {
-      out += char(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 std::string base64(std::string_view in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t n = uint32_t(uint8_t(in[i])) << 16;
-    if (i + 1 < in.size()) n |= uint32_t(uint8_t(in[i + 1])) << 8;
-    if (i + 2 < in.size()) n |= uint8_t(in[i + 2]);
-    out += t[n >> 18 & 63];
-    out += t[n >> 12 & 63];
-    out += i + 1 < in.size() ? t[n >> 6 & 63] : '=';
-    out += i + 2 < in.size() ? t[n & 63] : '=';
-  }
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  size_t n = 0;
+  mbedtls_base64_encode(reinterpret_cast<unsigned char*>(out.data()), out.size(), &n,
+                        reinterpret_cast<const unsigned char*>(in.data()), in.size());
+  out.resize(n);
   return out;
 }
 
@@ -175,7 +151,7 @@ std::optional<Proxy> proxy_for(const Url& target, std::string* error, const EnvL
   // The userinfo ends at the last '@' (a password may hold '/', '?', '#' or '@' when it
   // was not percent-encoded); the authority then ends at the first '/', '?' or '#'.
   if (auto at = text.rfind('@'); at != std::string::npos) {
-    p.authorization = "Basic " + base64(percent_decoded(text.substr(0, at)));
+    p.authorization = "Basic " + base64(percent_decoded(text.substr(0, at), false));
     text.erase(0, at + 1);
   }
   if (auto end = text.find_first_of("/?#"); end != std::string::npos) text.resize(end);

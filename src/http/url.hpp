@@ -22,6 +22,8 @@ struct Url {
   std::string target() const { return query.empty() ? path : path + "?" + query; }
   // scheme://authority/path, the original's "proto://uri" column.
   std::string display() const { return scheme + "://" + authority + path; }
+
+  bool operator==(const Url&) const = default;
 };
 
 // Parses a URL; on failure returns nullopt and sets *error to a sentence naming the problem.

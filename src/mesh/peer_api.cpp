@@ -12,6 +12,7 @@
 #include "mesh/api_access.hpp"
 #include "mesh/html_text.hpp"
 #include "text/json_reader.hpp"
+#include "text/percent.hpp"
 #include "text/printable.hpp"
 
 namespace pingmesh {
@@ -21,38 +22,15 @@ namespace {
 constexpr uint64_t kSaveDelayMs = 1000;
 constexpr size_t kMaxStateBytes = 16 << 20;
 
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX is a byte; in a query (application/x-www-form-urlencoded) '+' is a space too, in a
-// path it is a '+'.
-std::string form_decode(std::string_view s, bool query = true) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+' && query) {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += char(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 // The first value of name in a query string, decoded; nullopt when absent.
 std::optional<std::string> query_value(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     size_t eq = pair.find('=');
-    if (form_decode(pair.substr(0, eq)) == name)
-      return eq == std::string_view::npos ? std::string() : form_decode(pair.substr(eq + 1));
+    if (percent_decoded(pair.substr(0, eq), true) == name)
+      return eq == std::string_view::npos ? std::string()
+                                          : percent_decoded(pair.substr(eq + 1), true);
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
@@ -395,7 +373,7 @@ Reply PeerApi::on_post(const Request& r) {
 Reply PeerApi::on_delete(const Request& r) {
   if (Reply refusal = check_allowed(r); refusal.status) return refusal;
   std::string identity =
-      form_decode(r.path.substr(std::string_view("/v1/peers/").size()), /*query=*/false);
+      percent_decoded(r.path.substr(std::string_view("/v1/peers/").size()), false);
   const auto* m = peers_.find(identity);
   if (!m || m->removed) return error_reply(404, "no peer " + identity);
   if (m->origin != Origin::api) {

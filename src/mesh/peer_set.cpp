@@ -12,11 +12,6 @@ namespace pingmesh {
 
 namespace {
 
-bool same_url(const Url& a, const Url& b) {
-  return a.scheme == b.scheme && a.host == b.host && a.authority == b.authority &&
-         a.port == b.port && a.path == b.path && a.query == b.query;
-}
-
 // As PeerSpec::identity() writes the URL: the display and the query.
 std::string url_text(const Url& u) {
   return u.query.empty() ? u.display() : u.display() + "?" + u.query;
@@ -114,7 +109,7 @@ std::vector<PeerSet::Wanted> PeerSet::compact(std::vector<PeerSpec> specs) {
     Wanted w;
     w.url = SharedString(url_text(spec.url));
     auto again = parse_url(w.url.str(), nullptr);
-    if (!again || !same_url(*again, spec.url)) {
+    if (!again || *again != spec.url) {
       w.rest = std::make_shared<const PeerSpec>(std::move(spec));  // kept whole, alone
       out.push_back(std::move(w));
       continue;

@@ -5,15 +5,6 @@
 
 namespace pingmesh {
 
-namespace {
-
-bool same_url(const Url& a, const Url& b) {
-  return a.scheme == b.scheme && a.host == b.host && a.authority == b.authority &&
-         a.port == b.port && a.path == b.path && a.query == b.query;
-}
-
-}  // namespace
-
 Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, ProbeLimits limits,
            Events& events, uint64_t seed, PeerTimers* timers)
     : schedule_(seed),
@@ -45,7 +36,7 @@ Peer::Peer(Loop& loop, Resolver& resolver, Url url, PeerSettings settings, Probe
   if (!settings.address_override.empty())
     extra().address_override = std::move(settings.address_override);
   if (settings.tls.conf) extra().tls = std::move(settings.tls);
-  if (!same_url(target_url(), url)) extra().url = std::move(url);
+  if (target_url() != url) extra().url = std::move(url);
 }
 
 Peer::Extra& Peer::extra() {

@@ -154,6 +154,21 @@ struct SlowReader : TcpStream::Events {
     received.append(d, n);
     if (received.size() >= pause_at) stream.stop_reading();
   }
+  // Reads on until `bytes` have come (then stops again), or to the connection's end.
+  bool read_until(Loop& loop, size_t bytes) {
+    pause_at = bytes;
+    stream.start_reading();
+    bool got = run_until(
+        loop, [&] { return received.size() >= pause_at; }, 10000);
+    run_for(loop, 50);
+    return got;
+  }
+  bool read_to_end(Loop& loop) {
+    pause_at = SIZE_MAX;
+    stream.start_reading();
+    return run_until(
+        loop, [&] { return end != 0; }, 5000);
+  }
   TcpStream stream;
   std::string received;
   size_t pause_at = SIZE_MAX;
@@ -184,10 +199,7 @@ TEST_F(ResponderCloseTest, MoreBytesDuringTheAnswersEndLoseNothing) {
     run_for(loop, 50);
     c.stream.write("v1/ping HTTP/1.1\r\nHost: a\r\n\r\n");
     run_for(loop, 100);
-    c.pause_at = SIZE_MAX;
-    c.stream.start_reading();
-    ASSERT_TRUE(run_until(
-        loop, [&] { return c.end != 0; }, 5000));
+    ASSERT_TRUE(c.read_to_end(loop));
     EXPECT_EQ(c.end, UV_EOF) << "a FIN, not a reset";
     EXPECT_EQ(body_of(c.received).size(), big.size()) << "the whole answer";
   }
@@ -211,17 +223,11 @@ TEST_F(ResponderCloseTest, MoreBytesAfterAQuietLastRequestLoseNothing) {
     run_for(loop, 50);
     c.stream.write("GET /v1/ping HTTP/1.1\r\nHost: a\r\n\r\n");
     run_for(loop, 50);
-    c.pause_at = big.size() - 40 * 1024;  // the rest in the kernels: all written by us
-    c.stream.start_reading();
-    ASSERT_TRUE(run_until(
-        loop, [&] { return c.received.size() >= c.pause_at; }, 10000));
-    run_for(loop, 50);
+    // The rest waits in the kernels: all of it written by us.
+    ASSERT_TRUE(c.read_until(loop, big.size() - 40 * 1024));
     c.stream.write("more");  // to a closed socket, a reset
     run_for(loop, 100);
-    c.pause_at = SIZE_MAX;
-    c.stream.start_reading();
-    ASSERT_TRUE(run_until(
-        loop, [&] { return c.end != 0; }, 5000));
+    ASSERT_TRUE(c.read_to_end(loop));
     EXPECT_EQ(c.end, UV_EOF) << "a FIN, not a reset";
     EXPECT_EQ(body_of(c.received).size(), big.size()) << "the whole answer";
   }

@@ -52,7 +52,7 @@ TEST(MeshPage, RingKeepsTheLatest60) {
 }
 
 // A total of 65.535 ms or more widens the ring: every point stays exact, old and new,
-// failures included, and the sparkline is the same as with 32-bit points throughout.
+// failures included, and the sparkline's range says so before and after.
 TEST(MeshPage, RingWidensForSlowPeersAndStaysExact) {
   RecentTotals r;
   r.add_ok(65'534'999);  // 65,534 us: the last that fits 16 bits
